@@ -1,0 +1,2 @@
+/* PLACEHOLDER */
+#include "io/source.h"

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The seam between the probe core and the outside world: readers over a
+ * device or file (source-fd.c) and over a memory buffer (source-mem.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe/probe.h"
+
+/* per-volume counters, reported by --stats and in the JSON "scan" object */
+struct img_source_stats {
+	unsigned reads;      /* read system calls issued */
+	uint64_t bytes;      /* bytes those calls returned */
+	bool direct;         /* O_DIRECT was used for the reads */
+	bool direct_refused; /* O_DIRECT was refused (EINVAL) and buffered reads were used */
+	uint32_t align;      /* alignment used for offsets, lengths and buffers */
+	bool is_block;       /* the target is a block device */
+};
+
+/* Hard cap on bytes read per volume; requests beyond it fail with -E2BIG. */
+#define IMG_SOURCE_BYTE_CAP (8u * 1024 * 1024)
+/* Head window read on first use, and the tail window size. */
+#define IMG_SOURCE_HEAD (64u * 1024)
+#define IMG_SOURCE_TAIL (4u * 1024)
+
+struct img_source;
+
+/*
+ * Open path read-only (O_RDONLY|O_CLOEXEC|O_NONBLOCK|O_NOCTTY, plus O_DIRECT
+ * unless no_direct).  The image is taken to start at byte offset.  Returns 0
+ * or a negative errno: -ENOTBLK when path is neither a regular file nor a
+ * block device, -EINVAL when offset is past the end.
+ */
+int img_source_open(const char *path, uint64_t offset, bool no_direct, struct img_source **ret);
+void img_source_reader(struct img_source *s, struct img_reader *ret);
+const struct img_source_stats *img_source_stats(const struct img_source *s);
+uint64_t img_source_size(const struct img_source *s); /* whole target, before offset */
+/* close the descriptor at once; cached data stays readable until free */
+void img_source_close(struct img_source *s);
+void img_source_free(struct img_source *s);
+
+/* A reader over a buffer the caller keeps alive. */
+struct img_mem_source {
+	const uint8_t *buf;
+	size_t len;
+	unsigned reads; /* get() calls, for tests */
+};
+void img_mem_reader(struct img_mem_source *m, const void *buf, size_t len, struct img_reader *ret);

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Outputs.  Every output is built from struct img_scan (one target) and its
+ * struct img_result; none of them reads a device.  Header strings are
+ * untrusted: each writer escapes them for its own grammar.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "io/source.h"
+#include "probe/probe.h"
+
+/* What libblkid found inside a raw volume (filled by the CLI, never by the core). */
+struct img_content {
+	bool present;
+	char type[64];       /* ID_FS_TYPE-like: ext4, iso9660, crypto_LUKS ... */
+	char usage[32];      /* filesystem, crypto, raid, other */
+	char version[64];
+	char label[256];
+	char uuid[128];
+	char pttype[32];     /* dos, gpt ... */
+	char ptuuid[128];
+};
+
+struct img_scan {
+	const char *path;
+	uint64_t offset;      /* --offset, 0 by default */
+	uint64_t size;        /* bytes of the volume from offset to its end */
+	int error;            /* 0, or a negative errno: the target could not be probed */
+	const char *error_op; /* what failed: "open", "read", "stat" ... (static) */
+	bool have_stats;
+	struct img_source_stats stats;
+	struct img_result *res; /* set when error == 0 */
+	struct img_content content;
+};
+
+/*
+ * Encoders.  Both write a NUL-terminated string into out (outlen bytes) and
+ * return its length, or -1 when it does not fit (out then holds a valid
+ * truncated prefix).  img_enc follows blkid_encode_string (the _ENC
+ * values), img_safe follows blkid_safe_string (the plain values).
+ */
+int img_enc(const char *s, size_t len, char *out, size_t outlen);
+int img_safe(const char *s, size_t len, char *out, size_t outlen);
+
+/* --udev: KEY=value lines for IMPORT{program}; nothing for a volume without an image */
+void img_out_udev(FILE *f, const struct img_scan *s);
+/* --export: DEVNAME="..." first, then NAME="value" lines, eval-safe; blank line between devices */
+void img_out_export(FILE *f, const struct img_scan *s, bool first);
+/* --json: {"images": [...]} */
+void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n);

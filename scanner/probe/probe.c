@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The generic probe loop: magic matching from the start or the end of the
+ * volume, every format probed (libblkid safeprobe style), ambiguity kept,
+ * and the bounded helpers probes fill results with.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "probe.h"
+
+int img_get(const struct img_reader *r, uint64_t off, size_t len, const uint8_t **ret)
+{
+	if (len > IMG_READ_MAX || off > r->size || len > r->size - off)
+		return -ERANGE;
+	return r->get(r->ctx, off, len, ret);
+}
+
+int img_get_end(const struct img_reader *r, uint64_t from_end, size_t len, const uint8_t **ret)
+{
+	if (from_end > r->size)
+		return -ERANGE;
+	return img_get(r, r->size - from_end, len, ret);
+}
+
+int img_get_upto(const struct img_reader *r, uint64_t off, size_t want, const uint8_t **ret,
+                 size_t *ret_len)
+{
+	size_t len = want;
+	int rc;
+
+	*ret_len = 0;
+	if (off >= r->size)
+		return 0;
+	if (len > r->size - off)
+		len = (size_t)(r->size - off);
+	rc = img_get(r, off, len, ret);
+	if (rc < 0)
+		return rc;
+	*ret_len = len;
+	return 0;
+}
+
+const char *img_format_name(enum img_format_id id)
+{
+	if ((unsigned)id >= _IMG_FMT_MAX || !img_formats[id])
+		return "raw";
+	return img_formats[id]->name;
+}
+
+enum img_format_id img_format_by_name(const char *name)
+{
+	for (unsigned i = 0; i < _IMG_FMT_MAX; i++)
+		if (img_formats[i] && strcmp(img_formats[i]->name, name) == 0)
+			return (enum img_format_id)i;
+	return IMG_FMT_RAW;
+}
+
+void img_result_init(struct img_result *res, enum img_format_id id)
+{
+	/* the spec pool is large and needs no clearing: pool_used bounds it */
+	memset(res, 0, offsetof(struct img_result, spec));
+	res->spec.type = NULL;
+	res->spec.n = 0;
+	res->spec.depth = 0;
+	res->spec.overflow = false;
+	res->spec.pool_used = 0;
+	res->format = id;
+}
+
+void img_bytes_set(struct img_bytes *b, const void *data, size_t len)
+{
+	if (len > IMG_STR_MAX - 1)
+		len = IMG_STR_MAX - 1;
+	memcpy(b->data, data, len);
+	b->data[len] = '\0';
+	b->len = (uint16_t)len;
+	b->present = true;
+}
+
+struct img_feature *img_find_feature(struct img_result *res, enum img_feature_kind kind,
+                                     unsigned bit)
+{
+	for (unsigned i = 0; i < res->n_features; i++)
+		if (res->features[i].kind == kind && res->features[i].bit == bit)
+			return &res->features[i];
+	return NULL;
+}
+
+void img_add_feature(struct img_result *res, enum img_feature_kind kind, unsigned bit,
+                     const char *name)
+{
+	struct img_feature *f;
+
+	if (res->n_features >= IMG_MAX_FEATURES)
+		return;
+	f = &res->features[res->n_features++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->bit = (uint8_t)bit;
+	f->name = name;
+}
+
+bool img_has_feature(const struct img_result *res, const char *name)
+{
+	for (unsigned i = 0; i < res->n_features; i++)
+		if (res->features[i].name && strcmp(res->features[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+void img_set_damaged(struct img_result *res, const char *why)
+{
+	if (!res->damaged)
+		res->damaged = why;
+}
+
+/* ---- format-specific tree ---------------------------------------------- */
+
+static struct img_spec_entry *spec_add(struct img_result *res, enum img_spec_type type,
+                                       const char *key)
+{
+	struct img_spec *s = &res->spec;
+	struct img_spec_entry *e;
+	/* keep room for the END entries that close every open container */
+	unsigned reserve = s->depth + (type == IMG_SPEC_OBJ || type == IMG_SPEC_ARR ? 1 : 0);
+
+	if (type != IMG_SPEC_END && s->n + reserve >= IMG_SPEC_MAX) {
+		s->overflow = true;
+		return NULL;
+	}
+	if (type == IMG_SPEC_END && s->depth == 0)
+		return NULL;
+	e = &s->e[s->n++];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->key = key;
+	return e;
+}
+
+void img_spec_begin(struct img_result *res, const char *type)
+{
+	res->spec.type = type;
+}
+
+void img_spec_str(struct img_result *res, const char *key, const void *str, size_t len)
+{
+	struct img_spec *s = &res->spec;
+	struct img_spec_entry *e;
+
+	if (len > IMG_SPEC_POOL - s->pool_used) {
+		s->overflow = true;
+		return;
+	}
+	e = spec_add(res, IMG_SPEC_STR, key);
+	if (!e)
+		return;
+	memcpy(s->pool + s->pool_used, str, len);
+	e->v.str.off = s->pool_used;
+	e->v.str.len = (uint32_t)len;
+	s->pool_used += (uint32_t)len;
+}
+
+void img_spec_cstr(struct img_result *res, const char *key, const char *str)
+{
+	img_spec_str(res, key, str, strlen(str));
+}
+
+void img_spec_uint(struct img_result *res, const char *key, uint64_t v)
+{
+	struct img_spec_entry *e = spec_add(res, IMG_SPEC_UINT, key);
+
+	if (e)
+		e->v.u = v;
+}
+
+void img_spec_int(struct img_result *res, const char *key, int64_t v)
+{
+	struct img_spec_entry *e = spec_add(res, IMG_SPEC_INT, key);
+
+	if (e)
+		e->v.i = v;
+}
+
+void img_spec_bool(struct img_result *res, const char *key, bool v)
+{
+	struct img_spec_entry *e = spec_add(res, IMG_SPEC_BOOL, key);
+
+	if (e)
+		e->v.b = v;
+}
+
+static void spec_open(struct img_result *res, enum img_spec_type type, const char *key)
+{
+	if (spec_add(res, type, key))
+		res->spec.depth++;
+	else
+		res->spec.depth++, res->spec.overflow = true; /* END will be matched below */
+}
+
+void img_spec_obj(struct img_result *res, const char *key)
+{
+	spec_open(res, IMG_SPEC_OBJ, key);
+}
+
+void img_spec_arr(struct img_result *res, const char *key)
+{
+	spec_open(res, IMG_SPEC_ARR, key);
+}
+
+void img_spec_end(struct img_result *res)
+{
+	struct img_spec *s = &res->spec;
+	unsigned open = 0;
+
+	if (s->depth == 0)
+		return;
+	/* only emit END when the matching open entry was stored */
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->e[i].type == IMG_SPEC_OBJ || s->e[i].type == IMG_SPEC_ARR)
+			open++;
+		else if (s->e[i].type == IMG_SPEC_END)
+			open--;
+	}
+	if (open == s->depth)
+		spec_add(res, IMG_SPEC_END, NULL);
+	s->depth--;
+}
+
+const char *img_spec_strp(const struct img_spec *s, const struct img_spec_entry *e)
+{
+	return s->pool + e->v.str.off;
+}
+
+/* ---- the probe loop ------------------------------------------------------ */
+
+static const struct img_magic *match_magic(const struct img_reader *r, const struct img_format *f,
+                                           int *ret_err)
+{
+	*ret_err = 0;
+	for (unsigned i = 0; i < IMG_MAX_MAGICS && f->magics[i].len; i++) {
+		const struct img_magic *m = &f->magics[i];
+		const uint8_t *p;
+		int rc;
+
+		if (m->whence == IMG_FROM_END)
+			rc = img_get_end(r, m->offset, m->len, &p);
+		else
+			rc = img_get(r, m->offset, m->len, &p);
+		if (rc == -ERANGE)
+			continue;
+		if (rc < 0) {
+			*ret_err = rc;
+			return NULL;
+		}
+		if (memcmp(p, m->bytes, m->len) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static int probe_one(const struct img_reader *r, const struct img_format *f, struct img_result *res)
+{
+	const struct img_magic *hit = NULL;
+	int rc;
+
+	if (!f->probe)
+		return IMG_NOMATCH;
+	if (!f->probe_always) {
+		hit = match_magic(r, f, &rc);
+		if (rc < 0)
+			return rc;
+		if (!hit)
+			return IMG_NOMATCH;
+	}
+	img_result_init(res, f->id);
+	rc = f->probe(r, hit, res);
+	if (rc == -ERANGE)
+		rc = IMG_NOMATCH; /* a probe asked past the end: the volume is too small for it */
+	return rc;
+}
+
+int img_probe_format(const struct img_reader *r, enum img_format_id id, struct img_result *res)
+{
+	int rc;
+
+	if ((unsigned)id >= _IMG_FMT_MAX || !img_formats[id]) {
+		img_result_init(res, IMG_FMT_RAW);
+		return -EINVAL;
+	}
+	rc = probe_one(r, img_formats[id], res);
+	if (rc != IMG_MATCH)
+		img_result_init(res, IMG_FMT_RAW);
+	return rc < 0 ? rc : 0;
+}
+
+int img_probe(const struct img_reader *r, struct img_result *res)
+{
+	struct img_result tmp;
+	enum img_format_id cand[_IMG_FMT_MAX];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < _IMG_FMT_MAX; i++) {
+		const struct img_format *f = img_formats[i];
+		int rc;
+
+		if (!f || i == IMG_FMT_RAW)
+			continue;
+		rc = probe_one(r, f, n == 0 ? res : &tmp);
+		if (rc < 0) {
+			img_result_init(res, IMG_FMT_RAW);
+			return rc;
+		}
+		if (rc == IMG_MATCH)
+			cand[n++] = f->id;
+	}
+	if (n == 0) {
+		img_result_init(res, IMG_FMT_RAW);
+		return 0;
+	}
+	if (n > 1) {
+		/* a polyglot: keep the first candidate's facts, report every candidate */
+		memcpy(res->candidates, cand, n * sizeof(cand[0]));
+		res->n_candidates = n;
+	}
+	return 0;
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * imgscan probe core: bytes in, facts out.
+ *
+ * The core includes no I/O, no libudev and allocates nothing: a volume is
+ * seen through a struct img_reader (read N bytes at an offset, total size,
+ * logical block size) and every fact lands in a caller-provided, fixed-size
+ * struct img_result.  Every header byte is hostile: probes check each
+ * offset, length and count against the volume size and a fixed limit before
+ * use (security-io.md R3).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Probe order is the enum order.  IMG_FMT_RAW is the fallback and has no probe. */
+enum img_format_id {
+	IMG_FMT_RAW = 0,
+	IMG_FMT_QCOW2,
+	IMG_FMT_QCOW,
+	IMG_FMT_QED,
+	IMG_FMT_VMDK,
+	IMG_FMT_VPC,
+	IMG_FMT_VHDX,
+	IMG_FMT_VDI,
+	IMG_FMT_PARALLELS,
+	IMG_FMT_BOCHS,
+	IMG_FMT_CLOOP,
+	IMG_FMT_DMG,
+	IMG_FMT_LUKS,
+	_IMG_FMT_MAX,
+};
+
+/* ---- reader ------------------------------------------------------------ */
+
+/* Largest single request a probe may make; the I/O layer caps the total. */
+#define IMG_READ_MAX (4u * 1024 * 1024)
+
+struct img_reader {
+	void *ctx;
+	uint64_t size;       /* bytes of the volume, counted from the probe offset */
+	uint32_t block_size; /* logical block size (informational for probes) */
+	/*
+	 * Make [off, off+len) available and point *ret at it.  The caller
+	 * (img_get) guarantees off+len <= size and len <= IMG_READ_MAX.  The
+	 * pointer stays valid until the reader is torn down.  Returns 0 or a
+	 * negative errno.
+	 */
+	int (*get)(void *ctx, uint64_t off, size_t len, const uint8_t **ret);
+};
+
+/* 0 and *ret on success; -ERANGE when the range is not inside the volume. */
+int img_get(const struct img_reader *r, uint64_t off, size_t len, const uint8_t **ret);
+/* The same, with the offset counted back from the end of the volume. */
+int img_get_end(const struct img_reader *r, uint64_t from_end, size_t len, const uint8_t **ret);
+/*
+ * Up to want bytes from off (fewer at the end of the volume).  *ret_len is
+ * the number available (0 when off >= size).
+ */
+int img_get_upto(const struct img_reader *r, uint64_t off, size_t want, const uint8_t **ret,
+                 size_t *ret_len);
+
+/* ---- result ------------------------------------------------------------ */
+
+#define IMG_STR_MAX 1024 /* untrusted byte strings: at most 1023 bytes + NUL */
+
+/*
+ * An untrusted byte string from a header: any bytes, including NUL and
+ * control characters.  data[len] is always 0 for convenience, but outputs
+ * must use len and escape.
+ */
+struct img_bytes {
+	bool present;
+	uint16_t len;
+	char data[IMG_STR_MAX];
+};
+
+enum img_encryption {
+	IMG_ENC_NONE = 0,
+	IMG_ENC_AES,
+	IMG_ENC_LUKS,
+};
+
+enum img_feature_kind {
+	IMG_FEAT_INCOMPATIBLE = 0,
+	IMG_FEAT_COMPATIBLE,
+	IMG_FEAT_AUTOCLEAR,
+	IMG_FEAT_OTHER, /* not a qcow2-style bitmap: flags of other formats */
+};
+
+#define IMG_FEATURE_NAME_MAX 47 /* qcow2 feature table names are 46 bytes */
+#define IMG_MAX_FEATURES 200    /* 3 x 64 bits plus a few */
+
+struct img_feature {
+	enum img_feature_kind kind;
+	uint8_t bit;
+	/* canonical token ("lazy_refcounts"); NULL for an unknown bit */
+	const char *name;
+	/* for unknown bits: the name the image's own feature table gives, untrusted */
+	uint8_t table_name_len;
+	char table_name[IMG_FEATURE_NAME_MAX];
+};
+
+/*
+ * Format-specific data, the tree qemu-img prints under
+ * "format-specific": {"type": ..., "data": {...}}.  A flat list of typed
+ * entries with begin/end markers; keys are static strings chosen by the
+ * probe (never header bytes), string values are copied into a bounded pool
+ * and are untrusted.
+ */
+enum img_spec_type {
+	IMG_SPEC_STR = 1,
+	IMG_SPEC_UINT,
+	IMG_SPEC_INT,
+	IMG_SPEC_BOOL,
+	IMG_SPEC_OBJ, /* begins an object, closed by IMG_SPEC_END */
+	IMG_SPEC_ARR, /* begins an array, closed by IMG_SPEC_END */
+	IMG_SPEC_END,
+};
+
+#define IMG_SPEC_MAX 512
+#define IMG_SPEC_POOL 16384
+
+struct img_spec_entry {
+	enum img_spec_type type;
+	const char *key; /* NULL inside arrays */
+	union {
+		uint64_t u;
+		int64_t i;
+		bool b;
+		struct {
+			uint32_t off;
+			uint32_t len;
+		} str;
+	} v;
+};
+
+struct img_spec {
+	const char *type; /* "qcow2", "vmdk", "luks"; NULL: no format-specific data */
+	unsigned n;
+	unsigned depth;
+	bool overflow; /* entries were dropped: limits reached */
+	struct img_spec_entry e[IMG_SPEC_MAX];
+	uint32_t pool_used;
+	char pool[IMG_SPEC_POOL];
+};
+
+struct img_result {
+	enum img_format_id format; /* IMG_FMT_RAW when no image format matched */
+
+	bool has_version;
+	uint32_t version;
+	bool has_virtual_size;
+	uint64_t virtual_size;
+	uint64_t cluster_size; /* 0: the format has none */
+
+	struct img_bytes backing_file;
+	struct img_bytes backing_format;
+	struct img_bytes data_file;
+
+	enum img_encryption encryption;
+	bool dirty;
+	bool corrupt;
+	const char *compat; /* qcow2: "0.10" / "1.1" */
+
+	bool has_snapshots;
+	uint32_t snapshots;
+	bool has_bitmaps;
+	uint32_t bitmaps;
+
+	unsigned n_features;
+	struct img_feature features[IMG_MAX_FEATURES];
+
+	/*
+	 * The magic matched but the header is one qemu would refuse: a static
+	 * description of the first problem ("Unsupported cluster size").
+	 * Fields that could be read safely are still filled.
+	 */
+	const char *damaged;
+
+	/* more than one format matched (a polyglot): every candidate, in probe order */
+	unsigned n_candidates;
+	enum img_format_id candidates[_IMG_FMT_MAX];
+
+	struct img_spec spec;
+};
+
+/* ---- format registry ----------------------------------------------------- */
+
+enum img_whence {
+	IMG_FROM_START = 0,
+	IMG_FROM_END, /* offset counts back from the end of the volume */
+};
+
+#define IMG_MAGIC_MAX 32
+#define IMG_MAX_MAGICS 4
+
+struct img_magic {
+	uint64_t offset;
+	enum img_whence whence;
+	const char *bytes;
+	size_t len; /* 0 terminates the list */
+};
+
+enum {
+	IMG_NOMATCH = 0,
+	IMG_MATCH = 1,
+};
+
+struct img_format {
+	enum img_format_id id;
+	const char *name; /* qemu-img's name */
+	/*
+	 * The probe runs when any magic matches.  A format without magics
+	 * (text descriptors) sets probe_always: its probe decides from the head.
+	 */
+	struct img_magic magics[IMG_MAX_MAGICS];
+	bool probe_always;
+	/*
+	 * Fill res (already zeroed, format set) from the volume.  hit is the
+	 * magic that matched (NULL for probe_always).  Returns IMG_MATCH,
+	 * IMG_NOMATCH or a negative errno when the reader failed.
+	 */
+	int (*probe)(const struct img_reader *r, const struct img_magic *hit, struct img_result *res);
+};
+
+extern const struct img_format *const img_formats[_IMG_FMT_MAX];
+
+const char *img_format_name(enum img_format_id id);
+/* IMG_FMT_RAW when the name is unknown or "raw" */
+enum img_format_id img_format_by_name(const char *name);
+
+/*
+ * Probe every registered format.  res is fully written.  Returns 0, or a
+ * negative errno when the volume could not be read (res then says raw).
+ */
+int img_probe(const struct img_reader *r, struct img_result *res);
+
+/* Probe one format only (tests, --format). */
+int img_probe_format(const struct img_reader *r, enum img_format_id id, struct img_result *res);
+
+/* ---- helpers for probes ------------------------------------------------- */
+
+void img_result_init(struct img_result *res, enum img_format_id id);
+/* Copy an untrusted string (truncated at IMG_STR_MAX - 1). */
+void img_bytes_set(struct img_bytes *b, const void *data, size_t len);
+/* Add a feature; silently ignored past IMG_MAX_FEATURES. */
+void img_add_feature(struct img_result *res, enum img_feature_kind kind, unsigned bit,
+                     const char *name);
+struct img_feature *img_find_feature(struct img_result *res, enum img_feature_kind kind,
+                                     unsigned bit);
+bool img_has_feature(const struct img_result *res, const char *name);
+/* Record the first problem only. */
+void img_set_damaged(struct img_result *res, const char *why);
+
+void img_spec_begin(struct img_result *res, const char *type);
+void img_spec_str(struct img_result *res, const char *key, const void *s, size_t len);
+void img_spec_cstr(struct img_result *res, const char *key, const char *s);
+void img_spec_uint(struct img_result *res, const char *key, uint64_t v);
+void img_spec_int(struct img_result *res, const char *key, int64_t v);
+void img_spec_bool(struct img_result *res, const char *key, bool v);
+void img_spec_obj(struct img_result *res, const char *key);
+void img_spec_arr(struct img_result *res, const char *key);
+void img_spec_end(struct img_result *res);
+/* pointer to a string entry's bytes (not NUL-terminated) */
+const char *img_spec_strp(const struct img_spec *s, const struct img_spec_entry *e);
+
+#define IMG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
