@@ -155,6 +155,9 @@ struct img_result {
 	bool has_virtual_size;
 	uint64_t virtual_size;
 	uint64_t cluster_size; /* 0: the format has none */
+	uint32_t header_length; /* bytes of the header proper, when the format says (qcow2) */
+	/* a static token naming the variant: "fixed", "dynamic", "differencing" (vpc) ... */
+	const char *subformat;
 
 	struct img_bytes backing_file;
 	struct img_bytes backing_format;
