@@ -1,3 +1,88 @@
 #!/bin/sh
-# PLACEHOLDER: being written
-exit 77
+# The command line: exit codes, error messages that name the path and the
+# cause, one bad PATH never stopping the others, --offset, and the outputs'
+# basic shape.
+set -u
+pass=0 fail=0
+skip() { echo "SKIP: $*"; exit 77; }
+check_eq() { # NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then pass=$((pass + 1)); echo "ok - $1"
+	else fail=$((fail + 1)); echo "not ok - $1: expected '$2', got '$3'"; fi
+}
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+
+command -v qemu-img >/dev/null 2>&1 || skip "qemu-img not installed (Debian: qemu-utils)"
+command -v jq >/dev/null 2>&1 || skip "jq not installed"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/imgscan-cli.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+qemu-img create -q -f qcow2 "$T/a.qcow2" 64M
+qemu-img create -q -f raw "$T/r.raw" 1M
+mkfifo "$T/fifo"
+
+# usage errors: exit 2
+"$IMGSCAN" >/dev/null 2>&1; check_eq "no PATH: exit 2" 2 $?
+"$IMGSCAN" --udev "$T/a.qcow2" "$T/r.raw" >/dev/null 2>&1; check_eq "--udev with two PATHs: exit 2" 2 $?
+"$IMGSCAN" --offset -5 "$T/a.qcow2" >/dev/null 2>&1; check_eq "negative --offset: exit 2" 2 $?
+"$IMGSCAN" --offset 12x "$T/a.qcow2" >/dev/null 2>&1; check_eq "bad --offset: exit 2" 2 $?
+"$IMGSCAN" --bogus >/dev/null 2>&1; check_eq "unknown option: exit 2" 2 $?
+"$IMGSCAN" --help >"$T/help" 2>&1; check_eq "--help: exit 0" 0 $?
+grep -q 'Exit status' "$T/help"; check_eq "--help documents exit codes" 0 $?
+"$IMGSCAN" --version | grep -q '^imgscan [0-9]'; check_eq "--version" 0 $?
+
+# errors name the path and the cause; the other PATHs are still reported
+"$IMGSCAN" --json "$T/a.qcow2" "$T/missing" "$T" "$T/fifo" "$T/r.raw" >"$T/out.json" 2>"$T/err"
+check_eq "a failed PATH: exit 1" 1 $?
+check_eq "missing: message" 1 "$(grep -c "$T/missing: cannot open: No such file or directory" "$T/err")"
+check_eq "directory: message" 1 "$(grep -c "$T: cannot open: not a regular file or block device" "$T/err")"
+check_eq "fifo: message (and no hang)" 1 "$(grep -c "$T/fifo: cannot open: not a regular file or block device" "$T/err")"
+check_eq "json: one object per PATH" 5 "$(jq '.images | length' "$T/out.json")"
+check_eq "json: order kept" "qcow2,,,,raw" "$(jq -r '[.images[].format // ""] | join(",")' "$T/out.json")"
+check_eq "json: error object" "No such file or directory" "$(jq -r '.images[1].error' "$T/out.json")"
+check_eq "json: path" "$T/missing" "$(jq -r '.images[1].path' "$T/out.json")"
+
+# permission errors, as an unprivileged user
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1; then
+	cp "$T/a.qcow2" "$T/secret.qcow2"
+	chmod 0600 "$T/secret.qcow2"
+	chmod 0755 "$T"
+	cp "$IMGSCAN" "$T/imgscan-copy" && chmod 0755 "$T/imgscan-copy"
+	runuser -u nobody -- "$T/imgscan-copy" "$T/secret.qcow2" "$T/r.raw" >/dev/null 2>"$T/err"
+	check_eq "permission denied: exit 1" 1 $?
+	check_eq "permission denied: message" 1 \
+		"$(grep -c "$T/secret.qcow2: cannot open: Permission denied" "$T/err")"
+else
+	echo "ok - permission test skipped (needs root and runuser)"
+fi
+
+# --udev: nothing for raw, KEY=value for an image
+out=$("$IMGSCAN" --udev "$T/r.raw"); rc=$?
+check_eq "--udev raw: exit 0" 0 $rc
+check_eq "--udev raw: prints nothing" "" "$out"
+"$IMGSCAN" --udev "$T/a.qcow2" >"$T/udev"
+check_eq "--udev qcow2: format" "ID_IMAGE_FORMAT=qcow2" "$(grep '^ID_IMAGE_FORMAT=' "$T/udev")"
+check_eq "--udev: only ID_IMAGE_ keys" 0 "$(grep -vc '^ID_IMAGE_[A-Z_]*=' "$T/udev")"
+
+# --offset: an image that starts at an unaligned offset inside a bigger file
+dd if=/dev/urandom of="$T/outer" bs=12345 count=1 2>/dev/null
+cat "$T/a.qcow2" >>"$T/outer"
+check_eq "--offset: found" qcow2 "$("$IMGSCAN" --json --offset 12345 "$T/outer" | jq -r '.images[0].format')"
+check_eq "--offset: recorded" 12345 "$("$IMGSCAN" --json --offset 12345 "$T/outer" | jq -r '.images[0].offset')"
+check_eq "--offset: udev" "ID_IMAGE_OFFSET=12345" "$("$IMGSCAN" --udev --offset 12345 "$T/outer" | grep OFFSET)"
+check_eq "--offset 0 on the outer file: raw" raw "$("$IMGSCAN" --json "$T/outer" | jq -r '.images[0].format')"
+"$IMGSCAN" --offset 999999999 "$T/a.qcow2" >/dev/null 2>"$T/err"; check_eq "--offset past the end: exit 1" 1 $?
+grep -q 'check --offset' "$T/err"; check_eq "--offset past the end: hint" 0 $?
+
+# --stats: I/O counters
+check_eq "--stats: reads counted" true \
+	"$("$IMGSCAN" --json --stats "$T/a.qcow2" | jq '.images[0].scan.reads >= 1')"
+
+# the table
+"$IMGSCAN" "$T/a.qcow2" "$T/r.raw" >"$T/table"; check_eq "table: exit 0" 0 $?
+check_eq "table: headings" 1 "$(grep -c '^NAME  *FORMAT' "$T/table")"
+check_eq "table: qcow2 row" 1 "$(grep -c "a.qcow2  *qcow2  *3 " "$T/table")"
+"$IMGSCAN" -n -b -r "$T/a.qcow2" >"$T/table"
+check_eq "table: -n -b -r" "$T/a.qcow2 qcow2 3 67108864 $(stat -c %s "$T/a.qcow2") 65536" \
+	"$(cut -d' ' -f1-6 "$T/table")"
+
+finish
