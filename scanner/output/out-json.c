@@ -1,2 +1,398 @@
-/* PLACEHOLDER: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * --json: one document {"images": [...]}, one object per scan, keys named
+ * as `qemu-img info --output=json` names them (qemu 7.2: "format",
+ * "virtual-size", "cluster-size", "backing-filename",
+ * "backing-filename-format", "encrypted", "dirty-flag", "format-specific":
+ * {"type", "data"}), then imgscan's own facts.  Built with json-c, which
+ * escapes '"', '\' and every control byte per RFC 8259.  json-c passes other
+ * bytes through unchecked, so every untrusted string is made valid UTF-8
+ * first (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF): each byte that does not start a valid sequence becomes U+FFFD.
+ * security-io.md R4.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
 #include "output/output.h"
+
+/*
+ * containers nested deeper than this in the format-specific tree are dropped
+ * (qemu nests 3 deep; the whole document stays inside json-c's default
+ * parser depth of 32)
+ */
+#define SPEC_DEPTH_MAX 16
+
+/* length of the valid UTF-8 sequence at p, or 0 */
+static size_t utf8_seq(const uint8_t *p, size_t avail)
+{
+	uint8_t c = p[0];
+	size_t n;
+	uint32_t u, min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, u = c & 0x1f, min = 0x80;
+	else if ((c & 0xf0) == 0xe0)
+		n = 3, u = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, u = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		u = u << 6 | (p[i] & 0x3fu);
+	}
+	if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* a JSON string from untrusted bytes: valid UTF-8, invalid bytes as U+FFFD */
+static json_object *jstr(const char *str, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	json_object *o;
+	uint8_t *buf;
+	size_t i, j, n;
+
+	if (!s)
+		return json_object_new_string("");
+	for (i = 0; i < len; i += n) {
+		n = utf8_seq(s + i, len - i);
+		if (!n)
+			break;
+	}
+	if (i >= len)
+		return json_object_new_string_len(str, (int)len);
+
+	/* each bad byte grows to 3 bytes at most */
+	buf = malloc(3 * len + 1);
+	if (!buf)
+		return NULL;
+	for (i = 0, j = 0; i < len;) {
+		n = utf8_seq(s + i, len - i);
+		if (n) {
+			memcpy(buf + j, s + i, n);
+			j += n;
+			i += n;
+		} else {
+			buf[j++] = 0xef;
+			buf[j++] = 0xbf;
+			buf[j++] = 0xbd;
+			i++;
+		}
+	}
+	o = json_object_new_string_len((const char *)buf, (int)j);
+	free(buf);
+	return o;
+}
+
+static json_object *jcstr(const char *s)
+{
+	return jstr(s, s ? strlen(s) : 0);
+}
+
+/* a fixed char array from libblkid: up to its first NUL, never past its end */
+#define jfield(obj, key, arr)                                                   \
+	do {                                                                    \
+		size_t l_ = strnlen((arr), sizeof(arr));                        \
+		if (l_)                                                         \
+			json_object_object_add((obj), (key), jstr((arr), l_)); \
+	} while (0)
+
+static void add_child(json_object *parent, bool is_array, const char *key, json_object *child)
+{
+	if (!child)
+		return;
+	if (is_array)
+		json_object_array_add(parent, child);
+	else if (key)
+		json_object_object_add(parent, key, child);
+	else
+		json_object_put(child);
+}
+
+/*
+ * Render entries from *i into a new container until its END (or the end of
+ * the list: an unclosed container is closed here).  Every offset and length
+ * is checked against the pool; an unknown entry type is skipped.
+ */
+static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned *i,
+                                bool is_array, unsigned depth)
+{
+	json_object *c = is_array ? json_object_new_array() : json_object_new_object();
+	uint32_t pool = sp->pool_used < IMG_SPEC_POOL ? sp->pool_used : IMG_SPEC_POOL;
+
+	while (*i < n) {
+		const struct img_spec_entry *e = &sp->e[(*i)++];
+		json_object *v = NULL;
+
+		switch (e->type) {
+		case IMG_SPEC_END:
+			return c;
+		case IMG_SPEC_STR:
+			if (e->v.str.off <= pool && e->v.str.len <= pool - e->v.str.off)
+				v = jstr(sp->pool + e->v.str.off, e->v.str.len);
+			break;
+		case IMG_SPEC_UINT:
+			v = json_object_new_uint64(e->v.u);
+			break;
+		case IMG_SPEC_INT:
+			v = json_object_new_int64(e->v.i);
+			break;
+		case IMG_SPEC_BOOL:
+			v = json_object_new_boolean(e->v.b);
+			break;
+		case IMG_SPEC_OBJ:
+		case IMG_SPEC_ARR:
+			if (depth + 1 >= SPEC_DEPTH_MAX) {
+				/* too deep: skip the whole subtree */
+				unsigned open = 1;
+
+				while (*i < n && open) {
+					enum img_spec_type t = sp->e[(*i)++].type;
+
+					if (t == IMG_SPEC_OBJ || t == IMG_SPEC_ARR)
+						open++;
+					else if (t == IMG_SPEC_END)
+						open--;
+				}
+				break;
+			}
+			v = spec_render(sp, n, i, e->type == IMG_SPEC_ARR, depth + 1);
+			break;
+		default:
+			break;
+		}
+		add_child(c, is_array, e->key, v);
+	}
+	return c;
+}
+
+static json_object *spec_json(const struct img_spec *sp)
+{
+	json_object *fs = json_object_new_object();
+	unsigned n = sp->n < IMG_SPEC_MAX ? sp->n : IMG_SPEC_MAX;
+	unsigned i = 0;
+	json_object *data = json_object_new_object();
+
+	json_object_object_add(fs, "type", jcstr(sp->type));
+	/* the top level is the "data" object; stray END entries there are ignored */
+	while (i < n) {
+		json_object *part = spec_render(sp, n, &i, false, 0);
+
+		json_object_object_foreach(part, k, v)
+		{
+			json_object_object_add(data, k, json_object_get(v));
+		}
+		json_object_put(part);
+	}
+	json_object_object_add(fs, "data", data);
+	return fs;
+}
+
+static const char *kind_name(enum img_feature_kind k)
+{
+	switch (k) {
+	case IMG_FEAT_INCOMPATIBLE:
+		return "incompatible";
+	case IMG_FEAT_COMPATIBLE:
+		return "compatible";
+	case IMG_FEAT_AUTOCLEAR:
+		return "autoclear";
+	default:
+		return "other";
+	}
+}
+
+static void add_bytes(json_object *o, const char *key, const struct img_bytes *b)
+{
+	if (b->present)
+		json_object_object_add(o, key,
+		                       jstr(b->data, b->len < IMG_STR_MAX ? b->len : IMG_STR_MAX - 1));
+}
+
+static void add_features(json_object *o, const struct img_result *res)
+{
+	unsigned n = res->n_features < IMG_MAX_FEATURES ? res->n_features : IMG_MAX_FEATURES;
+	json_object *feat, *unk;
+
+	if (!n)
+		return;
+	feat = json_object_new_array();
+	unk = json_object_new_array();
+	for (unsigned i = 0; i < n; i++) {
+		const struct img_feature *f = &res->features[i];
+		char tok[IMG_FEATURE_NAME_MAX + 24];
+
+		if (img_feature_token(f, tok, sizeof(tok)) > 0)
+			json_object_array_add(feat, json_object_new_string(tok));
+		if (!f->name) {
+			json_object *u = json_object_new_object();
+			size_t tl = f->table_name_len < IMG_FEATURE_NAME_MAX ? f->table_name_len :
+			                                                       IMG_FEATURE_NAME_MAX;
+
+			json_object_object_add(u, "type", json_object_new_string(kind_name(f->kind)));
+			json_object_object_add(u, "bit", json_object_new_int(f->bit));
+			if (tl)
+				json_object_object_add(u, "name", jstr(f->table_name, tl));
+			json_object_array_add(unk, u);
+		}
+	}
+	json_object_object_add(o, "features", feat);
+	if (json_object_array_length(unk))
+		json_object_object_add(o, "unknown-features", unk);
+	else
+		json_object_put(unk);
+}
+
+static void add_content(json_object *o, const struct img_content *c)
+{
+	json_object *j;
+
+	if (!c->present)
+		return;
+	j = json_object_new_object();
+	jfield(j, "type", c->type);
+	jfield(j, "usage", c->usage);
+	jfield(j, "version", c->version);
+	jfield(j, "label", c->label);
+	jfield(j, "uuid", c->uuid);
+	jfield(j, "pttype", c->pttype);
+	jfield(j, "ptuuid", c->ptuuid);
+	json_object_object_add(o, "content", j);
+}
+
+static void add_stats(json_object *o, const struct img_scan *s)
+{
+	json_object *j;
+
+	if (!s->have_stats)
+		return;
+	j = json_object_new_object();
+	json_object_object_add(j, "reads", json_object_new_uint64(s->stats.reads));
+	json_object_object_add(j, "bytes", json_object_new_uint64(s->stats.bytes));
+	json_object_object_add(j, "direct", json_object_new_boolean(s->stats.direct));
+	json_object_object_add(j, "direct-refused",
+	                       json_object_new_boolean(s->stats.direct_refused));
+	json_object_object_add(j, "align", json_object_new_uint64(s->stats.align));
+	json_object_object_add(o, "scan", j);
+}
+
+static json_object *scan_json(const struct img_scan *s)
+{
+	json_object *o = json_object_new_object();
+	const struct img_result *res = s->res;
+	bool raw;
+
+	json_object_object_add(o, "path", jcstr(s->path));
+	if (s->error || !res) {
+		int e = s->error ? s->error : -EINVAL;
+
+		json_object_object_add(o, "error", jcstr(strerror(e < 0 ? -e : e)));
+		if (s->error_op)
+			json_object_object_add(o, "error-op", jcstr(s->error_op));
+		return o;
+	}
+
+	raw = res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX;
+	if (raw) {
+		json_object_object_add(o, "format", json_object_new_string("raw"));
+		json_object_object_add(o, "virtual-size", json_object_new_uint64(s->size));
+		json_object_object_add(o, "dirty-flag", json_object_new_boolean(false));
+		json_object_object_add(o, "size", json_object_new_uint64(s->size));
+		json_object_object_add(o, "offset", json_object_new_uint64(s->offset));
+		add_content(o, &s->content);
+		add_stats(o, s);
+		return o;
+	}
+
+	json_object_object_add(o, "format", jcstr(img_format_name(res->format)));
+	if (res->has_virtual_size)
+		json_object_object_add(o, "virtual-size", json_object_new_uint64(res->virtual_size));
+	if (res->cluster_size)
+		json_object_object_add(o, "cluster-size", json_object_new_uint64(res->cluster_size));
+	add_bytes(o, "backing-filename", &res->backing_file);
+	add_bytes(o, "backing-filename-format", &res->backing_format);
+	if (res->encryption != IMG_ENC_NONE)
+		json_object_object_add(o, "encrypted", json_object_new_boolean(true));
+	json_object_object_add(o, "dirty-flag", json_object_new_boolean(res->dirty));
+	if (res->spec.type)
+		json_object_object_add(o, "format-specific", spec_json(&res->spec));
+
+	json_object_object_add(o, "size", json_object_new_uint64(s->size));
+	json_object_object_add(o, "offset", json_object_new_uint64(s->offset));
+	if (res->has_version)
+		json_object_object_add(o, "format-version", json_object_new_uint64(res->version));
+	if (res->subformat)
+		json_object_object_add(o, "subformat", jcstr(res->subformat));
+	if (res->header_length)
+		json_object_object_add(o, "header-length",
+		                       json_object_new_uint64(res->header_length));
+	add_features(o, res);
+	if (res->has_snapshots)
+		json_object_object_add(o, "snapshot-count", json_object_new_uint64(res->snapshots));
+	if (res->has_bitmaps)
+		json_object_object_add(o, "bitmap-count", json_object_new_uint64(res->bitmaps));
+	if (res->damaged)
+		json_object_object_add(o, "damaged", jcstr(res->damaged));
+	if (res->n_candidates > 1) {
+		json_object *a = json_object_new_array();
+		unsigned n = res->n_candidates < _IMG_FMT_MAX ? res->n_candidates : _IMG_FMT_MAX;
+
+		for (unsigned i = 0; i < n; i++)
+			if ((unsigned)res->candidates[i] < _IMG_FMT_MAX)
+				json_object_array_add(a, jcstr(img_format_name(res->candidates[i])));
+		json_object_object_add(o, "ambiguous", a);
+	}
+	add_content(o, &s->content);
+	add_stats(o, s);
+	return o;
+}
+
+/*
+ * json-c indents by two spaces; qemu-img by four.  json-c never writes a raw
+ * newline inside a string (it escapes it), so every line's leading spaces
+ * are indentation: double them.
+ */
+static void put_reindented(FILE *f, const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t lead = strspn(p, " ");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		for (size_t k = 0; k < lead; k++)
+			fputs("  ", f);
+		fwrite(p + lead, 1, len - lead, f);
+		fputc('\n', f);
+		p += len + (eol ? 1 : 0);
+	}
+}
+
+void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n)
+{
+	json_object *doc = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	const char *text;
+
+	for (size_t i = 0; i < n; i++)
+		if (scans[i])
+			json_object_array_add(arr, scan_json(scans[i]));
+	json_object_object_add(doc, "images", arr);
+	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text)
+		put_reindented(f, text);
+	json_object_put(doc);
+}

@@ -46,6 +46,18 @@ struct img_scan {
 int img_enc(const char *s, size_t len, char *out, size_t outlen);
 int img_safe(const char *s, size_t len, char *out, size_t outlen);
 
+/*
+ * Shared by the writers (out-udev.c).  img_feature_token writes a feature's
+ * token: its canonical name, or "<incompatible|compatible|autoclear|other>_bit_<n>"
+ * for an unknown bit; never header bytes.  img_udev_props calls fn once per
+ * ID_IMAGE_* property of an image, in --udev order, with the value's bytes;
+ * with raw_strings the plain name values (backing file, data file, backing
+ * format) are the header bytes unmodified instead of img_safe'd.
+ */
+int img_feature_token(const struct img_feature *f, char *out, size_t outlen);
+typedef void (*img_prop_fn)(void *ctx, const char *key, const char *val, size_t len);
+void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, void *ctx);
+
 /* --udev: KEY=value lines for IMPORT{program}; nothing for a volume without an image */
 void img_out_udev(FILE *f, const struct img_scan *s);
 /* --export: DEVNAME="..." first, then NAME="value" lines, eval-safe; blank line between devices */

@@ -37,7 +37,7 @@ check_eq "missing: message" 1 "$(grep -c "$T/missing: cannot open: No such file 
 check_eq "directory: message" 1 "$(grep -c "$T: cannot open: not a regular file or block device" "$T/err")"
 check_eq "fifo: message (and no hang)" 1 "$(grep -c "$T/fifo: cannot open: not a regular file or block device" "$T/err")"
 check_eq "json: one object per PATH" 5 "$(jq '.images | length' "$T/out.json")"
-check_eq "json: order kept" "qcow2,,,,raw" "$(jq -r '[.images[].format // ""] | join(",")' "$T/out.json")"
+check_eq "json: order kept" "qcow2,,,,raw" "$(jq -r '[.images[] | .format // ""] | join(",")' "$T/out.json")"
 check_eq "json: error object" "No such file or directory" "$(jq -r '.images[1].error' "$T/out.json")"
 check_eq "json: path" "$T/missing" "$(jq -r '.images[1].path' "$T/out.json")"
 

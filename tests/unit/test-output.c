@@ -1,8 +1,1029 @@
-/* PLACEHOLDER: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Outputs and their escaping (issue 2): img_enc/img_safe against libblkid's
+ * blkid_encode_string/blkid_safe_string byte for byte, golden --udev,
+ * --export and --json strings, and hostile names (udev-lvm.md §1.2-§1.3,
+ * §4; security-io.md R4): every --udev line must match
+ * ^[A-Z_]+=[^\x00-\x1f\x7f]*$, every --export document must survive `eval` in
+ * /bin/sh without running anything and give back the exact bytes after one
+ * \xHH decoding pass, and JSON must parse back with json-c and be valid UTF-8.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <blkid/blkid.h>
+#include <json-c/json.h>
+
+#include "output/output.h"
 #include "testutil.h"
-static void test_placeholder(void **state) { (void)state; }
+
+/* ---- helpers ------------------------------------------------------------ */
+
+struct mem {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *mem_open(struct mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	assert_non_null(m->f);
+	return m->f;
+}
+
+static char *mem_close(struct mem *m, size_t *len)
+{
+	assert_int_equal(fclose(m->f), 0);
+	if (len)
+		*len = m->len;
+	return m->buf;
+}
+
+static char *udev_str(const struct img_scan *s, size_t *len)
+{
+	struct mem m;
+
+	img_out_udev(mem_open(&m), s);
+	return mem_close(&m, len);
+}
+
+static char *export_str(const struct img_scan *s, bool first)
+{
+	struct mem m;
+
+	img_out_export(mem_open(&m), s, first);
+	return mem_close(&m, NULL);
+}
+
+static char *json_str(const struct img_scan *const *scans, size_t n)
+{
+	struct mem m;
+
+	img_out_json(mem_open(&m), scans, n);
+	return mem_close(&m, NULL);
+}
+
+/* decode \xHH (the only escape our outputs write) */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static size_t unhex(const char *s, size_t len, char *out)
+{
+	size_t i = 0, j = 0;
+
+	while (i < len) {
+		if (s[i] == '\\' && len - i >= 4 && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
+		    hexval(s[i + 3]) >= 0) {
+			out[j++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+			i += 4;
+		} else {
+			out[j++] = s[i++];
+		}
+	}
+	return j;
+}
+
+/* strict RFC 3629 check */
+static bool valid_utf8(const char *str, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)str;
+
+	for (size_t i = 0; i < len;) {
+		uint8_t c = s[i];
+		size_t n;
+		uint32_t u, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 2, u = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			n = 3, u = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 4, u = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if (n > len - i)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			u = u << 6 | (s[i + k] & 0x3fu);
+		}
+		if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* a qcow2 result with every field set */
+static struct img_result *full_result(void)
+{
+	struct img_result *res = t_result_new();
+	struct img_feature *f;
+
+	img_result_init(res, IMG_FMT_QCOW2);
+	res->has_version = true;
+	res->version = 3;
+	res->has_virtual_size = true;
+	res->virtual_size = 1073741824;
+	res->cluster_size = 65536;
+	res->header_length = 112;
+	res->compat = "1.1";
+	img_add_feature(res, IMG_FEAT_INCOMPATIBLE, 0, "dirty");
+	img_add_feature(res, IMG_FEAT_COMPATIBLE, 0, "lazy_refcounts");
+	img_add_feature(res, IMG_FEAT_INCOMPATIBLE, 7, NULL);
+	f = img_find_feature(res, IMG_FEAT_INCOMPATIBLE, 7);
+	assert_non_null(f);
+	memcpy(f->table_name, "x\n$(id)\xff", 8);
+	f->table_name_len = 8;
+	img_add_feature(res, IMG_FEAT_AUTOCLEAR, 63, NULL);
+	img_bytes_set(&res->backing_file, "base image.qcow2", 16);
+	img_bytes_set(&res->backing_format, "qcow2", 5);
+	img_bytes_set(&res->data_file, "data.raw", 8);
+	res->encryption = IMG_ENC_LUKS;
+	res->dirty = true;
+	res->has_snapshots = true;
+	res->snapshots = 2;
+	res->has_bitmaps = true;
+	res->bitmaps = 1;
+	img_set_damaged(res, "Unsupported cluster size");
+	res->n_candidates = 2;
+	res->candidates[0] = IMG_FMT_QCOW2;
+	res->candidates[1] = IMG_FMT_VMDK;
+	img_spec_begin(res, "qcow2");
+	img_spec_cstr(res, "compat", "1.1");
+	img_spec_cstr(res, "compression-type", "zlib");
+	img_spec_bool(res, "lazy-refcounts", true);
+	img_spec_uint(res, "refcount-bits", 16);
+	img_spec_arr(res, "bitmaps");
+	img_spec_obj(res, NULL);
+	img_spec_str(res, "name", "b\x01\xff", 3);
+	img_spec_int(res, "granularity", -1);
+	img_spec_end(res);
+	img_spec_end(res);
+	img_spec_bool(res, "corrupt", false);
+	img_spec_str(res, "data-file", "data.raw", 8);
+	return res;
+}
+
+static void scan_init(struct img_scan *s, const char *path, struct img_result *res)
+{
+	memset(s, 0, sizeof(*s));
+	s->path = path;
+	s->size = 2147483648u;
+	s->res = res;
+}
+
+/* ---- encoders against libblkid -------------------------------------------- */
+
+/* blkid_safe_string, with the one documented difference: control bytes -> '_' */
+static void blkid_safe_ref(const char *in, char *out, size_t outlen)
+{
+	assert_int_equal(blkid_safe_string(in, out, outlen), 0);
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '_';
+}
+
+static void check_against_blkid(const char *in)
+{
+	size_t len = strlen(in);
+	char ours[8192], theirs[8192];
+	int n;
+
+	assert_true(len < 1024);
+	n = img_enc(in, len, ours, sizeof(ours));
+	assert_int_equal(blkid_encode_string(in, theirs, sizeof(theirs)), 0);
+	assert_int_equal(n, (int)strlen(theirs));
+	assert_string_equal(ours, theirs);
+
+	n = img_safe(in, len, ours, sizeof(ours));
+	blkid_safe_ref(in, theirs, sizeof(theirs));
+	assert_int_equal(n, (int)strlen(theirs));
+	assert_string_equal(ours, theirs);
+}
+
+static const char *const fixed_inputs[] = {
+	"",
+	"plain",
+	"My Disk",
+	"  lead  and   trail  ",
+	" \t\n\v\f\r ",
+	"a\tb\nc\rd",
+	"a\x01" "b\x1b" "c\x7f" "d",
+	"\\x41",
+	"\\",
+	"\xff\xfe",
+	"\xc3",
+	"\xc3\xa9",
+	"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	"\xe2\x82",
+	"\xf0\x9f\x98",
+	"\xc0\xaf",
+	"\xe0\x80\xaf",
+	"\xed\xa0\x80",
+	"\xef\xbf\xbf",
+	"\xef\xbf\xbe",
+	"\xef\xb7\x90",
+	"\xf4\x90\x80\x80",
+	"\xf8\x88\x80\x80\x80",
+	"\xfc\x84\x80\x80\x80\x80",
+	"\x80\xbf",
+	"\"'$`;|&$(id)`id`<>*?[]{}()!~^%,/",
+	"#+-.:=@_",
+	"../../etc/passwd",
+	"json:{\"file.filename\":\"/etc/shadow\"}",
+	"x\xc3 \xa9y",
+	"\xc3  \xa9",
+	"LVM2 001",
+};
+
+static void test_enc_safe_fixed(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < IMG_ARRAY_SIZE(fixed_inputs); i++)
+		check_against_blkid(fixed_inputs[i]);
+}
+
+static uint32_t rng_state = 0x12345678;
+
+static uint32_t rng(void)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return rng_state >> 8;
+}
+
+static void test_enc_safe_random(void **state)
+{
+	/* bytes chosen to hit whitespace, controls, escapes and UTF-8 edges */
+	static const uint8_t pick[] = { ' ',  '\t', '\n', '\r', 0x0b, 0x0c, 0x01, 0x1f, 0x7f, '\\',
+		                        'x',  'A',  '0',  '_',  '#',  '/',  '"',  '$',  0x80, 0xbf,
+		                        0xc2, 0xc3, 0xdf, 0xe0, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xf5,
+		                        0xf8, 0xfc, 0xfe, 0xff, 0xa0, 0xb7, 0x9f, 0x8f, 0x90 };
+	char in[256];
+
+	(void)state;
+	for (unsigned iter = 0; iter < 50000; iter++) {
+		size_t len = rng() % 48;
+
+		for (size_t i = 0; i < len; i++) {
+			uint32_t r = rng();
+
+			if (r & 1)
+				in[i] = (char)pick[(r >> 1) % sizeof(pick)];
+			else
+				in[i] = (char)(1 + (r >> 1) % 255);
+		}
+		in[len] = '\0';
+		check_against_blkid(in);
+	}
+}
+
+static void test_enc_safe_nul_and_limits(void **state)
+{
+	char out[16];
+	char big[4 * IMG_STR_MAX + 1];
+	char name[1023];
+
+	(void)state;
+	/* embedded NUL is data */
+	assert_int_equal(img_enc("a\0b", 3, out, sizeof(out)), 6);
+	assert_string_equal(out, "a\\x00b");
+	assert_int_equal(img_safe("a\0b", 3, out, sizeof(out)), 3);
+	assert_string_equal(out, "a_b");
+	assert_int_equal(img_enc(NULL, 5, out, sizeof(out)), 0);
+	assert_int_equal(img_enc("a", 1, out, 0), -1);
+
+	/* exact fit works; one byte less fails with a clean prefix */
+	assert_int_equal(img_enc("a\n", 2, out, 6), 5);
+	assert_string_equal(out, "a\\x0a");
+	assert_int_equal(img_enc("a\n", 2, out, 5), -1);
+	assert_string_equal(out, "a");
+	assert_int_equal(img_enc("\xc3\xa9", 2, out, 3), 2);
+	assert_int_equal(img_enc("\xc3\xa9", 2, out, 2), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(img_safe("abc def", 7, out, 8), 7);
+	assert_string_equal(out, "abc_def");
+	assert_int_equal(img_safe("abc def", 7, out, 4), -1);
+	assert_string_equal(out, "abc");
+	assert_int_equal(img_safe("abc   ", 6, out, 4), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(img_safe("abc d", 5, out, 5), -1);
+	assert_string_equal(out, "abc_");
+
+	/* the largest name: 1023 bytes that all need escaping fit in 4*1023+1 */
+	memset(name, '\n', sizeof(name));
+	assert_int_equal(img_enc(name, sizeof(name), big, 4 * sizeof(name) + 1), 4 * 1023);
+	assert_int_equal(img_enc(name, sizeof(name), big, 4 * sizeof(name)), -1);
+	assert_int_equal(strlen(big) % 4, 0);
+	memset(name, 0xff, sizeof(name));
+	assert_int_equal(img_safe(name, sizeof(name), big, sizeof(big)), 1023);
+	assert_int_equal(strspn(big, "_"), 1023);
+}
+
+/* ---- --udev ------------------------------------------------------------- */
+
+static void test_udev_golden(void **state)
+{
+	struct img_result *res = full_result();
+	struct img_scan s;
+	char *out;
+
+	(void)state;
+	scan_init(&s, "/dev/vg/lv", res);
+	s.offset = 4096;
+	out = udev_str(&s, NULL);
+	assert_string_equal(out, "ID_IMAGE_FORMAT=qcow2\n"
+	                         "ID_IMAGE_FORMAT_VERSION=3\n"
+	                         "ID_IMAGE_VIRTUAL_SIZE=1073741824\n"
+	                         "ID_IMAGE_CLUSTER_SIZE=65536\n"
+	                         "ID_IMAGE_COMPAT=1.1\n"
+	                         "ID_IMAGE_FEATURES=dirty,lazy_refcounts,incompatible_bit_7,"
+	                         "autoclear_bit_63\n"
+	                         "ID_IMAGE_BACKING_FILE=base_image.qcow2\n"
+	                         "ID_IMAGE_BACKING_FILE_ENC=base\\x20image.qcow2\n"
+	                         "ID_IMAGE_BACKING_FORMAT=qcow2\n"
+	                         "ID_IMAGE_DATA_FILE=data.raw\n"
+	                         "ID_IMAGE_DATA_FILE_ENC=data.raw\n"
+	                         "ID_IMAGE_ENCRYPTION=luks\n"
+	                         "ID_IMAGE_DIRTY=1\n"
+	                         "ID_IMAGE_CORRUPT=0\n"
+	                         "ID_IMAGE_SNAPSHOTS=2\n"
+	                         "ID_IMAGE_BITMAPS=1\n"
+	                         "ID_IMAGE_DAMAGED=1\n"
+	                         "ID_IMAGE_AMBIGUOUS=qcow2,vmdk\n"
+	                         "ID_IMAGE_OFFSET=4096\n");
+	free(out);
+
+	/* a minimal vmdk: no corrupt bit, no optional lines */
+	img_result_init(res, IMG_FMT_VMDK);
+	res->has_virtual_size = true;
+	res->virtual_size = 1048576;
+	res->subformat = "monolithicSparse";
+	res->encryption = IMG_ENC_AES;
+	s.offset = 0;
+	out = udev_str(&s, NULL);
+	assert_string_equal(out, "ID_IMAGE_FORMAT=vmdk\n"
+	                         "ID_IMAGE_SUBFORMAT=monolithicSparse\n"
+	                         "ID_IMAGE_VIRTUAL_SIZE=1048576\n"
+	                         "ID_IMAGE_ENCRYPTION=aes\n"
+	                         "ID_IMAGE_DIRTY=0\n");
+	free(out);
+	free(res);
+}
+
+static void test_udev_silent(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+	size_t len;
+	char *out;
+
+	(void)state;
+	img_result_init(res, IMG_FMT_RAW);
+	scan_init(&s, "/dev/sda", res);
+	out = udev_str(&s, &len);
+	assert_int_equal(len, 0);
+	free(out);
+
+	img_result_init(res, IMG_FMT_QCOW2);
+	s.error = -EIO;
+	s.error_op = "read";
+	out = udev_str(&s, &len);
+	assert_int_equal(len, 0);
+	free(out);
+
+	s.error = 0;
+	s.res = NULL;
+	out = udev_str(&s, &len);
+	assert_int_equal(len, 0);
+	free(out);
+
+	/* a format id out of range is not trusted */
+	s.res = res;
+	res->format = (enum img_format_id)200;
+	out = udev_str(&s, &len);
+	assert_int_equal(len, 0);
+	free(out);
+	free(res);
+}
+
+/* the hostile names every output is run over */
+struct hostile {
+	const char *bytes;
+	size_t len;
+};
+
+#define H(s) { s, sizeof(s) - 1 }
+static const struct hostile hostile_names[] = {
+	H("evil\nID_IMAGE_FORMAT=raw"),
+	H("a\rb\tc"),
+	H("\"quoted\""),
+	H("'single'"),
+	H("$HOME"),
+	H("`touch PWNED`"),
+	H("; touch PWNED"),
+	H("| touch PWNED"),
+	H("& touch PWNED &"),
+	H("$(touch PWNED)"),
+	H("back\\slash\\x41\\"),
+	H("\xff\xfe"),
+	H("trunc\xc3"),
+	H("trunc\xe2\x82"),
+	H("caf\xc3\xa9"),
+	H("nul\0inside"),
+	H("\x1b]0;title\x07\x7f"),
+	H("  spaced   out  "),
+	H("\"; touch PWNED; echo \""),
+	H("\\\"$(touch PWNED)\\\""),
+};
+
+static void check_udev_lines(const char *out, size_t len)
+{
+	size_t i = 0;
+
+	assert_true(len > 0);
+	assert_int_equal(out[len - 1], '\n');
+	while (i < len) {
+		size_t start = i, k;
+
+		while (i < len && out[i] != '\n') {
+			unsigned char c = (unsigned char)out[i];
+
+			assert_false(c < 0x20 || c == 0x7f);
+			i++;
+		}
+		for (k = start; k < i && out[k] != '='; k++)
+			assert_true((out[k] >= 'A' && out[k] <= 'Z') || out[k] == '_');
+		assert_true(k > start && k < i);
+		i++; /* the newline */
+	}
+}
+
+/* the value of KEY in udev output, or NULL */
+static char *udev_value(const char *out, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, key, kl) && p[kl] == '=') {
+			const char *e = strchr(p, '\n');
+
+			return strndup(p + kl + 1, (size_t)(e - p - kl - 1));
+		}
+	}
+	return NULL;
+}
+
+static void test_udev_hostile(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+
+	(void)state;
+	for (size_t h = 0; h < IMG_ARRAY_SIZE(hostile_names); h++) {
+		const struct hostile *n = &hostile_names[h];
+		char dec[IMG_STR_MAX], safe[IMG_STR_MAX];
+		char *out, *v;
+		size_t len;
+
+		img_result_init(res, IMG_FMT_QCOW2);
+		img_bytes_set(&res->backing_file, n->bytes, n->len);
+		img_bytes_set(&res->backing_format, n->bytes, n->len);
+		img_bytes_set(&res->data_file, n->bytes, n->len);
+		scan_init(&s, "/dev/x", res);
+		out = udev_str(&s, &len);
+		check_udev_lines(out, len);
+		assert_int_equal(strlen(out), len);
+
+		/* exactly one FORMAT line: a newline in a name cannot add a property */
+		assert_ptr_equal(strstr(out, "ID_IMAGE_FORMAT="), out);
+		assert_null(strstr(out + 1, "\nID_IMAGE_FORMAT="));
+
+		/* _ENC decodes back to the bytes */
+		v = udev_value(out, "ID_IMAGE_BACKING_FILE_ENC");
+		assert_non_null(v);
+		assert_int_equal(unhex(v, strlen(v), dec), n->len);
+		assert_memory_equal(dec, n->bytes, n->len);
+		free(v);
+		v = udev_value(out, "ID_IMAGE_DATA_FILE_ENC");
+		assert_non_null(v);
+		free(v);
+
+		/* the plain value is img_safe's */
+		assert_true(img_safe(n->bytes, n->len, safe, sizeof(safe)) > 0);
+		v = udev_value(out, "ID_IMAGE_BACKING_FILE");
+		assert_non_null(v);
+		assert_string_equal(v, safe);
+		free(v);
+		free(out);
+	}
+
+	/* the longest name, every byte escaped */
+	{
+		char name[IMG_STR_MAX - 1];
+		char *out, *v;
+		size_t len;
+
+		memset(name, '\n', sizeof(name));
+		img_result_init(res, IMG_FMT_QCOW2);
+		img_bytes_set(&res->backing_file, name, sizeof(name));
+		scan_init(&s, "/dev/x", res);
+		out = udev_str(&s, &len);
+		check_udev_lines(out, len);
+		v = udev_value(out, "ID_IMAGE_BACKING_FILE_ENC");
+		assert_non_null(v);
+		assert_int_equal(strlen(v), 4 * sizeof(name));
+		free(v);
+		/* all whitespace: the plain value is empty and so not printed */
+		assert_null(udev_value(out, "ID_IMAGE_BACKING_FILE"));
+		free(out);
+	}
+	free(res);
+}
+
+/* ---- --export ------------------------------------------------------------ */
+
+static void test_export_golden(void **state)
+{
+	struct img_result *res = full_result();
+	struct img_scan s;
+	char *out;
+
+	(void)state;
+	img_bytes_set(&res->backing_file, "a \"$x\" `y` \\ \xc3\xa9\n", 16);
+	scan_init(&s, "/dev/vg/l$v", res);
+	out = export_str(&s, true);
+	assert_string_equal(out, "DEVNAME=\"/dev/vg/l\\x24v\"\n"
+	                         "ID_IMAGE_FORMAT=\"qcow2\"\n"
+	                         "ID_IMAGE_FORMAT_VERSION=\"3\"\n"
+	                         "ID_IMAGE_VIRTUAL_SIZE=\"1073741824\"\n"
+	                         "ID_IMAGE_CLUSTER_SIZE=\"65536\"\n"
+	                         "ID_IMAGE_COMPAT=\"1.1\"\n"
+	                         "ID_IMAGE_FEATURES=\"dirty,lazy_refcounts,incompatible_bit_7,"
+	                         "autoclear_bit_63\"\n"
+	                         "ID_IMAGE_BACKING_FILE=\"a \\x22\\x24x\\x22 \\x60y\\x60 \\x5c "
+	                         "\\xc3\\xa9\\x0a\"\n"
+	                         "ID_IMAGE_BACKING_FILE_ENC=\"a\\x5cx20\\x5cx22\\x5cx24x\\x5cx22"
+	                         "\\x5cx20\\x5cx60y\\x5cx60\\x5cx20\\x5cx5c\\x5cx20\xc3\xa9"
+	                         "\\x5cx0a\"\n"
+	                         "ID_IMAGE_BACKING_FORMAT=\"qcow2\"\n"
+	                         "ID_IMAGE_DATA_FILE=\"data.raw\"\n"
+	                         "ID_IMAGE_DATA_FILE_ENC=\"data.raw\"\n"
+	                         "ID_IMAGE_ENCRYPTION=\"luks\"\n"
+	                         "ID_IMAGE_DIRTY=\"1\"\n"
+	                         "ID_IMAGE_CORRUPT=\"0\"\n"
+	                         "ID_IMAGE_SNAPSHOTS=\"2\"\n"
+	                         "ID_IMAGE_BITMAPS=\"1\"\n"
+	                         "ID_IMAGE_DAMAGED=\"1\"\n"
+	                         "ID_IMAGE_AMBIGUOUS=\"qcow2,vmdk\"\n");
+	free(out);
+
+	img_result_init(res, IMG_FMT_RAW);
+	out = export_str(&s, false);
+	assert_string_equal(out, "\nDEVNAME=\"/dev/vg/l\\x24v\"\nID_IMAGE_FORMAT=\"raw\"\n");
+	free(out);
+
+	s.error = -EACCES;
+	s.error_op = "open";
+	out = export_str(&s, true);
+	assert_string_equal(out, "DEVNAME=\"/dev/vg/l\\x24v\"\nID_IMAGE_ERROR=\"Permission denied\"\n");
+	free(out);
+	free(res);
+}
+
+/* run `eval` on doc in /bin/sh inside dir and return what printf %s "$VAR" gives */
+static char *sh_eval(const char *dir, const char *doc, const char *var, size_t *ret_len)
+{
+	char path[512], cmd[1024];
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/doc", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(doc, f);
+	assert_int_equal(fclose(f), 0);
+
+	snprintf(cmd, sizeof(cmd),
+	         "cd '%s' && /bin/sh -c 'eval \"$(cat doc)\"; printf %%s \"$%s\"'", dir, var);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	for (;;) {
+		if (cap - len < 4096) {
+			cap += 8192;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	assert_int_equal(pclose(f), 0);
+	*ret_len = len;
+	return buf;
+}
+
+static void check_export_roundtrip(const char *dir, const struct img_scan *s, const char *var,
+                                   const char *want, size_t want_len)
+{
+	char *doc = export_str(s, true);
+	char pwned[600];
+	char *got, *dec;
+	size_t len, dlen;
+
+	/* only printable ASCII and newlines */
+	for (const char *p = doc; *p; p++)
+		assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+	got = sh_eval(dir, doc, var, &len);
+	dec = malloc(len + 1);
+	assert_non_null(dec);
+	dlen = unhex(got, len, dec);
+	assert_int_equal(dlen, want_len);
+	assert_memory_equal(dec, want, want_len);
+	snprintf(pwned, sizeof(pwned), "%s/PWNED", dir);
+	assert_int_equal(access(pwned, F_OK), -1);
+	free(dec);
+	free(got);
+	free(doc);
+}
+
+static void test_export_eval(void **state)
+{
+	struct img_result *res = t_result_new();
+	char dir[] = "/tmp/imgscan-test-output-XXXXXX";
+	char path[600], big[IMG_STR_MAX - 1];
+	struct img_scan s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (size_t h = 0; h < IMG_ARRAY_SIZE(hostile_names); h++) {
+		const struct hostile *n = &hostile_names[h];
+		char enc[4 * IMG_STR_MAX + 1];
+		int el;
+
+		img_result_init(res, IMG_FMT_QCOW2);
+		img_bytes_set(&res->backing_file, n->bytes, n->len);
+		img_bytes_set(&res->data_file, n->bytes, n->len);
+		scan_init(&s, "/dev/x", res);
+		check_export_roundtrip(dir, &s, "ID_IMAGE_BACKING_FILE", n->bytes, n->len);
+		check_export_roundtrip(dir, &s, "ID_IMAGE_DATA_FILE", n->bytes, n->len);
+		el = img_enc(n->bytes, n->len, enc, sizeof(enc));
+		assert_true(el > 0);
+		check_export_roundtrip(dir, &s, "ID_IMAGE_BACKING_FILE_ENC", enc, (size_t)el);
+
+		/* a hostile device path too (NUL cannot be in a path) */
+		if (!memchr(n->bytes, 0, n->len)) {
+			snprintf(path, sizeof(path), "/dev/%s", n->bytes);
+			s.path = path;
+			check_export_roundtrip(dir, &s, "DEVNAME", path, strlen(path));
+			s.error = -ENOENT;
+			check_export_roundtrip(dir, &s, "DEVNAME", path, strlen(path));
+		}
+	}
+
+	/* 1023 bytes of quotes */
+	memset(big, '"', sizeof(big));
+	img_result_init(res, IMG_FMT_QCOW2);
+	img_bytes_set(&res->backing_file, big, sizeof(big));
+	scan_init(&s, "/dev/x", res);
+	check_export_roundtrip(dir, &s, "ID_IMAGE_BACKING_FILE", big, sizeof(big));
+
+	snprintf(path, sizeof(path), "%s/doc", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+	free(res);
+}
+
+/* ---- --json -------------------------------------------------------------- */
+
+static json_object *parse_json(const char *text)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o;
+
+	assert_non_null(tok);
+	assert_true(valid_utf8(text, strlen(text)));
+	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
+	assert_non_null(o);
+	json_tokener_free(tok);
+	return o;
+}
+
+static json_object *image0(json_object *doc)
+{
+	json_object *imgs, *img;
+
+	assert_true(json_object_object_get_ex(doc, "images", &imgs));
+	assert_true(json_object_is_type(imgs, json_type_array));
+	img = json_object_array_get_idx(imgs, 0);
+	assert_non_null(img);
+	return img;
+}
+
+static const char *jget_str(json_object *o, const char *key, size_t *len)
+{
+	json_object *v;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	assert_true(json_object_is_type(v, json_type_string));
+	if (len)
+		*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+static void test_json_golden(void **state)
+{
+	struct img_result *res = full_result();
+	struct img_result *raw = t_result_new();
+	struct img_scan s[3];
+	const struct img_scan *list[3] = { &s[0], &s[1], &s[2] };
+	char *out;
+
+	(void)state;
+	scan_init(&s[0], "/dev/vg/lv", res);
+	s[0].offset = 0;
+	s[0].have_stats = true;
+	s[0].stats.reads = 2;
+	s[0].stats.bytes = 69632;
+	s[0].stats.direct = true;
+	s[0].stats.align = 512;
+	img_result_init(raw, IMG_FMT_RAW);
+	scan_init(&s[1], "/dev/sdb", raw);
+	s[1].size = 1048576;
+	s[1].content.present = true;
+	strcpy(s[1].content.type, "ext4");
+	strcpy(s[1].content.usage, "filesystem");
+	strcpy(s[1].content.label, "bad\xff\n");
+	scan_init(&s[2], "/dev/nope", NULL);
+	s[2].error = -ENOENT;
+	s[2].error_op = "open";
+
+	out = json_str(list, 3);
+	assert_string_equal(out,
+		"{\n"
+		"    \"images\": [\n"
+		"        {\n"
+		"            \"path\": \"/dev/vg/lv\",\n"
+		"            \"format\": \"qcow2\",\n"
+		"            \"virtual-size\": 1073741824,\n"
+		"            \"cluster-size\": 65536,\n"
+		"            \"backing-filename\": \"base image.qcow2\",\n"
+		"            \"backing-filename-format\": \"qcow2\",\n"
+		"            \"encrypted\": true,\n"
+		"            \"dirty-flag\": true,\n"
+		"            \"format-specific\": {\n"
+		"                \"type\": \"qcow2\",\n"
+		"                \"data\": {\n"
+		"                    \"compat\": \"1.1\",\n"
+		"                    \"compression-type\": \"zlib\",\n"
+		"                    \"lazy-refcounts\": true,\n"
+		"                    \"refcount-bits\": 16,\n"
+		"                    \"bitmaps\": [\n"
+		"                        {\n"
+		"                            \"name\": \"b\\u0001\xef\xbf\xbd\",\n"
+		"                            \"granularity\": -1\n"
+		"                        }\n"
+		"                    ],\n"
+		"                    \"corrupt\": false,\n"
+		"                    \"data-file\": \"data.raw\"\n"
+		"                }\n"
+		"            },\n"
+		"            \"size\": 2147483648,\n"
+		"            \"offset\": 0,\n"
+		"            \"format-version\": 3,\n"
+		"            \"header-length\": 112,\n"
+		"            \"features\": [\n"
+		"                \"dirty\",\n"
+		"                \"lazy_refcounts\",\n"
+		"                \"incompatible_bit_7\",\n"
+		"                \"autoclear_bit_63\"\n"
+		"            ],\n"
+		"            \"unknown-features\": [\n"
+		"                {\n"
+		"                    \"type\": \"incompatible\",\n"
+		"                    \"bit\": 7,\n"
+		"                    \"name\": \"x\\n$(id)\xef\xbf\xbd\"\n"
+		"                },\n"
+		"                {\n"
+		"                    \"type\": \"autoclear\",\n"
+		"                    \"bit\": 63\n"
+		"                }\n"
+		"            ],\n"
+		"            \"snapshot-count\": 2,\n"
+		"            \"bitmap-count\": 1,\n"
+		"            \"damaged\": \"Unsupported cluster size\",\n"
+		"            \"ambiguous\": [\n"
+		"                \"qcow2\",\n"
+		"                \"vmdk\"\n"
+		"            ],\n"
+		"            \"scan\": {\n"
+		"                \"reads\": 2,\n"
+		"                \"bytes\": 69632,\n"
+		"                \"direct\": true,\n"
+		"                \"direct-refused\": false,\n"
+		"                \"align\": 512\n"
+		"            }\n"
+		"        },\n"
+		"        {\n"
+		"            \"path\": \"/dev/sdb\",\n"
+		"            \"format\": \"raw\",\n"
+		"            \"virtual-size\": 1048576,\n"
+		"            \"dirty-flag\": false,\n"
+		"            \"size\": 1048576,\n"
+		"            \"offset\": 0,\n"
+		"            \"content\": {\n"
+		"                \"type\": \"ext4\",\n"
+		"                \"usage\": \"filesystem\",\n"
+		"                \"label\": \"bad\xef\xbf\xbd\\n\"\n"
+		"            }\n"
+		"        },\n"
+		"        {\n"
+		"            \"path\": \"/dev/nope\",\n"
+		"            \"error\": \"No such file or directory\",\n"
+		"            \"error-op\": \"open\"\n"
+		"        }\n"
+		"    ]\n"
+		"}\n");
+	json_object_put(parse_json(out));
+	free(out);
+
+	/* no scans: an empty list */
+	out = json_str(list, 0);
+	json_object_put(parse_json(out));
+	free(out);
+	free(res);
+	free(raw);
+}
+
+/* the bytes json-c gives back for a hostile name: invalid bytes as U+FFFD */
+static size_t expect_json(const char *in, size_t len, char *out)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+
+		if ((unsigned char)in[i] >= 0x80) {
+			for (n = 4; n >= 2; n--)
+				if (n <= len - i && valid_utf8(in + i, n))
+					break;
+			if (n < 2) {
+				memcpy(out + j, "\xef\xbf\xbd", 3);
+				j += 3;
+				i++;
+				continue;
+			}
+		}
+		memcpy(out + j, in + i, n);
+		j += n;
+		i += n;
+	}
+	return j;
+}
+
+static void test_json_hostile(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+	const struct img_scan *list[1] = { &s };
+
+	(void)state;
+	for (size_t h = 0; h < IMG_ARRAY_SIZE(hostile_names); h++) {
+		const struct hostile *n = &hostile_names[h];
+		char want[3 * IMG_STR_MAX];
+		size_t wl = expect_json(n->bytes, n->len, want), gl;
+		json_object *doc, *img;
+		const char *got;
+		char *out;
+
+		img_result_init(res, IMG_FMT_QCOW2);
+		img_bytes_set(&res->backing_file, n->bytes, n->len);
+		img_bytes_set(&res->backing_format, n->bytes, n->len);
+		img_spec_begin(res, "qcow2");
+		img_spec_str(res, "data-file", n->bytes, n->len);
+		scan_init(&s, n->bytes, res);
+		out = json_str(list, 1);
+		/* no raw control byte other than the pretty-printer's newlines */
+		for (const char *p = out; *p; p++)
+			assert_true(*p == '\n' || (unsigned char)*p >= 0x20);
+		doc = parse_json(out);
+		img = image0(doc);
+		got = jget_str(img, "backing-filename", &gl);
+		assert_int_equal(gl, wl);
+		assert_memory_equal(got, want, wl);
+		got = jget_str(img, "backing-filename-format", &gl);
+		assert_int_equal(gl, wl);
+		assert_memory_equal(got, want, wl);
+		{
+			json_object *fs, *data;
+
+			assert_true(json_object_object_get_ex(img, "format-specific", &fs));
+			assert_true(json_object_object_get_ex(fs, "data", &data));
+			got = jget_str(data, "data-file", &gl);
+			assert_int_equal(gl, wl);
+			assert_memory_equal(got, want, wl);
+		}
+		json_object_put(doc);
+		free(out);
+	}
+	free(res);
+}
+
+static void test_json_spec_hostile(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+	const struct img_scan *list[1] = { &s };
+	json_object *doc, *img, *fs, *data, *v;
+	char *out;
+
+	(void)state;
+	img_result_init(res, IMG_FMT_VMDK);
+	img_spec_begin(res, "vmdk");
+	/* entries as a broken builder could leave them */
+	res->spec.n = 7;
+	res->spec.pool_used = 4;
+	memcpy(res->spec.pool, "okay", 4);
+	res->spec.e[0] = (struct img_spec_entry){ .type = IMG_SPEC_END };
+	res->spec.e[1] = (struct img_spec_entry){ .type = IMG_SPEC_STR, .key = "good",
+		                                  .v.str = { .off = 0, .len = 4 } };
+	res->spec.e[2] = (struct img_spec_entry){ .type = IMG_SPEC_STR, .key = "bad-off",
+		                                  .v.str = { .off = 0xffffffffu, .len = 2 } };
+	res->spec.e[3] = (struct img_spec_entry){ .type = IMG_SPEC_STR, .key = "bad-len",
+		                                  .v.str = { .off = 2, .len = 0xffffffffu } };
+	res->spec.e[4] = (struct img_spec_entry){ .type = (enum img_spec_type)99, .key = "junk" };
+	res->spec.e[5] = (struct img_spec_entry){ .type = IMG_SPEC_ARR, .key = "open" };
+	res->spec.e[6] = (struct img_spec_entry){ .type = IMG_SPEC_UINT, .v.u = UINT64_MAX };
+	scan_init(&s, "/x", res);
+	out = json_str(list, 1);
+	doc = parse_json(out);
+	img = image0(doc);
+	assert_true(json_object_object_get_ex(img, "format-specific", &fs));
+	assert_true(json_object_object_get_ex(fs, "data", &data));
+	assert_string_equal(jget_str(data, "good", NULL), "okay");
+	assert_false(json_object_object_get_ex(data, "bad-off", NULL));
+	assert_false(json_object_object_get_ex(data, "bad-len", NULL));
+	assert_false(json_object_object_get_ex(data, "junk", NULL));
+	assert_true(json_object_object_get_ex(data, "open", &v));
+	assert_int_equal(json_object_array_length(v), 1);
+	assert_true(json_object_get_uint64(json_object_array_get_idx(v, 0)) == UINT64_MAX);
+	json_object_put(doc);
+	free(out);
+
+	/* nesting far beyond any real tree: 500 arrays, no END */
+	img_result_init(res, IMG_FMT_VMDK);
+	img_spec_begin(res, "vmdk");
+	res->spec.n = 500;
+	for (unsigned i = 0; i < 500; i++)
+		res->spec.e[i] = (struct img_spec_entry){ .type = IMG_SPEC_ARR, .key = "a" };
+	out = json_str(list, 1);
+	json_object_put(parse_json(out));
+	free(out);
+
+	/* a count past the array is clamped */
+	res->spec.n = 100000;
+	out = json_str(list, 1);
+	json_object_put(parse_json(out));
+	free(out);
+	free(res);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_placeholder) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_enc_safe_fixed),
+		cmocka_unit_test(test_enc_safe_random),
+		cmocka_unit_test(test_enc_safe_nul_and_limits),
+		cmocka_unit_test(test_udev_golden),
+		cmocka_unit_test(test_udev_silent),
+		cmocka_unit_test(test_udev_hostile),
+		cmocka_unit_test(test_export_golden),
+		cmocka_unit_test(test_export_eval),
+		cmocka_unit_test(test_json_golden),
+		cmocka_unit_test(test_json_hostile),
+		cmocka_unit_test(test_json_spec_hostile),
+	};
+
 	return T_RUN(tests);
 }
