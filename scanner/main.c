@@ -6,12 +6,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "content.h"
+#include "enum/device.h"
 #include "io/source.h"
 #include "output/output.h"
 #include "output/table.h"
@@ -30,13 +35,28 @@ enum {
 	EXIT_USAGE = 2,
 };
 
+#define MAX_VG_FILTERS 64
+#define MAX_JOBS 64
+/* --udev finishes well inside udev's event budget (180 s by default) */
+#define UDEV_DEADLINE_SEC 30
+
 struct opts {
 	enum mode mode;
 	uint64_t offset;
 	bool stats;
 	bool no_direct;
 	bool verbose;
+	bool lvm_only;
+	unsigned jobs;
+	unsigned n_vg;
+	const char *vg[MAX_VG_FILTERS];
 	struct img_table_opts table;
+};
+
+/* one thing to scan: a PATH from the command line or an enumerated device */
+struct target {
+	const char *path;
+	struct img_device *dev; /* NULL for regular files */
 };
 
 static void usage(FILE *f)
@@ -124,22 +144,32 @@ static const char *error_text(int err)
 
 static void report_error(const struct img_scan *s)
 {
-	const char *hint = error_hint(s->error);
+	const char *hint = s->error_text ? "not opened, by design; see imgscan --help" : error_hint(s->error);
 
 	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", s->path, s->error_op,
-	        error_text(s->error), hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
+	        s->error_text ? s->error_text : error_text(s->error), hint ? " (" : "",
+	        hint ? hint : "", hint ? ")" : "");
 }
 
-static void scan_one(const char *path, const struct opts *o, struct img_scan *s)
+static void scan_one(const struct target *t, const struct opts *o, struct img_scan *s)
 {
+	const char *path = t->path;
 	struct img_source *src = NULL;
 	struct img_reader r;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	s->path = path;
+	s->path = t->path;
 	s->offset = o->offset;
+	s->dev = t->dev;
 
+	/* decided from sysfs before open(): some devices must not be touched at all */
+	if (t->dev && t->dev->skip) {
+		s->error = -EBUSY;
+		s->error_op = "open";
+		s->error_text = t->dev->skip;
+		return;
+	}
 	rc = img_source_open(path, o->offset, o->no_direct, &src);
 	if (rc < 0) {
 		s->error = rc;
@@ -180,6 +210,161 @@ static void scan_one(const char *path, const struct opts *o, struct img_scan *s)
 	}
 }
 
+/* ---- many targets: a small pool of threads, output in input order ------------ */
+
+struct pool {
+	const struct target *targets;
+	struct img_scan *scans;
+	size_t next, end;
+	const struct opts *o;
+	pthread_mutex_t lock;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->lock);
+		i = p->next++;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= p->end)
+			return NULL;
+		scan_one(&p->targets[i], p->o, &p->scans[i]);
+	}
+}
+
+/* scan targets[begin, end) into scans[begin, end) with o->jobs threads */
+static void scan_range(const struct target *targets, struct img_scan *scans, size_t begin,
+                       size_t end, const struct opts *o)
+{
+	pthread_t th[MAX_JOBS];
+	unsigned n = 0;
+	struct pool p = {
+		.targets = targets,
+		.scans = scans,
+		.next = begin,
+		.end = end,
+		.o = o,
+	};
+
+	if (o->jobs > 1 && end - begin > 1) {
+		pthread_mutex_init(&p.lock, NULL);
+		for (unsigned i = 0; i < o->jobs && i < end - begin; i++)
+			if (pthread_create(&th[n], NULL, worker, &p) == 0)
+				n++;
+		/* when no thread could be started, the loop below does the work */
+	}
+	if (n == 0) {
+		for (size_t i = begin; i < end; i++)
+			scan_one(&targets[i], o, &scans[i]);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+}
+
+/* ---- targets ------------------------------------------------------------------ */
+
+static bool vg_selected(const struct opts *o, const struct img_device *d)
+{
+	if (o->n_vg == 0)
+		return true;
+	for (unsigned i = 0; i < o->n_vg; i++)
+		if (strcmp(o->vg[i], d->vg) == 0)
+			return true;
+	return false;
+}
+
+static bool is_lv(const struct img_device *d)
+{
+	return strncmp(d->dm_uuid, "LVM-", 4) == 0;
+}
+
+/* every block device, filtered; skipped ones are listed with -v */
+static int enumerate_targets(const struct opts *o, struct img_device **ret_devs, size_t *ret_ndev,
+                             struct target **ret, size_t *ret_n)
+{
+	struct img_device *devs;
+	struct target *t;
+	size_t ndev, n = 0;
+	int r;
+
+	r = img_enum_devices(true, false, &devs, &ndev);
+	if (r < 0) {
+		fprintf(stderr, "imgscan: cannot list block devices: %s\n", strerror(-r));
+		return r;
+	}
+	t = calloc(ndev ? ndev : 1, sizeof(*t));
+	if (!t) {
+		img_devices_free(devs, ndev);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ndev; i++) {
+		const struct img_device *d = &devs[i];
+
+		if ((o->lvm_only || o->n_vg) && !is_lv(d))
+			continue;
+		if (!vg_selected(o, d))
+			continue;
+		if (d->skip) {
+			if (o->verbose)
+				fprintf(stderr, "imgscan: %s: skipped: %s\n", d->node, d->skip);
+			continue;
+		}
+		t[n].path = d->node;
+		t[n].dev = &devs[i];
+		n++;
+	}
+	*ret_devs = devs;
+	*ret_ndev = ndev;
+	*ret = t;
+	*ret_n = n;
+	return 0;
+}
+
+/* a PATH that is a block device gets its sysfs facts, and the checks, before open() */
+static struct img_device *device_for_path(const char *path, bool use_udev)
+{
+	struct img_device *d;
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	if (img_device_from_devnum(st.st_rdev, use_udev, d) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * --udev runs from IMPORT{program}: the environment holds what the rules
+ * before ours found (the database is not written yet).  Nothing is printed
+ * for a device the dm/LVM flags protect; sysfs is checked again before open().
+ */
+static bool udev_env_forbids(void)
+{
+	const char *v;
+
+	v = getenv("DM_UDEV_DISABLE_OTHER_RULES_FLAG");
+	if (v && strcmp(v, "1") == 0)
+		return true;
+	v = getenv("DM_LV_LAYER");
+	if (v && *v)
+		return true;
+	v = getenv("DM_UUID");
+	if (v && strncmp(v, "LVM-", 4) == 0 && strchr(v + 4, '-'))
+		return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -188,6 +373,8 @@ int main(int argc, char **argv)
 		OPT_OFFSET,
 		OPT_STATS,
 		OPT_NO_DIRECT,
+		OPT_VG,
+		OPT_LVM,
 	};
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
@@ -196,6 +383,9 @@ int main(int argc, char **argv)
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
+		{ "vg", required_argument, NULL, OPT_VG },
+		{ "lvm", no_argument, NULL, OPT_LVM },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "raw", no_argument, NULL, 'r' },
@@ -204,12 +394,16 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .mode = MODE_TABLE };
+	struct opts o = { .mode = MODE_TABLE, .jobs = 4 };
+	struct img_device *devs = NULL;
+	size_t ndev = 0, n;
+	struct target *targets;
 	struct img_scan *scans;
 	const struct img_scan **ptrs;
-	int c, n, failed = 0;
+	int c, failed = 0;
+	uint64_t v;
 
-	while ((c = getopt_long(argc, argv, "JnbrvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Jj:nbrvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			o.mode = MODE_JSON;
@@ -231,6 +425,24 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_DIRECT:
 			o.no_direct = true;
+			break;
+		case OPT_VG:
+			if (o.n_vg >= MAX_VG_FILTERS) {
+				fprintf(stderr, "imgscan: at most %d --vg options\n", MAX_VG_FILTERS);
+				return EXIT_USAGE;
+			}
+			o.vg[o.n_vg++] = optarg;
+			break;
+		case OPT_LVM:
+			o.lvm_only = true;
+			break;
+		case 'j':
+			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS) {
+				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", optarg,
+				        MAX_JOBS);
+				return EXIT_USAGE;
+			}
+			o.jobs = (unsigned)v;
 			break;
 		case 'n':
 			o.table.noheadings = true;
@@ -255,25 +467,56 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	n = argc - optind;
-	if (n < 1) {
-		fprintf(stderr, "imgscan: no PATH given\nTry 'imgscan --help' for more information.\n");
-		return EXIT_USAGE;
-	}
-	if (o.mode == MODE_UDEV && n != 1) {
-		fprintf(stderr, "imgscan: --udev takes exactly one PATH\n");
-		return EXIT_USAGE;
-	}
 	o.table.stats = o.stats;
 
-	scans = calloc((size_t)n, sizeof(*scans));
-	ptrs = calloc((size_t)n, sizeof(*ptrs));
+	if (o.mode == MODE_UDEV) {
+		struct img_device *d;
+
+		if (argc - optind != 1) {
+			fprintf(stderr, "imgscan: --udev takes exactly one PATH\n");
+			return EXIT_USAGE;
+		}
+		if (udev_env_forbids())
+			return EXIT_OK;
+		/* bounded time: when the deadline passes, udev imports nothing */
+		alarm(UDEV_DEADLINE_SEC);
+		d = device_for_path(argv[optind], false);
+		if (d && d->skip) {
+			free(d);
+			return EXIT_OK;
+		}
+		targets = calloc(1, sizeof(*targets));
+		if (!targets)
+			return EXIT_SOME_FAILED;
+		targets[0].path = argv[optind];
+		targets[0].dev = d;
+		n = 1;
+	} else if (optind == argc) {
+		if (enumerate_targets(&o, &devs, &ndev, &targets, &n) < 0)
+			return EXIT_SOME_FAILED;
+	} else {
+		if (o.n_vg || o.lvm_only) {
+			fprintf(stderr, "imgscan: --vg and --lvm select devices: give no PATH with them\n");
+			return EXIT_USAGE;
+		}
+		n = (size_t)(argc - optind);
+		targets = calloc(n, sizeof(*targets));
+		if (!targets)
+			return EXIT_SOME_FAILED;
+		for (size_t i = 0; i < n; i++) {
+			targets[i].path = argv[optind + (int)i];
+			targets[i].dev = device_for_path(targets[i].path, true);
+		}
+	}
+
+	scans = calloc(n ? n : 1, sizeof(*scans));
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
 	if (!scans || !ptrs) {
 		fprintf(stderr, "imgscan: out of memory\n");
 		return EXIT_SOME_FAILED;
 	}
-	for (int i = 0; i < n; i++) {
-		scan_one(argv[optind + i], &o, &scans[i]);
+	scan_range(targets, scans, 0, n, &o);
+	for (size_t i = 0; i < n; i++) {
 		ptrs[i] = &scans[i];
 		if (scans[i].error) {
 			report_error(&scans[i]);
@@ -283,17 +526,17 @@ int main(int argc, char **argv)
 
 	switch (o.mode) {
 	case MODE_JSON:
-		img_out_json(stdout, ptrs, (size_t)n);
+		img_out_json(stdout, ptrs, n);
 		break;
 	case MODE_UDEV:
 		img_out_udev(stdout, &scans[0]);
 		break;
 	case MODE_EXPORT:
-		for (int i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			img_out_export(stdout, &scans[i], i == 0);
 		break;
 	case MODE_TABLE:
-		if (img_out_table(stdout, ptrs, (size_t)n, &o.table) < 0) {
+		if (img_out_table(stdout, ptrs, n, &o.table) < 0) {
 			fprintf(stderr, "imgscan: cannot print the table\n");
 			failed++;
 		}
@@ -303,9 +546,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "imgscan: write error on standard output\n");
 		failed++;
 	}
-	for (int i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(scans[i].res);
+		if (!devs)
+			free(targets[i].dev);
+	}
 	free(scans);
 	free(ptrs);
+	free(targets);
+	img_devices_free(devs, ndev);
 	return failed ? EXIT_SOME_FAILED : EXIT_OK;
 }

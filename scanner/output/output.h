@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "enum/device.h"
 #include "io/source.h"
 #include "probe/probe.h"
 
@@ -31,6 +32,10 @@ struct img_scan {
 	uint64_t size;        /* bytes of the volume from offset to its end */
 	int error;            /* 0, or a negative errno: the target could not be probed */
 	const char *error_op; /* what failed: "open", "read", "stat" ... (static) */
+	/* when set, the cause in words, instead of strerror(-error) (static) */
+	const char *error_text;
+	/* the block device behind path, when imgscan knows it (enumeration, sysfs) */
+	const struct img_device *dev;
 	bool have_stats;
 	struct img_source_stats stats;
 	struct img_result *res; /* set when error == 0 */
