@@ -7,8 +7,10 @@
  * {"type", "data"}), then imgscan's own facts.  Built with json-c, which
  * escapes '"', '\' and every control byte per RFC 8259.  json-c passes other
  * bytes through unchecked, so every untrusted string is made valid UTF-8
- * first (RFC 3629: no overlong forms, no surrogates, nothing above
- * U+10FFFF): each byte that does not start a valid sequence becomes U+FFFD.
+ * first, the way qemu's JSON writer does it (qobject/json-writer.c,
+ * util/unicode.c): each invalid sequence (a bad lead byte, or a lead byte
+ * with its too few continuation bytes; overlong forms, surrogates,
+ * noncharacters, anything above U+10FFFF) becomes one U+FFFD.
  * security-io.md R4.
  */
 #include <errno.h>
@@ -26,68 +28,78 @@
  */
 #define SPEC_DEPTH_MAX 16
 
-/* length of the valid UTF-8 sequence at p, or 0 */
-static size_t utf8_seq(const uint8_t *p, size_t avail)
+/*
+ * One character as qemu's JSON writer reads it (util/unicode.c
+ * mod_utf8_codepoint): *used bytes are consumed (a lead byte and the
+ * continuation bytes that follow it, at most the announced length), and the
+ * code point is returned, or -1 for an invalid sequence, a surrogate, a
+ * noncharacter or anything above U+10FFFF, which qemu prints as one U+FFFD.
+ * "\xC0\x80" is modified UTF-8 for U+0000.
+ */
+static int32_t qemu_codepoint(const uint8_t *p, size_t avail, size_t *used)
 {
+	static const uint32_t min_cp[] = { 0x80, 0x800, 0x10000, 0x200000, 0x4000000 };
 	uint8_t c = p[0];
-	size_t n;
-	uint32_t u, min;
+	unsigned len = 0, i;
+	uint32_t cp, mask;
 
+	*used = 1;
 	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, u = c & 0x1f, min = 0x80;
-	else if ((c & 0xf0) == 0xe0)
-		n = 3, u = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, u = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n > avail)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		u = u << 6 | (p[i] & 0x3fu);
+		return c;
+	if (c >= 0xfe || (c & 0x40) == 0)
+		return -1;
+	for (mask = 0x80; c & mask; mask >>= 1)
+		len++;
+	cp = c & (mask - 1);
+	for (i = 1; i < len; i++) {
+		if (i >= avail || (p[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (p[i] & 0x3fu);
+		*used = i + 1;
 	}
-	if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
-		return 0;
-	return n;
+	if (cp > 0x10ffff || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	if (cp < min_cp[len - 2] && !(cp == 0 && len == 2))
+		return -1;
+	return (int32_t)cp;
 }
 
-/* a JSON string from untrusted bytes: valid UTF-8, invalid bytes as U+FFFD */
+/*
+ * A JSON string from untrusted bytes, as qemu-img would print it: every
+ * invalid sequence (see above) becomes U+FFFD, so the document stays valid
+ * UTF-8; json-c then escapes '"', '\' and the control bytes.
+ */
 static json_object *jstr(const char *str, size_t len)
 {
 	const uint8_t *s = (const uint8_t *)str;
 	json_object *o;
 	uint8_t *buf;
 	size_t i, j, n;
+	bool clean = true;
 
 	if (!s)
 		return json_object_new_string("");
-	for (i = 0; i < len; i += n) {
-		n = utf8_seq(s + i, len - i);
-		if (!n)
-			break;
-	}
-	if (i >= len)
+	for (i = 0; i < len && clean; i += n)
+		clean = s[i] < 0x80 ? (n = 1, true) : qemu_codepoint(s + i, len - i, &n) > 0;
+	if (clean)
 		return json_object_new_string_len(str, (int)len);
 
-	/* each bad byte grows to 3 bytes at most */
+	/* U+FFFD takes 3 bytes and replaces at least one */
 	buf = malloc(3 * len + 1);
 	if (!buf)
 		return NULL;
-	for (i = 0, j = 0; i < len;) {
-		n = utf8_seq(s + i, len - i);
-		if (n) {
+	for (i = 0, j = 0; i < len; i += n) {
+		int32_t cp = qemu_codepoint(s + i, len - i, &n);
+
+		if (cp < 0) {
+			memcpy(buf + j, "\xef\xbf\xbd", 3);
+			j += 3;
+		} else if (cp == 0) {
+			buf[j++] = 0; /* a NUL byte or modified UTF-8 "\xC0\x80": json-c writes \u0000 */
+		} else {
 			memcpy(buf + j, s + i, n);
 			j += n;
-			i += n;
-		} else {
-			buf[j++] = 0xef;
-			buf[j++] = 0xbf;
-			buf[j++] = 0xbd;
-			i++;
 		}
 	}
 	o = json_object_new_string_len((const char *)buf, (int)j);

@@ -11,7 +11,9 @@
  *    anything else is raw for qemu);
  *  - size <= 1: "Image size is too small"; cluster_bits 9..16; l2_bits
  *    6..13; crypt_method <= 1 (1 = AES); the L1 table size
- *    ceil(size / 2^(cluster_bits + l2_bits)) must stay <= INT_MAX / 8;
+ *    ceil(size / 2^(cluster_bits + l2_bits)) must stay <= INT_MAX / 8, and
+ *    reading it (l1_size * 8 bytes) fails above qemu's largest request,
+ *    0x7ffffe00 bytes ("Input/output error");
  *  - virtual size = size rounded down to 512 (qemu keeps total_sectors);
  *  - cluster-size = 1 << cluster_bits (qemu-img prints it);
  *  - backing name: backing_file_size bytes at backing_file_offset (only
@@ -31,6 +33,7 @@
 #define QCOW_CRYPT_AES 1
 #define QCOW_NAME_MAX 1023
 #define QCOW_L1_MAX (0x7fffffffu / 8)
+#define QCOW_REQUEST_MAX 0x7ffffe00u /* qemu's BDRV_REQUEST_MAX_BYTES */
 
 static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
@@ -81,6 +84,8 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 			l1_size = (size + (1ull << shift) - 1) >> shift;
 			if (l1_size > QCOW_L1_MAX)
 				img_set_damaged(res, "Image too large");
+			else if (l1_size * 8 > QCOW_REQUEST_MAX)
+				img_set_damaged(res, "Input/output error");
 		}
 	}
 	res->has_virtual_size = true;

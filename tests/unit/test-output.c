@@ -582,7 +582,7 @@ static void test_export_golden(void **state)
 	                         "ID_IMAGE_BACKING_FILE=\"a \\x22\\x24x\\x22 \\x60y\\x60 \\x5c "
 	                         "\\xc3\\xa9\\x0a\"\n"
 	                         "ID_IMAGE_BACKING_FILE_ENC=\"a\\x5cx20\\x5cx22\\x5cx24x\\x5cx22"
-	                         "\\x5cx20\\x5cx60y\\x5cx60\\x5cx20\\x5cx5c\\x5cx20\xc3\xa9"
+	                         "\\x5cx20\\x5cx60y\\x5cx60\\x5cx20\\x5cx5c\\x5cx20\\xc3\\xa9"
 	                         "\\x5cx0a\"\n"
 	                         "ID_IMAGE_BACKING_FORMAT=\"qcow2\"\n"
 	                         "ID_IMAGE_DATA_FILE=\"data.raw\"\n"
