@@ -1,0 +1,3 @@
+#!/bin/sh
+# PLACEHOLDER: being written
+exit 77
