@@ -283,6 +283,7 @@ void img_source_reader(struct img_source *s, struct img_reader *ret)
 	ret->ctx = s;
 	ret->size = s->total - s->offset;
 	ret->block_size = s->st.align;
+	ret->flags = 0;
 	ret->get = fd_get;
 }
 

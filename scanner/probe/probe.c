@@ -56,15 +56,24 @@ enum img_format_id img_format_by_name(const char *name)
 	return IMG_FMT_RAW;
 }
 
+static void spec_reset(struct img_spec *s)
+{
+	s->type = NULL;
+	s->n = 0;
+	s->depth = 0;
+	s->overflow = false;
+	s->pool_used = 0;
+}
+
 void img_result_init(struct img_result *res, enum img_format_id id)
 {
-	/* the spec pool is large and needs no clearing: pool_used bounds it */
+	/* the spec pools are large and need no clearing: pool_used bounds them */
 	memset(res, 0, offsetof(struct img_result, spec));
-	res->spec.type = NULL;
-	res->spec.n = 0;
-	res->spec.depth = 0;
-	res->spec.overflow = false;
-	res->spec.pool_used = 0;
+	spec_reset(&res->spec);
+	spec_reset(&res->top);
+	res->has_image_end_offset = false;
+	res->image_end_offset = 0;
+	res->deep_incomplete = NULL;
 	res->format = id;
 }
 
@@ -117,10 +126,8 @@ void img_set_damaged(struct img_result *res, const char *why)
 
 /* ---- format-specific tree ---------------------------------------------- */
 
-static struct img_spec_entry *spec_add(struct img_result *res, enum img_spec_type type,
-                                       const char *key)
+static struct img_spec_entry *tree_add(struct img_spec *s, enum img_spec_type type, const char *key)
 {
-	struct img_spec *s = &res->spec;
 	struct img_spec_entry *e;
 	/* keep room for the END entries that close every open container */
 	unsigned reserve = s->depth + (type == IMG_SPEC_OBJ || type == IMG_SPEC_ARR ? 1 : 0);
@@ -138,21 +145,15 @@ static struct img_spec_entry *spec_add(struct img_result *res, enum img_spec_typ
 	return e;
 }
 
-void img_spec_begin(struct img_result *res, const char *type)
+void img_tree_str(struct img_spec *s, const char *key, const void *str, size_t len)
 {
-	res->spec.type = type;
-}
-
-void img_spec_str(struct img_result *res, const char *key, const void *str, size_t len)
-{
-	struct img_spec *s = &res->spec;
 	struct img_spec_entry *e;
 
 	if (len > IMG_SPEC_POOL - s->pool_used) {
 		s->overflow = true;
 		return;
 	}
-	e = spec_add(res, IMG_SPEC_STR, key);
+	e = tree_add(s, IMG_SPEC_STR, key);
 	if (!e)
 		return;
 	memcpy(s->pool + s->pool_used, str, len);
@@ -161,56 +162,54 @@ void img_spec_str(struct img_result *res, const char *key, const void *str, size
 	s->pool_used += (uint32_t)len;
 }
 
-void img_spec_cstr(struct img_result *res, const char *key, const char *str)
+void img_tree_cstr(struct img_spec *s, const char *key, const char *str)
 {
-	img_spec_str(res, key, str, strlen(str));
+	img_tree_str(s, key, str, strlen(str));
 }
 
-void img_spec_uint(struct img_result *res, const char *key, uint64_t v)
+void img_tree_uint(struct img_spec *s, const char *key, uint64_t v)
 {
-	struct img_spec_entry *e = spec_add(res, IMG_SPEC_UINT, key);
+	struct img_spec_entry *e = tree_add(s, IMG_SPEC_UINT, key);
 
 	if (e)
 		e->v.u = v;
 }
 
-void img_spec_int(struct img_result *res, const char *key, int64_t v)
+void img_tree_int(struct img_spec *s, const char *key, int64_t v)
 {
-	struct img_spec_entry *e = spec_add(res, IMG_SPEC_INT, key);
+	struct img_spec_entry *e = tree_add(s, IMG_SPEC_INT, key);
 
 	if (e)
 		e->v.i = v;
 }
 
-void img_spec_bool(struct img_result *res, const char *key, bool v)
+void img_tree_bool(struct img_spec *s, const char *key, bool v)
 {
-	struct img_spec_entry *e = spec_add(res, IMG_SPEC_BOOL, key);
+	struct img_spec_entry *e = tree_add(s, IMG_SPEC_BOOL, key);
 
 	if (e)
 		e->v.b = v;
 }
 
-static void spec_open(struct img_result *res, enum img_spec_type type, const char *key)
+static void tree_open(struct img_spec *s, enum img_spec_type type, const char *key)
 {
-	if (spec_add(res, type, key))
-		res->spec.depth++;
-	else
-		res->spec.depth++, res->spec.overflow = true; /* END will be matched below */
+	if (!tree_add(s, type, key))
+		s->overflow = true; /* the matching END is dropped too, see img_tree_end */
+	s->depth++;
 }
 
-void img_spec_obj(struct img_result *res, const char *key)
+void img_tree_obj(struct img_spec *s, const char *key)
 {
-	spec_open(res, IMG_SPEC_OBJ, key);
+	tree_open(s, IMG_SPEC_OBJ, key);
 }
 
-void img_spec_arr(struct img_result *res, const char *key)
+void img_tree_arr(struct img_spec *s, const char *key)
 {
-	spec_open(res, IMG_SPEC_ARR, key);
+	tree_open(s, IMG_SPEC_ARR, key);
 }
 
-void img_spec_end(struct img_result *res)
+void img_tree_end(struct img_spec *s)
 {
-	struct img_spec *s = &res->spec;
 	unsigned open = 0;
 
 	if (s->depth == 0)
@@ -223,8 +222,54 @@ void img_spec_end(struct img_result *res)
 			open--;
 	}
 	if (open == s->depth)
-		spec_add(res, IMG_SPEC_END, NULL);
+		tree_add(s, IMG_SPEC_END, NULL);
 	s->depth--;
+}
+
+/* the format-specific tree of a result */
+void img_spec_begin(struct img_result *res, const char *type)
+{
+	res->spec.type = type;
+}
+
+void img_spec_str(struct img_result *res, const char *key, const void *str, size_t len)
+{
+	img_tree_str(&res->spec, key, str, len);
+}
+
+void img_spec_cstr(struct img_result *res, const char *key, const char *str)
+{
+	img_tree_cstr(&res->spec, key, str);
+}
+
+void img_spec_uint(struct img_result *res, const char *key, uint64_t v)
+{
+	img_tree_uint(&res->spec, key, v);
+}
+
+void img_spec_int(struct img_result *res, const char *key, int64_t v)
+{
+	img_tree_int(&res->spec, key, v);
+}
+
+void img_spec_bool(struct img_result *res, const char *key, bool v)
+{
+	img_tree_bool(&res->spec, key, v);
+}
+
+void img_spec_obj(struct img_result *res, const char *key)
+{
+	img_tree_obj(&res->spec, key);
+}
+
+void img_spec_arr(struct img_result *res, const char *key)
+{
+	img_tree_arr(&res->spec, key);
+}
+
+void img_spec_end(struct img_result *res)
+{
+	img_tree_end(&res->spec);
 }
 
 const char *img_spec_strp(const struct img_spec *s, const struct img_spec_entry *e)

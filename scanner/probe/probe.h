@@ -38,10 +38,14 @@ enum img_format_id {
 /* Largest single request a probe may make; the I/O layer caps the total. */
 #define IMG_READ_MAX (4u * 1024 * 1024)
 
+/* img_reader.flags */
+#define IMG_PROBE_DEEP 0x1u /* --deep: probes may read tables past the header (bounded) */
+
 struct img_reader {
 	void *ctx;
 	uint64_t size;       /* bytes of the volume, counted from the probe offset */
 	uint32_t block_size; /* logical block size (informational for probes) */
+	unsigned flags;      /* IMG_PROBE_* */
 	/*
 	 * Make [off, off+len) available and point *ret at it.  The caller
 	 * (img_get) guarantees off+len <= size and len <= IMG_READ_MAX.  The
@@ -188,6 +192,16 @@ struct img_result {
 	enum img_format_id candidates[_IMG_FMT_MAX];
 
 	struct img_spec spec;
+
+	/*
+	 * --deep facts (IMG_PROBE_DEEP): entries rendered at the top level of
+	 * the JSON object, beside qemu-img's own ("snapshots": [...]).
+	 */
+	struct img_spec top;
+	bool has_image_end_offset;
+	uint64_t image_end_offset; /* qemu-img check's image-end-offset */
+	/* what --deep could not compute within its read budget (static), NULL when complete */
+	const char *deep_incomplete;
 };
 
 /* ---- format registry ----------------------------------------------------- */
@@ -267,6 +281,15 @@ void img_spec_bool(struct img_result *res, const char *key, bool v);
 void img_spec_obj(struct img_result *res, const char *key);
 void img_spec_arr(struct img_result *res, const char *key);
 void img_spec_end(struct img_result *res);
+/* the same on any tree (res->top for the --deep top-level entries) */
+void img_tree_str(struct img_spec *s, const char *key, const void *str, size_t len);
+void img_tree_cstr(struct img_spec *s, const char *key, const char *str);
+void img_tree_uint(struct img_spec *s, const char *key, uint64_t v);
+void img_tree_int(struct img_spec *s, const char *key, int64_t v);
+void img_tree_bool(struct img_spec *s, const char *key, bool v);
+void img_tree_obj(struct img_spec *s, const char *key);
+void img_tree_arr(struct img_spec *s, const char *key);
+void img_tree_end(struct img_spec *s);
 /* pointer to a string entry's bytes (not NUL-terminated) */
 const char *img_spec_strp(const struct img_spec *s, const struct img_spec_entry *e);
 

@@ -98,6 +98,7 @@ void t_sparse_reader(struct t_sparse *s, const uint8_t *head, size_t headlen, co
 	ret->ctx = s;
 	ret->size = size;
 	ret->block_size = 512;
+	ret->flags = 0;
 	ret->get = sparse_get;
 }
 
