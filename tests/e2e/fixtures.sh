@@ -168,8 +168,13 @@ for head in "$BAD"/*.head; do
 	b_len=$(be_u "$name" 16 4)
 	want=
 	[ "$b_off" -ne 0 ] && want=$(header_name "$name" "$b_off" "$b_len")
-	e2e_check "$name: eval ID_IMAGE_BACKING_FILE = header bytes" \
-		"$(sed -n 3p "$name.eval")" "$want" "header"
+	got=$(sed -n 3p "$name.eval")
+	if [ -z "$got" ] && grep -q '^ID_IMAGE_DAMAGED=1$' "$name.udev"; then
+		e2e_ok "$name: damaged header, no backing name reported"
+	else
+		e2e_check "$name: eval ID_IMAGE_BACKING_FILE = header bytes" \
+			"$got" "$want" "header"
+	fi
 	ext=$(qcow2_ext "$name" 44415441)
 	want=
 	# shellcheck disable=SC2086

@@ -876,30 +876,92 @@ static void test_json_golden(void **state)
 	free(raw);
 }
 
-/* the bytes json-c gives back for a hostile name: invalid bytes as U+FFFD */
+/* a valid k-byte sequence encoding U+FDD0..U+FDEF or U+xxFFFE/U+xxFFFF */
+static bool noncharacter(const char *p, size_t k)
+{
+	const uint8_t *s = (const uint8_t *)p;
+	uint32_t cp = k == 2 ? s[0] & 0x1fu : k == 3 ? s[0] & 0x0fu : s[0] & 0x07u;
+
+	for (size_t i = 1; i < k; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	return (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe;
+}
+
+/*
+ * The bytes json-c gives back for a hostile name, written independently of
+ * out-json.c: valid UTF-8 characters that qemu accepts stay; a lead byte and
+ * the continuation bytes after it (at most as many as it announces) become
+ * one U+FFFD when they do not form such a character.
+ */
 static size_t expect_json(const char *in, size_t len, char *out)
 {
+	const uint8_t *s = (const uint8_t *)in;
 	size_t j = 0;
 
 	for (size_t i = 0; i < len;) {
-		size_t n = 1;
+		size_t want = s[i] < 0x80 ? 1 : s[i] < 0xc0 ? 0 : s[i] < 0xe0 ? 2 : s[i] < 0xf0 ? 3 :
+		              s[i] < 0xf8 ? 4 : s[i] < 0xfc ? 5 : s[i] < 0xfe ? 6 : 0;
+		size_t k = 1;
 
-		if ((unsigned char)in[i] >= 0x80) {
-			for (n = 4; n >= 2; n--)
-				if (n <= len - i && valid_utf8(in + i, n))
-					break;
-			if (n < 2) {
-				memcpy(out + j, "\xef\xbf\xbd", 3);
-				j += 3;
-				i++;
-				continue;
-			}
+		while (k < want && i + k < len && (s[i + k] & 0xc0) == 0x80)
+			k++;
+		if (want && k == want && want <= 4 && valid_utf8(in + i, k) &&
+		    !noncharacter(in + i, k)) {
+			memcpy(out + j, in + i, k);
+			j += k;
+		} else {
+			memcpy(out + j, "\xef\xbf\xbd", 3);
+			j += 3;
 		}
-		memcpy(out + j, in + i, n);
-		j += n;
-		i += n;
+		i += k;
 	}
 	return j;
+}
+
+/* one name through --json, back through json-c */
+static void check_json_name(const char *in, size_t len, const char *want, size_t want_len)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+	const struct img_scan *list[1] = { &s };
+	json_object *doc;
+	const char *got;
+	size_t gl;
+	char *out;
+
+	img_result_init(res, IMG_FMT_QCOW2);
+	img_bytes_set(&res->backing_file, in, len);
+	scan_init(&s, "/x", res);
+	out = json_str(list, 1);
+	doc = parse_json(out);
+	got = jget_str(image0(doc), "backing-filename", &gl);
+	assert_int_equal(gl, want_len);
+	assert_memory_equal(got, want, want_len);
+	json_object_put(doc);
+	free(out);
+	free(res);
+}
+
+#define CJ(in, want) check_json_name(in, sizeof(in) - 1, want, sizeof(want) - 1)
+
+static void test_json_utf8_as_qemu(void **state)
+{
+	(void)state;
+	CJ("caf\xc3\xa9", "caf\xc3\xa9");
+	CJ("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");
+	CJ("\xff\xfe", "\xef\xbf\xbd\xef\xbf\xbd");
+	CJ("a\xc3", "a\xef\xbf\xbd");
+	CJ("a\xe2\x82", "a\xef\xbf\xbd");
+	CJ("\xe2\x82x", "\xef\xbf\xbdx");
+	CJ("\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd");
+	CJ("\xed\xa0\x80", "\xef\xbf\xbd");
+	CJ("\xef\xbf\xbe", "\xef\xbf\xbd");
+	CJ("\xef\xb7\x90", "\xef\xbf\xbd");
+	CJ("\xe0\x80\xaf", "\xef\xbf\xbd");
+	CJ("\xf4\x90\x80\x80", "\xef\xbf\xbd");
+	CJ("\xf8\x88\x80\x80\x80z", "\xef\xbf\xbdz");
+	CJ("\xc0\x80", "\0");
+	CJ("\x1b[0m\x7f", "\x1b[0m\x7f");
 }
 
 static void test_json_hostile(void **state)
@@ -1021,6 +1083,7 @@ int main(void)
 		cmocka_unit_test(test_export_golden),
 		cmocka_unit_test(test_export_eval),
 		cmocka_unit_test(test_json_golden),
+		cmocka_unit_test(test_json_utf8_as_qemu),
 		cmocka_unit_test(test_json_hostile),
 		cmocka_unit_test(test_json_spec_hostile),
 	};
