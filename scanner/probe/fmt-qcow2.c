@@ -20,7 +20,8 @@
  * backing_file_offset, or at the end of the first cluster when there is no
  * backing file: { type u32, len u32, data[len], padding to 8 }, type 0 ends
  * the list.  Version 1 belongs to fmt-qcow.c; version >= 4 is qcow2 that
- * qemu refuses to open.
+ * qemu refuses to open.  The L1, refcount and snapshot table fields are
+ * only checked (size limits, alignment), never followed.
  *
  * Reads beyond the end of the volume read as zeros in qemu; here an
  * extension header that starts at or past the end reads as the end marker,
@@ -42,6 +43,10 @@
 #define QCOW2_MAX_CLUSTER_BITS 21
 #define QCOW2_MAX_REFCOUNT_ORDER 6
 #define QCOW2_MAX_SNAPSHOTS 65536u
+#define QCOW2_SNAPSHOT_HDR 40u                 /* sizeof(QCowSnapshotHeader) */
+#define QCOW2_MAX_SNAPSHOTS_SIZE (1ull << 26) /* QCOW_MAX_SNAPSHOTS * 1 KiB */
+#define QCOW2_MAX_L1_SIZE (1ull << 25)        /* bytes */
+#define QCOW2_MAX_REFTABLE_SIZE (1ull << 23)  /* bytes */
 #define QCOW2_MAX_BACKING_NAME 1023u
 #define QCOW2_BACKING_FMT_MAX 16u /* qemu stores it in char[16] */
 #define QCOW2_MAX_BITMAPS 65535u
@@ -227,6 +232,49 @@ struct qcow2_hdr {
 	uint32_t header_length;
 	uint8_t compression_type;
 };
+
+/*
+ * qcow2_validate_table: a table of entries * entry_len bytes at offset must
+ * stay under max bytes, be cluster aligned and end below INT64_MAX.
+ */
+static void qcow2_check_table(const struct qcow2_hdr *h, uint64_t offset, uint64_t entries,
+                              uint64_t entry_len, uint64_t max, const char *too_large,
+                              const char *bad_offset, struct img_result *res)
+{
+	if (entries > max / entry_len)
+		img_set_damaged(res, too_large);
+	else if (offset > (uint64_t)INT64_MAX - entries * entry_len ||
+	         offset % h->cluster_size != 0)
+		img_set_damaged(res, bad_offset);
+}
+
+/* the refcount, snapshot and L1 table checks of qcow2_do_open, in its order */
+static void qcow2_check_tables(const struct qcow2_hdr *h, const uint8_t *p, struct img_result *res)
+{
+	uint32_t rt_clusters = img_be32(p + 56);
+	uint32_t l1_size = img_be32(p + 36);
+	uint64_t size = img_be64(p + 24);
+	unsigned l2_bits = h->cluster_bits - 3 - ((h->incompat & QCOW2_INCOMPAT_EXTL2) ? 1 : 0);
+	unsigned shift = h->cluster_bits + l2_bits;
+	uint64_t l1_needed;
+
+	if (rt_clusters == 0)
+		img_set_damaged(res, "Image does not contain a reference count table");
+	qcow2_check_table(h, img_be64(p + 48), rt_clusters, h->cluster_size,
+	                  QCOW2_MAX_REFTABLE_SIZE, "Reference count table too large",
+	                  "Reference count table offset invalid", res);
+	qcow2_check_table(h, img_be64(p + 64), img_be32(p + 60), QCOW2_SNAPSHOT_HDR,
+	                  QCOW2_MAX_SNAPSHOTS_SIZE, "Snapshot table too large",
+	                  "Snapshot table offset invalid", res);
+	qcow2_check_table(h, img_be64(p + 40), l1_size, 8, QCOW2_MAX_L1_SIZE,
+	                  "Active L1 table too large", "Active L1 table offset invalid", res);
+	/* shift is 2 * cluster_bits - 3 or - 4: 14..39 */
+	l1_needed = (size >> shift) + ((size & ((1ull << shift) - 1)) ? 1 : 0);
+	if (l1_needed > INT32_MAX)
+		img_set_damaged(res, "Image is too big");
+	else if (l1_size < l1_needed)
+		img_set_damaged(res, "L1 table is too small");
+}
 
 struct qcow2_ext_state {
 	bool have_feature_table;
@@ -516,6 +564,8 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 
 	if (nb_snapshots > QCOW2_MAX_SNAPSHOTS)
 		img_set_damaged(res, "Snapshot table too large");
+	if (h.cluster_size)
+		qcow2_check_tables(&h, p, res);
 
 	if (ext_ok) {
 		ext_end = h.backing_off ? h.backing_off : h.cluster_size;

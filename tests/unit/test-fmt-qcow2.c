@@ -40,7 +40,10 @@ static struct img_result *probe_buf(const uint8_t *buf, size_t len)
 	return res;
 }
 
-/* a v3 header: 1 GiB, 64 KiB clusters, header_length 112, end marker at 112 */
+/*
+ * a v3 header: 1 MiB, 64 KiB clusters, header_length 112, end marker at
+ * 112; its L1 and refcount tables fit every cluster size from 512 to 2 MiB
+ */
 static uint8_t *mk_v3(void)
 {
 	uint8_t *b = calloc(1, CL16);
@@ -49,10 +52,10 @@ static uint8_t *mk_v3(void)
 	memcpy(b, "QFI\xfb", 4);
 	t_put_be32(b + 4, 3);
 	t_put_be32(b + 20, 16);
-	t_put_be64(b + 24, 1ull << 30);
-	t_put_be32(b + 36, 2);
-	t_put_be64(b + 40, 0x30000);
-	t_put_be64(b + 48, 0x10000);
+	t_put_be64(b + 24, 1ull << 20);
+	t_put_be32(b + 36, 64);
+	t_put_be64(b + 40, 0x600000);
+	t_put_be64(b + 48, 0x200000);
 	t_put_be32(b + 56, 1);
 	t_put_be32(b + 96, 4);
 	t_put_be32(b + 100, 112);
@@ -854,6 +857,68 @@ static void test_bitmaps_ext(void **state)
 
 /* ---- hostile header fields ----------------------------------------------------- */
 
+/* refcount table, snapshot table, L1 table: qemu's qcow2_validate_table */
+static void test_tables(void **state)
+{
+	static const struct {
+		unsigned off;
+		uint64_t val;
+		unsigned width; /* 4 or 8 */
+		const char *why;
+	} t[] = {
+		{ 56, 0, 4, "Image does not contain a reference count table" },
+		{ 56, 128, 4, NULL },  /* 8 MiB */
+		{ 56, 129, 4, "Reference count table too large" },
+		{ 56, 0xffffffff, 4, "Reference count table too large" },
+		{ 48, 0x10001, 8, "Reference count table offset invalid" },
+		{ 48, 0x7fffffffffff0000ull, 8, "Reference count table offset invalid" },
+		{ 48, UINT64_MAX, 8, "Reference count table offset invalid" },
+		{ 64, 0x10000, 8, NULL },
+		{ 64, 0x10200, 8, "Snapshot table offset invalid" },
+		{ 64, UINT64_MAX - 0xffff, 8, "Snapshot table offset invalid" },
+		{ 36, 0, 4, "L1 table is too small" },
+		{ 36, 1, 4, NULL },    /* 1 MiB needs one L1 entry */
+		{ 36, 4194304, 4, NULL }, /* 32 MiB */
+		{ 36, 4194305, 4, "Active L1 table too large" },
+		{ 36, 0xffffffff, 4, "Active L1 table too large" },
+		{ 40, 0x30008, 8, "Active L1 table offset invalid" },
+		{ 40, 0x8000000000000000ull, 8, "Active L1 table offset invalid" },
+		{ 24, 1ull << 50, 8, "L1 table is too small" },
+		{ 24, UINT64_MAX, 8, "Image is too big" }, /* 2^35 L1 entries */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < IMG_ARRAY_SIZE(t); i++) {
+		uint8_t *b = mk_v3();
+		struct img_result *res;
+
+		if (t[i].width == 4)
+			t_put_be32(b + t[i].off, (uint32_t)t[i].val);
+		else
+			t_put_be64(b + t[i].off, t[i].val);
+		res = probe_buf(b, CL16);
+		if (t[i].why)
+			assert_damaged(res, t[i].why);
+		else
+			assert_clean(res);
+		free(res);
+		free(b);
+	}
+	/* 512-byte clusters address at most INT_MAX L1 entries of 32 KiB: 64 TiB */
+	{
+		uint8_t *b = mk_v3();
+		struct img_result *res;
+
+		t_put_be32(b + 20, 9);
+		t_put_be32(b + 36, 0x7fffffff); /* too large a table anyway */
+		t_put_be64(b + 24, (uint64_t)0x80000000u << 15);
+		res = probe_buf(b, CL16);
+		assert_damaged(res, "Active L1 table too large");
+		free(res);
+		free(b);
+	}
+}
+
 static void test_cluster_bits(void **state)
 {
 	static const struct {
@@ -1304,6 +1369,7 @@ int main(void)
 		cmocka_unit_test(test_compression_type),
 		cmocka_unit_test(test_refcount_order),
 		cmocka_unit_test(test_snapshots),
+		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_backing_name),
 		cmocka_unit_test(test_backing_name_nul_and_eof),
 		cmocka_unit_test(test_ext_chain),
