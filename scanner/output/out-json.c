@@ -14,8 +14,10 @@
  * security-io.md R4.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include <json-c/json.h>
 
@@ -299,6 +301,50 @@ static void add_stats(json_object *o, const struct img_scan *s)
 	json_object_object_add(o, "scan", j);
 }
 
+/* the block device behind the path: lsblk-like facts from sysfs and the udev db */
+static void add_device(json_object *o, const struct img_device *d)
+{
+	json_object *j;
+	char devnum[32];
+
+	if (!d)
+		return;
+	j = json_object_new_object();
+	jfield(j, "name", d->name);
+	snprintf(devnum, sizeof(devnum), "%u:%u", major(d->devnum), minor(d->devnum));
+	json_object_object_add(j, "devnum", jcstr(devnum));
+	jfield(j, "type", d->type);
+	jfield(j, "vg", d->vg);
+	jfield(j, "lv", d->lv);
+	jfield(j, "dm-name", d->dm_name);
+	jfield(j, "dm-uuid", d->dm_uuid);
+	json_object_object_add(j, "size", json_object_new_uint64(d->size));
+	if (d->low_priority)
+		json_object_object_add(j, "snapshot", json_object_new_boolean(true));
+	json_object_object_add(o, "device", j);
+}
+
+/* --deep: the top-level entries (qemu-img's "snapshots") and image-end-offset */
+static void add_top(json_object *o, const struct img_result *res)
+{
+	unsigned n = res->top.n < IMG_SPEC_MAX ? res->top.n : IMG_SPEC_MAX;
+	unsigned i = 0;
+
+	if (n) {
+		json_object *t = spec_render(&res->top, n, &i, false, 0);
+
+		/* move the rendered members into the image object */
+		json_object_object_foreach(t, key, val)
+			json_object_object_add(o, key, json_object_get(val));
+		json_object_put(t);
+	}
+	if (res->has_image_end_offset)
+		json_object_object_add(o, "image-end-offset",
+		                       json_object_new_uint64(res->image_end_offset));
+	if (res->deep_incomplete)
+		json_object_object_add(o, "deep-incomplete", jcstr(res->deep_incomplete));
+}
+
 static json_object *scan_json(const struct img_scan *s)
 {
 	json_object *o = json_object_new_object();
@@ -306,10 +352,12 @@ static json_object *scan_json(const struct img_scan *s)
 	bool raw;
 
 	json_object_object_add(o, "path", jcstr(s->path));
+	add_device(o, s->dev);
 	if (s->error || !res) {
 		int e = s->error ? s->error : -EINVAL;
 
-		json_object_object_add(o, "error", jcstr(strerror(e < 0 ? -e : e)));
+		json_object_object_add(o, "error",
+		                       jcstr(s->error_text ? s->error_text : strerror(e < 0 ? -e : e)));
 		if (s->error_op)
 			json_object_object_add(o, "error-op", jcstr(s->error_op));
 		return o;
@@ -365,6 +413,7 @@ static json_object *scan_json(const struct img_scan *s)
 				json_object_array_add(a, jcstr(img_format_name(res->candidates[i])));
 		json_object_object_add(o, "ambiguous", a);
 	}
+	add_top(o, res);
 	add_content(o, &s->content);
 	add_stats(o, s);
 	return o;
@@ -373,9 +422,9 @@ static json_object *scan_json(const struct img_scan *s)
 /*
  * json-c indents by two spaces; qemu-img by four.  json-c never writes a raw
  * newline inside a string (it escapes it), so every line's leading spaces
- * are indentation: double them.
+ * are indentation: double them, after prefix.  No newline after the last line.
  */
-static void put_reindented(FILE *f, const char *text)
+static void put_reindented(FILE *f, const char *text, const char *prefix)
 {
 	const char *p = text;
 
@@ -384,27 +433,48 @@ static void put_reindented(FILE *f, const char *text)
 		size_t lead = strspn(p, " ");
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 
+		fputs(prefix, f);
 		for (size_t k = 0; k < lead; k++)
 			fputs("  ", f);
 		fwrite(p + lead, 1, len - lead, f);
-		fputc('\n', f);
-		p += len + (eol ? 1 : 0);
+		p += len;
+		if (eol) {
+			p++;
+			if (*p)
+				fputc('\n', f);
+		}
 	}
+}
+
+void img_out_json_begin(FILE *f)
+{
+	fputs("{\n    \"images\": [", f);
+}
+
+void img_out_json_item(FILE *f, const struct img_scan *s, bool first)
+{
+	json_object *o = scan_json(s);
+	const char *text = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	fputs(first ? "\n" : ",\n", f);
+	if (text)
+		put_reindented(f, text, "        ");
+	json_object_put(o);
+}
+
+void img_out_json_end(FILE *f, size_t n)
+{
+	fputs(n ? "\n    ]\n}\n" : "\n    ]\n}\n", f);
 }
 
 void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n)
 {
-	json_object *doc = json_object_new_object();
-	json_object *arr = json_object_new_array();
-	const char *text;
+	size_t k = 0;
 
+	img_out_json_begin(f);
 	for (size_t i = 0; i < n; i++)
 		if (scans[i])
-			json_object_array_add(arr, scan_json(scans[i]));
-	json_object_object_add(doc, "images", arr);
-	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text)
-		put_reindented(f, text);
-	json_object_put(doc);
+			img_out_json_item(f, scans[i], k++ == 0);
+	img_out_json_end(f, k);
 }

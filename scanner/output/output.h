@@ -69,3 +69,7 @@ void img_out_udev(FILE *f, const struct img_scan *s);
 void img_out_export(FILE *f, const struct img_scan *s, bool first);
 /* --json: {"images": [...]} */
 void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n);
+/* the same document written one image at a time (bounded memory for big scans) */
+void img_out_json_begin(FILE *f);
+void img_out_json_item(FILE *f, const struct img_scan *s, bool first);
+void img_out_json_end(FILE *f, size_t n);

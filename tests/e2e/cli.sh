@@ -21,7 +21,8 @@ qemu-img create -q -f raw "$T/r.raw" 1M
 mkfifo "$T/fifo"
 
 # usage errors: exit 2
-"$IMGSCAN" >/dev/null 2>&1; check_eq "no PATH: exit 2" 2 $?
+"$IMGSCAN" --vg vg0 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--vg with a PATH: exit 2" 2 $?
+"$IMGSCAN" --jobs 0 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--jobs 0: exit 2" 2 $?
 "$IMGSCAN" --udev "$T/a.qcow2" "$T/r.raw" >/dev/null 2>&1; check_eq "--udev with two PATHs: exit 2" 2 $?
 "$IMGSCAN" --offset -5 "$T/a.qcow2" >/dev/null 2>&1; check_eq "negative --offset: exit 2" 2 $?
 "$IMGSCAN" --offset 12x "$T/a.qcow2" >/dev/null 2>&1; check_eq "bad --offset: exit 2" 2 $?
@@ -72,6 +73,17 @@ check_eq "--offset: udev" "ID_IMAGE_OFFSET=12345" "$("$IMGSCAN" --udev --offset 
 check_eq "--offset 0 on the outer file: raw" raw "$("$IMGSCAN" --json "$T/outer" | jq -r '.images[0].format')"
 "$IMGSCAN" --offset 999999999 "$T/a.qcow2" >/dev/null 2>"$T/err"; check_eq "--offset past the end: exit 1" 1 $?
 grep -q 'check --offset' "$T/err"; check_eq "--offset past the end: hint" 0 $?
+
+# --jobs: many PATHs probed at once, output in input order
+i=0; set --
+while [ $i -lt 40 ]; do
+	if [ $((i % 3)) = 0 ]; then set -- "$@" "$T/r.raw"; else set -- "$@" "$T/a.qcow2"; fi
+	i=$((i + 1))
+done
+"$IMGSCAN" --json -j 1 "$@" | jq -c '[.images[] | .format]' >"$T/j1"
+"$IMGSCAN" --json -j 8 "$@" | jq -c '[.images[] | .format]' >"$T/j8"
+check_eq "--jobs 8: same answers in the same order as -j 1" "$(cat "$T/j1")" "$(cat "$T/j8")"
+check_eq "--jobs: 40 objects" 40 "$(jq 'length' "$T/j8")"
 
 # --stats: I/O counters
 check_eq "--stats: reads counted" true \
