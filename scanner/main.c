@@ -408,7 +408,8 @@ int main(int argc, char **argv)
 	size_t ndev = 0, n;
 	struct target *targets;
 	struct img_scan *scans;
-	const struct img_scan **ptrs;
+	struct img_table *table = NULL;
+	size_t batch;
 	int c, failed = 0;
 	uint64_t v;
 
@@ -518,50 +519,75 @@ int main(int argc, char **argv)
 		}
 	}
 
-	scans = calloc(n ? n : 1, sizeof(*scans));
-	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-	if (!scans || !ptrs) {
+	/*
+	 * Scan in batches and write each batch out before the next: memory stays
+	 * bounded whatever the number of targets (a result is ~100 KiB).
+	 */
+	batch = o.jobs * 16 < 64 ? 64 : (size_t)o.jobs * 16;
+	scans = calloc(batch, sizeof(*scans));
+	if (!scans) {
 		fprintf(stderr, "imgscan: out of memory\n");
 		return EXIT_SOME_FAILED;
 	}
-	scan_range(targets, scans, 0, n, &o);
-	for (size_t i = 0; i < n; i++) {
-		ptrs[i] = &scans[i];
-		if (scans[i].error) {
-			report_error(&scans[i]);
-			failed++;
+	for (size_t i = 0; i < n; i++)
+		if (targets[i].dev && targets[i].dev->vg[0])
+			o.table.lvm = true;
+	if (o.mode == MODE_TABLE) {
+		table = img_table_new(&o.table);
+		if (!table) {
+			fprintf(stderr, "imgscan: cannot make the table\n");
+			return EXIT_SOME_FAILED;
+		}
+	} else if (o.mode == MODE_JSON) {
+		img_out_json_begin(stdout);
+	}
+	for (size_t b = 0; b < n; b += batch) {
+		size_t m = n - b < batch ? n - b : batch;
+
+		scan_range(targets + b, scans, 0, m, &o);
+		for (size_t i = 0; i < m; i++) {
+			struct img_scan *sc = &scans[i];
+
+			if (sc->error) {
+				report_error(sc);
+				failed++;
+			}
+			switch (o.mode) {
+			case MODE_JSON:
+				img_out_json_item(stdout, sc, b + i == 0);
+				break;
+			case MODE_UDEV:
+				img_out_udev(stdout, sc);
+				break;
+			case MODE_EXPORT:
+				img_out_export(stdout, sc, b + i == 0);
+				break;
+			case MODE_TABLE:
+				img_table_add(table, sc);
+				break;
+			}
+			free(sc->res);
+			sc->res = NULL;
 		}
 	}
-
-	switch (o.mode) {
-	case MODE_JSON:
-		img_out_json(stdout, ptrs, n);
-		break;
-	case MODE_UDEV:
-		img_out_udev(stdout, &scans[0]);
-		break;
-	case MODE_EXPORT:
-		for (size_t i = 0; i < n; i++)
-			img_out_export(stdout, &scans[i], i == 0);
-		break;
-	case MODE_TABLE:
-		if (img_out_table(stdout, ptrs, n, &o.table) < 0) {
+	if (o.mode == MODE_JSON)
+		img_out_json_end(stdout, n);
+	if (table) {
+		if (img_table_print(table, stdout) < 0) {
 			fprintf(stderr, "imgscan: cannot print the table\n");
 			failed++;
 		}
-		break;
+		img_table_free(table);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "imgscan: write error on standard output\n");
 		failed++;
 	}
 	for (size_t i = 0; i < n; i++) {
-		free(scans[i].res);
 		if (!devs)
 			free(targets[i].dev);
 	}
 	free(scans);
-	free(ptrs);
 	free(targets);
 	img_devices_free(devs, ndev);
 	return failed ? EXIT_SOME_FAILED : EXIT_OK;

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <libsmartcols.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "output/table.h"
@@ -23,6 +24,8 @@ enum {
 	COL_FEATURES,
 	COL_ENC,
 	COL_CONTENT,
+	COL_VG,
+	COL_LV,
 	COL_READS,
 	COL_KBYTES,
 	_COL_MAX,
@@ -46,6 +49,8 @@ static const struct colinfo cols[_COL_MAX] = {
 	[COL_FEATURES] = { .name = "FEATURES", .whint = 0.2, .flags = SCOLS_FL_WRAP },
 	[COL_ENC] = { .name = "ENC", .whint = 0.05 },
 	[COL_CONTENT] = { .name = "CONTENT", .whint = 0.1 },
+	[COL_VG] = { .name = "VG", .whint = 0.1 },
+	[COL_LV] = { .name = "LV", .whint = 0.1 },
 	[COL_READS] = { .name = "READS", .whint = 5, .flags = SCOLS_FL_RIGHT },
 	[COL_KBYTES] = { .name = "KBYTES", .whint = 6, .flags = SCOLS_FL_RIGHT },
 };
@@ -100,22 +105,22 @@ static void set_untrusted(struct libscols_line *ln, int col, const char *s, size
 
 static void features_string(const struct img_result *r, char *buf, size_t len)
 {
-	static const char *const kinds[] = { "incompatible", "compatible", "autoclear", "other" };
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (unsigned i = 0; i < r->n_features && used < len; i++) {
-		const struct img_feature *f = &r->features[i];
-		int n;
+	for (unsigned i = 0; i < r->n_features; i++) {
+		char tok[128];
+		size_t tl;
 
-		if (f->name)
-			n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", f->name);
-		else
-			n = snprintf(buf + used, len - used, "%s%s_bit_%u", used ? "," : "",
-			             kinds[f->kind], f->bit);
-		if (n < 0)
+		if (img_feature_token(&r->features[i], tok, sizeof(tok)) < 0)
+			continue;
+		tl = strlen(tok);
+		if (used + tl + 2 > len)
 			break;
-		used += (size_t)n;
+		if (used)
+			buf[used++] = ',';
+		memcpy(buf + used, tok, tl + 1);
+		used += tl;
 	}
 }
 
@@ -129,6 +134,10 @@ static void add_row(struct libscols_table *tb, const struct img_scan *s,
 	if (!ln)
 		return;
 	scols_line_set_data(ln, COL_NAME, s->path);
+	if (s->dev && s->dev->vg[0])
+		scols_line_set_data(ln, COL_VG, s->dev->vg);
+	if (s->dev && s->dev->lv[0])
+		scols_line_set_data(ln, COL_LV, s->dev->lv);
 	if (s->error) {
 		scols_line_set_data(ln, COL_FORMAT, "error");
 		return;
@@ -174,35 +183,71 @@ static void add_row(struct libscols_table *tb, const struct img_scan *s,
 	}
 }
 
+struct img_table {
+	struct libscols_table *tb;
+	struct img_table_opts o;
+};
+
+struct img_table *img_table_new(const struct img_table_opts *o)
+{
+	struct img_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->o = *o;
+	t->tb = scols_new_table();
+	if (!t->tb)
+		goto fail;
+	scols_table_enable_noheadings(t->tb, o->noheadings);
+	scols_table_enable_raw(t->tb, o->raw);
+	for (int i = 0; i < _COL_MAX; i++) {
+		struct libscols_column *cl = scols_table_new_column(t->tb, cols[i].name, cols[i].whint,
+		                                                    cols[i].flags);
+
+		if (!cl)
+			goto fail;
+		/* keep column indexes stable: unwanted columns are hidden */
+		if ((i == COL_READS || i == COL_KBYTES) && !o->stats)
+			scols_column_set_flags(cl, SCOLS_FL_HIDDEN);
+		if ((i == COL_VG || i == COL_LV) && !o->lvm)
+			scols_column_set_flags(cl, SCOLS_FL_HIDDEN);
+	}
+	return t;
+fail:
+	img_table_free(t);
+	return NULL;
+}
+
+void img_table_add(struct img_table *t, const struct img_scan *s)
+{
+	add_row(t->tb, s, &t->o);
+}
+
+int img_table_print(struct img_table *t, FILE *f)
+{
+	scols_table_set_stream(t->tb, f);
+	return scols_print_table(t->tb);
+}
+
+void img_table_free(struct img_table *t)
+{
+	if (!t)
+		return;
+	scols_unref_table(t->tb);
+	free(t);
+}
+
 int img_out_table(FILE *f, const struct img_scan *const *scans, size_t n,
                   const struct img_table_opts *o)
 {
-	struct libscols_table *tb = scols_new_table();
-	int rc = 0;
+	struct img_table *t = img_table_new(o);
+	int rc;
 
-	if (!tb)
+	if (!t)
 		return -1;
-	scols_table_set_stream(tb, f);
-	scols_table_enable_noheadings(tb, o->noheadings);
-	scols_table_enable_raw(tb, o->raw);
-	for (int i = 0; i < _COL_MAX; i++) {
-		if ((i == COL_READS || i == COL_KBYTES) && !o->stats) {
-			/* keep column indexes stable: add hidden columns */
-			struct libscols_column *cl = scols_table_new_column(tb, cols[i].name, 1, 0);
-
-			if (cl)
-				scols_column_set_flags(cl, SCOLS_FL_HIDDEN);
-			continue;
-		}
-		if (!scols_table_new_column(tb, cols[i].name, cols[i].whint, cols[i].flags)) {
-			rc = -1;
-			goto out;
-		}
-	}
 	for (size_t i = 0; i < n; i++)
-		add_row(tb, scans[i], o);
-	rc = scols_print_table(tb);
-out:
-	scols_unref_table(tb);
+		img_table_add(t, scans[i]);
+	rc = img_table_print(t, f);
+	img_table_free(t);
 	return rc;
 }
