@@ -260,7 +260,8 @@ static int luks_probe(const struct img_reader *r, const struct img_magic *hit,
 	if (rc < 0)
 		return rc;
 	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, p, len);
+	if (len)
+		memcpy(hdr, p, len);
 	if (len < 8 || memcmp(hdr, "LUKS\xba\xbe", 6) != 0)
 		return IMG_NOMATCH;
 	if (img_be16(hdr + H_VERSION) != 1)

@@ -261,7 +261,8 @@ static int vpc_probe(const struct img_reader *r, const struct img_magic *hit, st
 		if (rc < 0)
 			return rc;
 	}
-	memcpy(footer, p, len);
+	if (len)
+		memcpy(footer, p, len);
 	if (memcmp(footer + F_COOKIE, "conectix", 8) != 0)
 		return IMG_NOMATCH;
 
