@@ -47,6 +47,7 @@ struct opts {
 	bool no_direct;
 	bool verbose;
 	bool lvm_only;
+	bool deep;
 	unsigned jobs;
 	unsigned n_vg;
 	const char *vg[MAX_VG_FILTERS];
@@ -90,6 +91,9 @@ static void usage(FILE *f)
 	        "\n"
 	        "Probing:\n"
 	        "      --offset BYTES   the image starts at this byte offset inside each PATH\n"
+	        "      --deep           also read past the header, within a 64 MiB budget per\n"
+	        "                       volume: qcow2 snapshots, bitmaps, encryption details and\n"
+	        "                       image-end-offset (never with --udev)\n"
 	        "      --no-direct      buffered reads instead of O_DIRECT\n"
 	        "      --stats          per-volume I/O counters (JSON \"scan\" object, table columns)\n"
 	        "  -j, --jobs N         probe up to N volumes at once (default 4)\n"
@@ -186,6 +190,10 @@ static void scan_one(const struct target *t, const struct opts *o, struct img_sc
 		return;
 	}
 	img_source_reader(src, &r);
+	if (o->deep) {
+		r.flags |= IMG_PROBE_DEEP;
+		img_source_set_cap(src, IMG_SOURCE_DEEP_CAP);
+	}
 	s->size = r.size;
 	s->res = malloc(sizeof(*s->res));
 	if (!s->res) {
@@ -384,6 +392,7 @@ int main(int argc, char **argv)
 		OPT_NO_DIRECT,
 		OPT_VG,
 		OPT_LVM,
+		OPT_DEEP,
 	};
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
@@ -394,6 +403,7 @@ int main(int argc, char **argv)
 		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
 		{ "vg", required_argument, NULL, OPT_VG },
 		{ "lvm", no_argument, NULL, OPT_LVM },
+		{ "deep", no_argument, NULL, OPT_DEEP },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "bytes", no_argument, NULL, 'b' },
@@ -446,6 +456,9 @@ int main(int argc, char **argv)
 		case OPT_LVM:
 			o.lvm_only = true;
 			break;
+		case OPT_DEEP:
+			o.deep = true;
+			break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS) {
 				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", optarg,
@@ -484,6 +497,10 @@ int main(int argc, char **argv)
 
 		if (argc - optind != 1) {
 			fprintf(stderr, "imgscan: --udev takes exactly one PATH\n");
+			return EXIT_USAGE;
+		}
+		if (o.deep) {
+			fprintf(stderr, "imgscan: --deep is not for --udev: udev gets header facts only\n");
 			return EXIT_USAGE;
 		}
 		if (udev_env_forbids())

@@ -24,7 +24,7 @@
 
 #include "io/source.h"
 
-#define MAX_REGIONS 32
+#define MAX_REGIONS 256
 
 struct region {
 	uint64_t start; /* absolute offset in the target, aligned */
@@ -37,6 +37,7 @@ struct img_source {
 	uint64_t total;  /* bytes of the whole target */
 	uint64_t offset; /* where the image starts */
 	uint64_t cached; /* bytes read so far */
+	uint64_t cap;    /* never read more than this */
 	unsigned n;
 	struct region r[MAX_REGIONS];
 	struct img_source_stats st;
@@ -167,6 +168,7 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 		goto fail;
 	}
 	s->offset = offset;
+	s->cap = IMG_SOURCE_BYTE_CAP;
 	*ret = s;
 	return 0;
 fail:
@@ -253,8 +255,7 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		stop = end;
 	stop = align_up(stop, a);
 
-	if (s->n >= MAX_REGIONS || stop - start > IMG_SOURCE_BYTE_CAP ||
-	    s->cached + (stop - start) > IMG_SOURCE_BYTE_CAP)
+	if (s->n >= MAX_REGIONS || stop - start > s->cap || s->cached + (stop - start) > s->cap)
 		return -E2BIG;
 	if (posix_memalign(&p, a < 4096 ? 4096 : a, (size_t)(stop - start)) != 0)
 		return -ENOMEM;
@@ -285,6 +286,11 @@ void img_source_reader(struct img_source *s, struct img_reader *ret)
 	ret->block_size = s->st.align;
 	ret->flags = 0;
 	ret->get = fd_get;
+}
+
+void img_source_set_cap(struct img_source *s, uint64_t cap)
+{
+	s->cap = cap < (1ull << 30) ? cap : (1ull << 30);
 }
 
 const struct img_source_stats *img_source_stats(const struct img_source *s)

@@ -23,6 +23,8 @@ struct img_source_stats {
 
 /* Hard cap on bytes read per volume; requests beyond it fail with -E2BIG. */
 #define IMG_SOURCE_BYTE_CAP (8u * 1024 * 1024)
+/* The read budget per volume with --deep (snapshot, bitmap, refcount tables). */
+#define IMG_SOURCE_DEEP_CAP (64u * 1024 * 1024)
 /* Head window read on first use, and the tail window size. */
 #define IMG_SOURCE_HEAD (64u * 1024)
 #define IMG_SOURCE_TAIL (4u * 1024)
@@ -37,6 +39,8 @@ struct img_source;
  */
 int img_source_open(const char *path, uint64_t offset, bool no_direct, struct img_source **ret);
 void img_source_reader(struct img_source *s, struct img_reader *ret);
+/* change the byte cap (IMG_SOURCE_DEEP_CAP for --deep); never above 1 GiB */
+void img_source_set_cap(struct img_source *s, uint64_t cap);
 const struct img_source_stats *img_source_stats(const struct img_source *s);
 uint64_t img_source_size(const struct img_source *s); /* whole target, before offset */
 /* close the descriptor at once; cached data stays readable until free */
