@@ -186,15 +186,26 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 static void udev_line(void *ctx, const char *key, const char *val, size_t len)
 {
 	FILE *f = ctx;
+	/*
+	 * udev strips one layer of quotes from a value that starts with a
+	 * quote, and drops the line when the closing quote does not match: a
+	 * value starting with a quote goes out wrapped in single quotes, so it
+	 * arrives byte for byte.
+	 */
+	bool wrap = len > 0 && (val[0] == '"' || val[0] == '\'');
 
 	fputs(key, f);
 	fputc('=', f);
+	if (wrap)
+		fputc('\'', f);
 	/* last guard: nothing below 0x20 and no DEL ever reaches udev */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)val[i];
 
 		fputc(c < 0x20 || c == 0x7f ? '_' : c, f);
 	}
+	if (wrap)
+		fputc('\'', f);
 	fputc('\n', f);
 }
 

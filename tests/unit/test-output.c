@@ -485,8 +485,16 @@ static char *udev_value(const char *out, const char *key)
 	for (const char *p = out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (!strncmp(p, key, kl) && p[kl] == '=') {
 			const char *e = strchr(p, '\n');
+			const char *v = p + kl + 1;
+			size_t len = (size_t)(e - v);
 
-			return strndup(p + kl + 1, (size_t)(e - p - kl - 1));
+			/* as udev reads it: a value that starts with a quote must end with it */
+			if (len && (v[0] == '"' || v[0] == '\'')) {
+				assert_true(len >= 2 && v[len - 1] == v[0]);
+				v++;
+				len -= 2;
+			}
+			return strndup(v, len);
 		}
 	}
 	return NULL;
