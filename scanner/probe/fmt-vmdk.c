@@ -28,8 +28,11 @@
  * overflow checked.  Extent files and parents are never opened (R1): their
  * names are reported as the descriptor gives them.  Differences from qemu
  * that follow from that:
- *  - the extent "filename" of a monolithic image is the image itself, whose
- *    path the probe does not know: the key is omitted (qemu prints the path);
+ *  - the extent "filename" of a KDMV/COWD file is the file itself, whose
+ *    path the probe does not know: we print the name its embedded
+ *    descriptor gives (qemu prints the path it opened; they agree when
+ *    qemu-img is run on the base name of an image that was not renamed),
+ *    and omit the key when the descriptor names no extent;
  *  - descriptor extents are reported with the descriptor's name (qemu prints
  *    it joined with the descriptor's directory) and the descriptor's sector
  *    count; for SPARSE/VMFSSPARSE/SESPARSE extents qemu takes size, grain
@@ -58,6 +61,9 @@
 #define VMDK_MAX_NAME 4095u               /* sizeof(bs->auto_backing_file) - 1 */
 #define VMDK_HDR_LEN 79u                  /* magic + VMDK4Header */
 #define VMDK_GD_AT_END UINT64_MAX
+#define VMDK_QEMU_DESC_MAX ((1u << 20) - 1) /* vmdk_read_desc() */
+/* qemu's BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB */
+#define VMDK_BDRV_MAX_LENGTH ((uint64_t)INT64_MAX & ~(((uint64_t)1 << 30) - 1))
 #define VMDK_COMPRESSION_DEFLATE 1
 
 #define VMDK4_FLAG_NL_DETECT (1u << 0)
@@ -452,15 +458,44 @@ static void put_spec_head(struct img_result *res, uint32_t cid, uint32_t parent_
 	img_spec_arr(res, "extents");
 }
 
-/* key order as qemu-img 7.2 prints a VmdkExtentInfo */
-static void put_self_extent(struct img_result *res, uint64_t bytes, bool compressed,
-                            uint64_t cluster_size)
+/*
+ * The one extent of a KDMV/COWD file is the file itself: qemu prints the
+ * path it opened, which the probe does not know.  We print the name the
+ * embedded descriptor gives its first extent (qemu-img create writes the
+ * image's base name there), and omit the key when there is none.
+ */
+static void self_extent_name(const struct img_reader *r, const uint8_t **ret_name,
+                             size_t *ret_len)
 {
+	struct vmdk_desc d;
+	struct vtext win = { NULL, 0 };
+
+	*ret_name = NULL;
+	*ret_len = 0;
+	if (img_get_upto(r, VMDK_EMBEDDED_DESC, VMDK_DESC_WIN, &win.p, &win.len) < 0)
+		return;
+	memset(&d, 0, sizeof(d));
+	(void)parse_extents(&win, &d); /* extents before a bad line still count */
+	if (d.n_stored) {
+		*ret_name = win.p + d.ext[0].name_off;
+		*ret_len = d.ext[0].name_len;
+	}
+}
+
+/* key order as qemu-img 7.2 prints a VmdkExtentInfo */
+static void put_self_extent(const struct img_reader *r, struct img_result *res, uint64_t bytes,
+                            bool compressed, uint64_t cluster_size)
+{
+	const uint8_t *name;
+	size_t name_len;
+
+	self_extent_name(r, &name, &name_len);
 	img_spec_obj(res, NULL);
 	if (compressed)
 		img_spec_bool(res, "compressed", true);
 	img_spec_int(res, "virtual-size", (int64_t)bytes);
-	/* "filename": the image itself, whose path the probe does not know */
+	if (name)
+		img_spec_str(res, "filename", name, name_len);
 	img_spec_int(res, "cluster-size", (int64_t)cluster_size);
 	img_spec_cstr(res, "format", "");
 	img_spec_end(res);
@@ -555,7 +590,8 @@ static int read_zpad(const struct img_reader *r, uint64_t off, uint8_t *buf, siz
 
 	if (rc < 0)
 		return rc;
-	memcpy(buf, p, got);
+	if (got)
+		memcpy(buf, p, got);
 	memset(buf + got, 0, len - got);
 	return 0;
 }
@@ -566,13 +602,10 @@ static uint64_t nb_sectors(const struct img_reader *r)
 	return r->size / VMDK_SECTOR + (r->size % VMDK_SECTOR ? 1 : 0);
 }
 
-static bool l1_readable(uint64_t byte_off, uint32_t l1_size)
+/* qemu's bdrv_check_qiov_request(): negative offsets and ends past BDRV_MAX_LENGTH fail */
+static bool qemu_readable(uint64_t off, uint64_t bytes)
 {
-	uint64_t end;
-
-	/* qemu's bdrv_pread refuses negative offsets and overflowing ends */
-	return byte_off <= (uint64_t)INT64_MAX &&
-	       !img_add_overflow(byte_off, (uint64_t)l1_size * 4, &end) && end <= (uint64_t)INT64_MAX;
+	return off <= VMDK_BDRV_MAX_LENGTH && bytes <= VMDK_BDRV_MAX_LENGTH - off;
 }
 
 static void add_kdmv_flags(struct img_result *res, uint32_t flags)
@@ -609,7 +642,8 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 
 		res->has_version = true;
 		res->version = img_le32(h);
-		if (desc_off > (uint64_t)INT64_MAX) {
+		/* vmdk_read_desc reads min(size, 1 MiB - 1) bytes there */
+		if (!qemu_readable(desc_off, r->size < VMDK_QEMU_DESC_MAX ? r->size : VMDK_QEMU_DESC_MAX)) {
 			img_set_damaged(res, "Could not read from file");
 			return IMG_MATCH;
 		}
@@ -685,8 +719,9 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		img_set_damaged(res, "L1 size too big");
 		return IMG_MATCH;
 	}
-	if (!l1_readable(gd_offset << 9, l1_size) ||
-	    ((flags & VMDK4_FLAG_RGD) && rgd_offset << 9 && !l1_readable(rgd_offset << 9, l1_size))) {
+	if (!qemu_readable(gd_offset << 9, (uint64_t)l1_size * 4) ||
+	    ((flags & VMDK4_FLAG_RGD) && rgd_offset << 9 &&
+	     !qemu_readable(rgd_offset << 9, (uint64_t)l1_size * 4))) {
 		img_set_damaged(res, "Could not read l1 table");
 		return IMG_MATCH;
 	}
@@ -701,7 +736,7 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 	if (res->damaged)
 		return IMG_MATCH;
 	put_spec_head(res, cid, pcid, res->subformat);
-	put_self_extent(res, res->virtual_size, compressed, res->cluster_size);
+	put_self_extent(r, res, res->virtual_size, compressed, res->cluster_size);
 	img_spec_end(res);
 	return IMG_MATCH;
 }
@@ -740,7 +775,7 @@ static int probe_cowd(const struct img_reader *r, struct img_result *res)
 		return IMG_MATCH;
 	/* qemu never sets a create type for a bare COWD file: it prints "" */
 	put_spec_head(res, cid, pcid, "");
-	put_self_extent(res, res->virtual_size, false, res->cluster_size);
+	put_self_extent(r, res, res->virtual_size, false, res->cluster_size);
 	img_spec_end(res);
 	return IMG_MATCH;
 }
