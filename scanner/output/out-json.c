@@ -384,7 +384,8 @@ static json_object *scan_json(const struct img_scan *s)
 	add_bytes(o, "backing-filename-format", &res->backing_format);
 	if (res->encryption != IMG_ENC_NONE)
 		json_object_object_add(o, "encrypted", json_object_new_boolean(true));
-	json_object_object_add(o, "dirty-flag", json_object_new_boolean(res->dirty));
+	if (!res->no_dirty_flag)
+		json_object_object_add(o, "dirty-flag", json_object_new_boolean(res->dirty));
 	if (res->spec.type)
 		json_object_object_add(o, "format-specific", spec_json(&res->spec));
 

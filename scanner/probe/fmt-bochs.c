@@ -47,6 +47,8 @@ static int bochs_probe(const struct img_reader *r, const struct img_magic *hit,
 	uint64_t disk, sectors, need;
 	int rc;
 
+	/* qemu-img prints no dirty-flag for bochs: it has no get_info */
+	res->no_dirty_flag = true;
 	(void)hit;
 	rc = img_get(r, 0, BOCHS_HEADER_SIZE, &h);
 	if (rc < 0)

@@ -84,6 +84,8 @@ static int cloop_probe(const struct img_reader *r, const struct img_magic *hit,
 	size_t len;
 	int rc;
 
+	/* qemu-img prints no dirty-flag for cloop: it has no get_info */
+	res->no_dirty_flag = true;
 	(void)hit;
 	/* qemu zero-pads a short file: the preamble alone is a (broken) cloop */
 	rc = img_get_upto(r, 0, CLOOP_HEADER_SIZE, &p, &len);

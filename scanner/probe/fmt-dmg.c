@@ -73,6 +73,8 @@ static int dmg_probe(const struct img_reader *r, const struct img_magic *hit, st
 	bool found = false;
 	int rc;
 
+	/* qemu-img prints no dirty-flag for dmg: it has no get_info */
+	res->no_dirty_flag = true;
 	(void)hit;
 	if (r->size < KOLY_SIZE)
 		return IMG_NOMATCH;

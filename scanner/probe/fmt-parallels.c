@@ -72,6 +72,8 @@ static int parallels_probe(const struct img_reader *r, const struct img_magic *h
 	bool old;
 	int rc;
 
+	/* qemu-img prints no dirty-flag for parallels: it has no get_info */
+	res->no_dirty_flag = true;
 	(void)hit;
 	rc = img_get(r, 0, PRL_HEADER_SIZE, &h);
 	if (rc < 0)

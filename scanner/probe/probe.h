@@ -169,6 +169,8 @@ struct img_result {
 
 	enum img_encryption encryption;
 	bool dirty;
+	/* the format has no dirty state qemu-img reports (no "dirty-flag" key) */
+	bool no_dirty_flag;
 	bool corrupt;
 	const char *compat; /* qcow2: "0.10" / "1.1" */
 
