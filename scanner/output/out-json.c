@@ -366,7 +366,11 @@ static json_object *scan_json(const struct img_scan *s)
 	raw = res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX;
 	if (raw) {
 		json_object_object_add(o, "format", json_object_new_string("raw"));
-		json_object_object_add(o, "virtual-size", json_object_new_uint64(s->size));
+		/* qemu counts whole sectors: a 29-byte raw file is 512 bytes to it */
+		json_object_object_add(o, "virtual-size",
+		                       json_object_new_uint64(s->size > UINT64_MAX - 511
+		                                                      ? s->size
+		                                                      : (s->size + 511) / 512 * 512));
 		json_object_object_add(o, "dirty-flag", json_object_new_boolean(false));
 		json_object_object_add(o, "size", json_object_new_uint64(s->size));
 		json_object_object_add(o, "offset", json_object_new_uint64(s->offset));
