@@ -21,7 +21,9 @@
  * backing file: { type u32, len u32, data[len], padding to 8 }, type 0 ends
  * the list.  Version 1 belongs to fmt-qcow.c; version >= 4 is qcow2 that
  * qemu refuses to open.  The L1, refcount and snapshot table fields are
- * only checked (size limits, alignment), never followed.
+ * only checked (size limits, alignment) here; with --deep (IMG_PROBE_DEEP)
+ * qcow2-deep.c follows the snapshot table, the bitmap directory, the LUKS
+ * header and the refcount structures.
  *
  * Reads beyond the end of the volume read as zeros in qemu; here an
  * extension header that starts at or past the end reads as the end marker,
@@ -33,6 +35,7 @@
 
 #include "bytes.h"
 #include "probe.h"
+#include "qcow2-deep.h"
 
 #define QCOW2_HDR_READ 112 /* sizeof(QCowHeader) in qemu >= 5.1 */
 #define QCOW2_V2_HDR_LEN 72
@@ -280,11 +283,16 @@ struct qcow2_ext_state {
 	bool have_feature_table;
 	uint64_t feature_table_off, feature_table_len;
 	bool have_crypto_header;
+	uint64_t crypto_off, crypto_len;
+	bool have_bitmaps; /* the extension was loaded and passed its checks */
+	uint32_t nb_bitmaps;
+	uint64_t bm_dir_size, bm_dir_off;
 	struct img_bytes backing_format;
 };
 
 /* Check one bitmaps extension (24 bytes at p) and record its count. */
-static void qcow2_bitmaps_ext(const struct qcow2_hdr *h, const uint8_t *p, struct img_result *res)
+static void qcow2_bitmaps_ext(const struct qcow2_hdr *h, const uint8_t *p,
+                              struct qcow2_ext_state *st, struct img_result *res)
 {
 	uint32_t nb = img_be32(p);
 	uint32_t reserved = img_be32(p + 4);
@@ -301,6 +309,12 @@ static void qcow2_bitmaps_ext(const struct qcow2_hdr *h, const uint8_t *p, struc
 		img_set_damaged(res, "bitmaps_ext: invalid dir offset");
 	else if (dir_size > QCOW2_MAX_BITMAP_DIR)
 		img_set_damaged(res, "bitmaps_ext: bitmap directory size too large");
+	else {
+		st->have_bitmaps = true;
+		st->nb_bitmaps = nb;
+		st->bm_dir_size = dir_size;
+		st->bm_dir_off = dir_off;
+	}
 	res->has_bitmaps = true;
 	res->bitmaps = nb;
 }
@@ -377,6 +391,8 @@ static int qcow2_read_extensions(struct qcow2_win *w, const struct qcow2_hdr *h,
 					return 0;
 				}
 				st->have_crypto_header = true;
+				st->crypto_off = img_be64(p);
+				st->crypto_len = img_be64(p + 8);
 			}
 			break;
 		case QCOW2_EXT_BITMAPS:
@@ -389,7 +405,7 @@ static int qcow2_read_extensions(struct qcow2_win *w, const struct qcow2_hdr *h,
 				break;
 			rc = win_get(w, off, 24, &p);
 			if (rc == 0)
-				qcow2_bitmaps_ext(h, p, res);
+				qcow2_bitmaps_ext(h, p, st, res);
 			break;
 		case QCOW2_EXT_DATA_FILE:
 			rc = qcow2_read_name(w, off, len, &res->data_file);
@@ -412,7 +428,8 @@ static int qcow2_read_extensions(struct qcow2_win *w, const struct qcow2_hdr *h,
 }
 
 /* Format-specific data in the order qemu-img 7.2 prints it (QDict hash order). */
-static void qcow2_spec(const struct qcow2_hdr *h, struct img_result *res)
+static void qcow2_spec(const struct qcow2_hdr *h, const struct qcow2_deep_in *din,
+                       const struct qcow2_deep_out *dout, struct img_result *res)
 {
 	bool v3 = h->version >= 3;
 
@@ -422,14 +439,21 @@ static void qcow2_spec(const struct qcow2_hdr *h, struct img_result *res)
 		img_spec_cstr(res, "compression-type", h->compression_type ? "zstd" : "zlib");
 	if (v3)
 		img_spec_bool(res, "lazy-refcounts", h->compat & QCOW2_COMPAT_LAZY_REFCOUNTS);
-	/* "bitmaps" (the directory's contents) comes here: a later issue */
+	/* --deep: the directory's contents; qemu prints them for v3 only */
+	if (v3)
+		qcow2_deep_bitmaps_spec(din, dout, res);
 	if (h->refcount_order <= QCOW2_MAX_REFCOUNT_ORDER)
 		img_spec_uint(res, "refcount-bits", 1ull << h->refcount_order);
 	if (res->data_file.present)
 		img_spec_str(res, "data-file", res->data_file.data, res->data_file.len);
 	if (res->encryption != IMG_ENC_NONE) {
 		img_spec_obj(res, "encrypt");
-		img_spec_cstr(res, "format", res->encryption == IMG_ENC_AES ? "aes" : "luks");
+		/* the LUKS details need the header outside the first cluster: --deep only */
+		if (res->encryption == IMG_ENC_LUKS && dout->luks_ok)
+			luks1_tree(&res->spec, dout->luks_hdr, &dout->luks_algs, true);
+		else
+			img_spec_cstr(res, "format",
+			              res->encryption == IMG_ENC_AES ? "aes" : "luks");
 		img_spec_end(res);
 	}
 	if (v3 && (h->incompat & QCOW2_INCOMPAT_DATA_FILE))
@@ -445,6 +469,8 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 {
 	struct qcow2_win w = { .r = r };
 	struct qcow2_ext_state st;
+	struct qcow2_deep_out dout;
+	struct qcow2_deep_in din;
 	struct qcow2_hdr h;
 	const uint8_t *p;
 	size_t plen;
@@ -456,6 +482,8 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 	(void)hit;
 	memset(&h, 0, sizeof(h));
 	memset(&st, 0, sizeof(st));
+	memset(&din, 0, sizeof(din));
+	memset(&dout, 0, sizeof(dout));
 
 	rc = img_get_upto(r, 0, QCOW2_HDR_READ, &p, &plen);
 	if (rc < 0)
@@ -602,7 +630,28 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 		}
 	}
 
-	qcow2_spec(&h, res);
+	/* --deep: only an image whose header qemu would open */
+	if ((r->flags & IMG_PROBE_DEEP) && ext_ok && !res->damaged) {
+		din.version = h.version;
+		din.cluster_bits = h.cluster_bits;
+		din.cluster_size = h.cluster_size;
+		din.refcount_order = h.refcount_order;
+		din.virtual_size = res->virtual_size;
+		din.rt_offset = img_be64(p + 48);
+		din.rt_clusters = img_be32(p + 56);
+		din.nb_snapshots = nb_snapshots;
+		din.snapshots_offset = img_be64(p + 64);
+		din.has_bitmaps = st.have_bitmaps;
+		din.nb_bitmaps = st.nb_bitmaps;
+		din.bm_dir_size = st.bm_dir_size;
+		din.bm_dir_offset = st.bm_dir_off;
+		din.has_crypto = st.have_crypto_header;
+		din.crypto_offset = st.crypto_off;
+		din.crypto_length = st.crypto_len;
+		qcow2_deep(r, &din, &dout, res);
+	}
+
+	qcow2_spec(&h, &din, &dout, res);
 	return IMG_MATCH;
 }
 
