@@ -113,6 +113,13 @@ e2e_summary()
 	exit 0
 }
 
+# e2e_retry CMD... : run CMD up to 3 times.  qemu-img's LUKS PBKDF benchmark
+# fails now and then on a busy machine ("Unable to get accurate CPU usage").
+e2e_retry()
+{
+	"$@" || "$@" || "$@"
+}
+
 # e2e_byte_or FILE OFFSET MASK : set bits MASK in the byte at OFFSET
 e2e_byte_or()
 {
@@ -135,6 +142,7 @@ e2e_put_be32()
 
 # jq function field(PATH): the JSON text of the field named by the path
 # expression, or <absent> when the key (or array element) does not exist.
+# shellcheck disable=SC2016
 e2e_jq_def()
 {
 	printf '%s\n' '

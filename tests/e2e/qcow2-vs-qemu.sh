@@ -27,6 +27,8 @@
 #   * dirty / corrupt: bits 0 / 1 of byte 79 (incompatible features, BE u64
 #     at 72) set with printf | dd; qemu-img info -U still reads them.
 
+# Header strings with quotes and $ are meant literally; jq paths in lists too.
+# shellcheck disable=SC1091,SC2015,SC2016,SC2034,SC2086,SC2089,SC2090
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
 e2e_need_cmd qemu-img jq od dd
@@ -54,7 +56,7 @@ mk()
 	shift 2
 	IMG=$T/$mk_name.qcow2
 	# an empty SIZE takes the size of the backing file
-	if ! qemu-img create -q -f qcow2 "$@" "$IMG" ${mk_size:+"$mk_size"} \
+	if ! e2e_retry qemu-img create -q -f qcow2 "$@" "$IMG" ${mk_size:+"$mk_size"} \
 			>"$IMG.create.err" 2>&1; then
 		e2e_notok "$mk_name: qemu-img create failed: $(head -c 300 "$IMG.create.err" | tr '\n' ' ')"
 		return 1
