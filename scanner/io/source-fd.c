@@ -7,7 +7,8 @@
  * device).  Every read's offset, length and buffer are aligned to the volume's
  * direct-I/O alignment (statx STATX_DIOALIGN, else BLKSSZGET, else 4096).
  * Probes ask for byte ranges; they are served from a few cached regions: the
- * head window (first 64 KiB from the probe offset), the tail window (the last
+ * head window (the first 4 KiB from the probe offset, then up to 64 KiB when a
+ * header continues), the tail window (the last
  * whole aligned blocks) and, only when a header points elsewhere, regions read
  * on demand.  The bytes read per volume never exceed IMG_SOURCE_BYTE_CAP.
  * Where O_DIRECT is refused (EINVAL at open or read: tmpfs, some FUSE) the
@@ -234,10 +235,17 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		}
 	}
 
-	if (off + len <= IMG_SOURCE_HEAD) {
-		/* the head window */
+	if (off + len <= IMG_SOURCE_HEAD_FIRST) {
+		/* the first part of the head window: every format's header proper */
 		start = align_down(s->offset, a);
-		stop = s->offset + IMG_SOURCE_HEAD;
+		stop = s->offset + IMG_SOURCE_HEAD_FIRST;
+	} else if (off + len <= IMG_SOURCE_HEAD) {
+		/* more of the head window, in 16 KiB steps, for headers that continue (vmdk
+		 * descriptors, long qcow2 extension areas): bandwidth is what costs */
+		start = align_down(s->offset + (off >= IMG_SOURCE_HEAD_FIRST ? IMG_SOURCE_HEAD_FIRST : 0), a);
+		stop = s->offset + align_up(off + len, 16 * 1024);
+		if (stop > s->offset + IMG_SOURCE_HEAD)
+			stop = s->offset + IMG_SOURCE_HEAD;
 	} else if (s->total - abs <= IMG_SOURCE_TAIL) {
 		/* the tail window: whole aligned blocks ending at the end of the target */
 		start = s->total >= IMG_SOURCE_TAIL ? s->total - IMG_SOURCE_TAIL : 0;

@@ -25,7 +25,12 @@ struct img_source_stats {
 #define IMG_SOURCE_BYTE_CAP (8u * 1024 * 1024)
 /* The read budget per volume with --deep (snapshot, bitmap, refcount tables). */
 #define IMG_SOURCE_DEEP_CAP (64u * 1024 * 1024)
-/* Head window read on first use, and the tail window size. */
+/*
+ * The head window: its first 4 KiB are read on first use (every header
+ * proper), the rest up to 64 KiB only when a probe asks for it; and the tail
+ * window size.  On a virtual disk a 64 KiB read costs twice a 4 KiB one.
+ */
+#define IMG_SOURCE_HEAD_FIRST (4u * 1024)
 #define IMG_SOURCE_HEAD (64u * 1024)
 #define IMG_SOURCE_TAIL (4u * 1024)
 

@@ -55,7 +55,7 @@
 #define QCOW2_MAX_BITMAPS 65535u
 #define QCOW2_MAX_BITMAP_DIR (65535ull * 1024)
 #define QCOW2_MAX_EXTENSIONS 1024
-#define QCOW2_WINDOW 16384 /* bytes fetched at a time from the header cluster */
+#define QCOW2_WINDOW 512 /* the reader caches its regions: ask for little at a time */
 
 #define QCOW2_CRYPT_NONE 0
 #define QCOW2_CRYPT_AES 1
