@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include "content.h"
 #include "enum/device.h"
 #include "io/source.h"
+#include "monitor.h"
 #include "output/output.h"
 #include "output/table.h"
 #include "probe/probe.h"
@@ -48,6 +50,8 @@ struct opts {
 	bool verbose;
 	bool lvm_only;
 	bool deep;
+	bool monitor;
+	bool cached;
 	unsigned jobs;
 	unsigned n_vg;
 	const char *vg[MAX_VG_FILTERS];
@@ -84,6 +88,17 @@ static void usage(FILE *f)
 	        "  -n, --noheadings     table without headings\n"
 	        "  -b, --bytes          sizes in bytes in the table\n"
 	        "  -r, --raw            raw table (no alignment)\n"
+	        "  -o, --output LIST    table columns, comma-separated; +LIST adds to the defaults\n"
+	        "  -O, --output-all     every column\n"
+	        "  -P, --pairs          NAME=\"value\" pairs, eval-safe (escaped like --export)\n"
+	        "  -T, --tree           backing chains as a tree, resolved among the PATHs only\n"
+	        "      --list-columns   the columns and what they show\n"
+	        "      --monitor        one JSON line per block device add/change/remove event\n"
+	        "                       (udev monitor), until SIGINT or SIGTERM\n"
+	        "\n"
+	        "      --cached         what the udev database holds (the ID_IMAGE_* values the\n"
+	        "                       rule set), without opening any device: no root needed;\n"
+	        "                       export lines, or JSON with -J\n"
 	        "\n"
 	        "Selecting (without PATH):\n"
 	        "      --vg NAME        only LVs of this volume group (repeatable)\n"
@@ -227,6 +242,9 @@ static void scan_one(const struct target *t, const struct opts *o, struct img_sc
 	}
 }
 
+/* the progress line of long scans (stderr on a terminal only) */
+static struct img_progress *progress;
+
 /* ---- many targets: a small pool of threads, output in input order ------------ */
 
 struct pool {
@@ -250,6 +268,7 @@ static void *worker(void *arg)
 		if (i >= p->end)
 			return NULL;
 		scan_one(&p->targets[i], p->o, &p->scans[i]);
+		img_progress_tick(progress);
 	}
 }
 
@@ -275,8 +294,10 @@ static void scan_range(const struct target *targets, struct img_scan *scans, siz
 		/* when no thread could be started, the loop below does the work */
 	}
 	if (n == 0) {
-		for (size_t i = begin; i < end; i++)
+		for (size_t i = begin; i < end; i++) {
 			scan_one(&targets[i], o, &scans[i]);
+			img_progress_tick(progress);
+		}
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -382,6 +403,55 @@ static bool udev_env_forbids(void)
 	return false;
 }
 
+/* --cached: the udev database only; no device is opened */
+static int run_cached(const struct opts *o)
+{
+	struct img_device *devs;
+	size_t ndev, k = 0;
+	int r = img_enum_devices(true, true, &devs, &ndev);
+
+	if (r < 0) {
+		fprintf(stderr, "imgscan: cannot list block devices: %s\n", strerror(-r));
+		return EXIT_SOME_FAILED;
+	}
+	if (o->mode == MODE_JSON)
+		img_out_json_begin(stdout);
+	for (size_t i = 0; i < ndev; i++) {
+		const struct img_device *d = &devs[i];
+
+		if ((o->lvm_only || o->n_vg) && !is_lv(d))
+			continue;
+		if (!vg_selected(o, d) || d->n_props == 0)
+			continue;
+		if (o->mode == MODE_JSON)
+			img_out_json_cached_item(stdout, d, k == 0);
+		else
+			img_out_export_cached(stdout, d, k == 0);
+		k++;
+	}
+	if (o->mode == MODE_JSON)
+		img_out_json_end(stdout, k);
+	img_devices_free(devs, ndev);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOME_FAILED;
+}
+
+/* --monitor: a device an event names, probed like a PATH operand */
+static void monitor_scan(void *ctx, const char *devnode, struct img_scan *s)
+{
+	struct target t = { .path = devnode, .dev = device_for_path(devnode, true) };
+
+	scan_one(&t, ctx, s);
+}
+
+static void monitor_release(void *ctx, struct img_scan *s)
+{
+	(void)ctx;
+	free(s->res);
+	s->res = NULL;
+	free((struct img_device *)s->dev);
+	s->dev = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -393,6 +463,9 @@ int main(int argc, char **argv)
 		OPT_VG,
 		OPT_LVM,
 		OPT_DEEP,
+		OPT_LIST_COLUMNS,
+		OPT_MONITOR,
+		OPT_CACHED,
 	};
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
@@ -404,10 +477,17 @@ int main(int argc, char **argv)
 		{ "vg", required_argument, NULL, OPT_VG },
 		{ "lvm", no_argument, NULL, OPT_LVM },
 		{ "deep", no_argument, NULL, OPT_DEEP },
+		{ "cached", no_argument, NULL, OPT_CACHED },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "output-all", no_argument, NULL, 'O' },
+		{ "pairs", no_argument, NULL, 'P' },
+		{ "tree", no_argument, NULL, 'T' },
+		{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
+		{ "monitor", no_argument, NULL, OPT_MONITOR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -423,7 +503,7 @@ int main(int argc, char **argv)
 	int c, failed = 0;
 	uint64_t v;
 
-	while ((c = getopt_long(argc, argv, "Jj:nbrvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			o.mode = MODE_JSON;
@@ -459,6 +539,9 @@ int main(int argc, char **argv)
 		case OPT_DEEP:
 			o.deep = true;
 			break;
+		case OPT_CACHED:
+			o.cached = true;
+			break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS) {
 				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", optarg,
@@ -476,6 +559,25 @@ int main(int argc, char **argv)
 		case 'r':
 			o.table.raw = true;
 			break;
+		case 'o':
+			o.table.columns = optarg;
+			break;
+		case 'O':
+			o.table.all_columns = true;
+			break;
+		case 'P':
+			o.mode = MODE_TABLE;
+			o.table.pairs = true;
+			break;
+		case 'T':
+			o.table.tree = true;
+			break;
+		case OPT_LIST_COLUMNS:
+			img_table_list_columns(stdout);
+			return EXIT_OK;
+		case OPT_MONITOR:
+			o.monitor = true;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -491,7 +593,46 @@ int main(int argc, char **argv)
 		}
 	}
 	o.table.stats = o.stats;
+	{
+		char err[128];
 
+		if (img_table_check_columns(&o.table, err, sizeof(err)) < 0) {
+			fprintf(stderr, "imgscan: %s (see --list-columns)\n", err);
+			return EXIT_USAGE;
+		}
+	}
+	if (o.table.tree && o.mode != MODE_TABLE) {
+		fprintf(stderr, "imgscan: --tree is a table view: not with --json, --udev or --export\n");
+		return EXIT_USAGE;
+	}
+	if (o.table.tree)
+		setlocale(LC_CTYPE, ""); /* tree art and the arrow in UTF-8, as lsblk */
+	if (o.monitor) {
+		static const struct img_monitor_ops ops = {
+			.scan = monitor_scan,
+			.release = monitor_release,
+		};
+		int rc;
+
+		if (optind != argc || o.mode == MODE_UDEV) {
+			fprintf(stderr, "imgscan: --monitor takes no PATH and no --udev\n");
+			return EXIT_USAGE;
+		}
+		rc = img_monitor_run(&ops, &o, stdout);
+		if (rc < 0) {
+			fprintf(stderr, "imgscan: --monitor: %s\n", strerror(-rc));
+			return EXIT_SOME_FAILED;
+		}
+		return EXIT_OK;
+	}
+
+	if (o.cached) {
+		if (optind != argc || o.mode == MODE_UDEV || o.deep) {
+			fprintf(stderr, "imgscan: --cached lists the udev database: no PATH, --udev or --deep\n");
+			return EXIT_USAGE;
+		}
+		return run_cached(&o);
+	}
 	if (o.mode == MODE_UDEV) {
 		struct img_device *d;
 
@@ -558,10 +699,13 @@ int main(int argc, char **argv)
 	} else if (o.mode == MODE_JSON) {
 		img_out_json_begin(stdout);
 	}
+	if (o.mode != MODE_UDEV)
+		progress = img_progress_new(n);
 	for (size_t b = 0; b < n; b += batch) {
 		size_t m = n - b < batch ? n - b : batch;
 
 		scan_range(targets + b, scans, 0, m, &o);
+		img_progress_clear(progress);
 		for (size_t i = 0; i < m; i++) {
 			struct img_scan *sc = &scans[i];
 
@@ -587,6 +731,8 @@ int main(int argc, char **argv)
 			sc->res = NULL;
 		}
 	}
+	img_progress_free(progress);
+	progress = NULL;
 	if (o.mode == MODE_JSON)
 		img_out_json_end(stdout, n);
 	if (table) {

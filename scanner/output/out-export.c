@@ -20,7 +20,7 @@
 
 #include "output/output.h"
 
-static void put_quoted(FILE *f, const char *val, size_t len)
+void img_put_quoted(FILE *f, const char *val, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -46,7 +46,7 @@ static void export_line(void *ctx, const char *key, const char *val, size_t len)
 
 	fputs(key, f);
 	fputc('=', f);
-	put_quoted(f, val, len);
+	img_put_quoted(f, val, len);
 	fputc('\n', f);
 }
 
@@ -59,7 +59,8 @@ void img_out_export(FILE *f, const struct img_scan *s, bool first)
 	export_line(f, "DEVNAME", path, strlen(path));
 
 	if (s->error) {
-		const char *msg = strerror(s->error < 0 ? -s->error : s->error);
+		const char *msg = s->error_text ? s->error_text
+		                                : strerror(s->error < 0 ? -s->error : s->error);
 
 		export_line(f, "ID_IMAGE_ERROR", msg, strlen(msg));
 		return;
@@ -69,4 +70,14 @@ void img_out_export(FILE *f, const struct img_scan *s, bool first)
 		return;
 	}
 	img_udev_props(s, true, export_line, f);
+}
+
+/* --cached: what the udev database holds for a device, without opening it */
+void img_out_export_cached(FILE *f, const struct img_device *d, bool first)
+{
+	if (!first)
+		fputc('\n', f);
+	export_line(f, "DEVNAME", d->node, strlen(d->node));
+	for (unsigned i = 0; i < d->n_props; i++)
+		export_line(f, d->props[i].key, d->props[i].value, strlen(d->props[i].value));
 }

@@ -473,6 +473,25 @@ void img_out_json_end(FILE *f, size_t n)
 	fputs(n ? "\n    ]\n}\n" : "\n    ]\n}\n", f);
 }
 
+void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
+{
+	json_object *o = json_object_new_object();
+	json_object *p = json_object_new_object();
+	const char *text;
+
+	json_object_object_add(o, "path", jcstr(d->node));
+	add_device(o, d);
+	for (unsigned i = 0; i < d->n_props; i++)
+		json_object_object_add(p, d->props[i].key, jcstr(d->props[i].value));
+	json_object_object_add(o, "udev", p);
+	text = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	fputs(first ? "\n" : ",\n", f);
+	if (text)
+		put_reindented(f, text, "        ");
+	json_object_put(o);
+}
+
 void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n)
 {
 	size_t k = 0;

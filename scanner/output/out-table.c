@@ -1,31 +1,58 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The default human output: an lsblk-like table through libsmartcols.
- * Header strings are shown through img_safe() (no control characters reach
- * the terminal).
+ * The human output: an lsblk-like table through libsmartcols, following
+ * lsblk's conventions (udev-lvm.md section 4, util-linux 2.38 lsblk(8)):
+ * -o LIST / -o +LIST / -O choose columns (case-insensitive names), -n no
+ * headings, -r raw, -b sizes in bytes, -P NAME="value" pairs and -T the
+ * backing-chain tree (resolution in out-tree.c).
+ *
+ * Rows are kept as strings (never results) until img_table_print, so the
+ * tree can be resolved once every target is known.  Header strings are shown
+ * through img_safe() in the table (no control byte reaches a terminal) and
+ * as their exact bytes in -P pairs, quoted by img_put_quoted(), the escaping
+ * --export uses: eval-safe whatever bytes a header holds.  A tree column is
+ * never used for raw or pairs output (libsmartcols would print tree art
+ * there); those list the rows in tree order instead.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <libsmartcols.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "output/table.h"
 
 enum {
 	COL_NAME,
+	COL_TYPE,
 	COL_FORMAT,
 	COL_VER,
+	COL_SUBFORMAT,
 	COL_VSIZE,
 	COL_SIZE,
+	COL_USED,
+	COL_OFFSET,
 	COL_CLUSTER,
 	COL_BACKING,
 	COL_BFMT,
+	COL_DATAFILE,
 	COL_FEATURES,
+	COL_COMPAT,
 	COL_ENC,
+	COL_DIRTY,
+	COL_CORRUPT,
+	COL_SNAPSHOTS,
+	COL_BITMAPS,
+	COL_DAMAGED,
 	COL_CONTENT,
+	COL_LABEL,
+	COL_UUID,
 	COL_VG,
 	COL_LV,
+	COL_ERROR,
 	COL_READS,
 	COL_KBYTES,
 	_COL_MAX,
@@ -35,25 +62,141 @@ struct colinfo {
 	const char *name;
 	double whint;
 	int flags;
+	const char *help;
 };
 
 static const struct colinfo cols[_COL_MAX] = {
-	[COL_NAME] = { .name = "NAME", .whint = 0.25, .flags = SCOLS_FL_NOEXTREMES },
-	[COL_FORMAT] = { .name = "FORMAT", .whint = 0.1 },
-	[COL_VER] = { .name = "VER", .whint = 0.05 },
-	[COL_VSIZE] = { .name = "VSIZE", .whint = 6, .flags = SCOLS_FL_RIGHT },
-	[COL_SIZE] = { .name = "SIZE", .whint = 6, .flags = SCOLS_FL_RIGHT },
-	[COL_CLUSTER] = { .name = "CLUSTER", .whint = 6, .flags = SCOLS_FL_RIGHT },
-	[COL_BACKING] = { .name = "BACKING", .whint = 0.2, .flags = SCOLS_FL_TRUNC },
-	[COL_BFMT] = { .name = "BFMT", .whint = 0.05 },
-	[COL_FEATURES] = { .name = "FEATURES", .whint = 0.2, .flags = SCOLS_FL_WRAP },
-	[COL_ENC] = { .name = "ENC", .whint = 0.05 },
-	[COL_CONTENT] = { .name = "CONTENT", .whint = 0.1 },
-	[COL_VG] = { .name = "VG", .whint = 0.1 },
-	[COL_LV] = { .name = "LV", .whint = 0.1 },
-	[COL_READS] = { .name = "READS", .whint = 5, .flags = SCOLS_FL_RIGHT },
-	[COL_KBYTES] = { .name = "KBYTES", .whint = 6, .flags = SCOLS_FL_RIGHT },
+	[COL_NAME] = { "NAME", 0.25, SCOLS_FL_NOEXTREMES, "path of the volume" },
+	[COL_TYPE] = { "TYPE", 0.05, 0, "file, or the device type (disk, part, loop, lvm, dm ...)" },
+	[COL_FORMAT] = { "FORMAT", 0.1, 0, "image format (qemu-img's name), raw, error or ambiguous:..." },
+	[COL_VER] = { "VER", 0.05, 0, "format version" },
+	[COL_SUBFORMAT] = { "SUBFORMAT", 0.1, 0, "variant (vpc fixed/dynamic, vmdk subformat ...)" },
+	[COL_VSIZE] = { "VSIZE", 6, SCOLS_FL_RIGHT, "virtual size (the guest's disk)" },
+	[COL_SIZE] = { "SIZE", 6, SCOLS_FL_RIGHT, "size of the volume" },
+	[COL_USED] = { "USED", 6, SCOLS_FL_RIGHT, "image-end-offset (with --deep)" },
+	[COL_OFFSET] = { "OFFSET", 6, SCOLS_FL_RIGHT, "--offset of the image inside the volume, bytes" },
+	[COL_CLUSTER] = { "CLUSTER", 6, SCOLS_FL_RIGHT, "cluster size" },
+	[COL_BACKING] = { "BACKING", 0.2, SCOLS_FL_TRUNC, "backing file name (never opened)" },
+	[COL_BFMT] = { "BFMT", 0.05, 0, "backing file format" },
+	[COL_DATAFILE] = { "DATAFILE", 0.2, SCOLS_FL_TRUNC, "external data file name (never opened)" },
+	[COL_FEATURES] = { "FEATURES", 0.2, SCOLS_FL_WRAP, "feature bits, and damaged" },
+	[COL_COMPAT] = { "COMPAT", 0.05, 0, "qcow2 compat level (0.10, 1.1)" },
+	[COL_ENC] = { "ENC", 0.05, 0, "encryption (aes, luks)" },
+	[COL_DIRTY] = { "DIRTY", 1, SCOLS_FL_RIGHT, "dirty flag (1: not closed cleanly)" },
+	[COL_CORRUPT] = { "CORRUPT", 1, SCOLS_FL_RIGHT, "corrupt flag" },
+	[COL_SNAPSHOTS] = { "SNAPSHOTS", 3, SCOLS_FL_RIGHT, "number of internal snapshots" },
+	[COL_BITMAPS] = { "BITMAPS", 3, SCOLS_FL_RIGHT, "number of persistent dirty bitmaps" },
+	[COL_DAMAGED] = { "DAMAGED", 0.2, SCOLS_FL_TRUNC, "why qemu would refuse the header" },
+	[COL_CONTENT] = { "CONTENT", 0.1, 0, "what libblkid finds inside a raw volume" },
+	[COL_LABEL] = { "LABEL", 0.1, SCOLS_FL_TRUNC, "label of that content" },
+	[COL_UUID] = { "UUID", 0.1, 0, "UUID of that content" },
+	[COL_VG] = { "VG", 0.1, 0, "LVM volume group" },
+	[COL_LV] = { "LV", 0.1, 0, "LVM logical volume" },
+	[COL_ERROR] = { "ERROR", 0.2, SCOLS_FL_TRUNC, "why the volume could not be probed" },
+	[COL_READS] = { "READS", 5, SCOLS_FL_RIGHT, "read requests (--stats)" },
+	[COL_KBYTES] = { "KBYTES", 6, SCOLS_FL_RIGHT, "KiB read (--stats)" },
 };
+
+/* the default columns, in this order; VG/LV only with LVs, READS/KBYTES with --stats */
+static const int default_cols[] = {
+	COL_NAME, COL_FORMAT, COL_VER,  COL_VSIZE, COL_SIZE, COL_CLUSTER, COL_BACKING, COL_BFMT,
+	COL_FEATURES, COL_ENC, COL_CONTENT, COL_VG, COL_LV, COL_READS, COL_KBYTES,
+};
+
+#define MAX_SEL 128
+
+struct row {
+	char *cell[_COL_MAX]; /* NULL: empty cell */
+	size_t len[_COL_MAX];
+	/* for the tree, NUL-terminated copies */
+	char *backing;
+	char vg[160], lv[160], dm_name[256];
+};
+
+struct img_table {
+	struct img_table_opts o;
+	int sel[MAX_SEL];
+	size_t nsel;
+	bool need[_COL_MAX];
+	struct row *rows;
+	size_t n, cap;
+	bool oom;
+};
+
+/* ---- columns ----------------------------------------------------------------- */
+
+static int col_by_name(const char *s, size_t len)
+{
+	for (int i = 0; i < _COL_MAX; i++)
+		if (strlen(cols[i].name) == len && strncasecmp(cols[i].name, s, len) == 0)
+			return i;
+	return -1;
+}
+
+/* the selected columns into sel; -1 and err on an unknown name */
+static int select_columns(const struct img_table_opts *o, int *sel, size_t *nsel, char *err,
+                          size_t errlen)
+{
+	const char *list = o->columns;
+	size_t n = 0;
+
+	if (o->all_columns) {
+		for (int i = 0; i < _COL_MAX; i++)
+			sel[n++] = i;
+	} else if (!list || list[0] == '+') {
+		for (size_t i = 0; i < IMG_ARRAY_SIZE(default_cols); i++) {
+			int c = default_cols[i];
+
+			if ((c == COL_VG || c == COL_LV) && !o->lvm)
+				continue;
+			if ((c == COL_READS || c == COL_KBYTES) && !o->stats)
+				continue;
+			sel[n++] = c;
+		}
+	}
+	if (list) {
+		const char *p = list[0] == '+' ? list + 1 : list;
+
+		for (;;) {
+			size_t len = strcspn(p, ",");
+			int c = col_by_name(p, len);
+
+			if (c < 0) {
+				if (err)
+					snprintf(err, errlen, "unknown column '%.*s'",
+					         (int)(len > 64 ? 64 : len), p);
+				return -1;
+			}
+			if (n >= MAX_SEL) {
+				if (err)
+					snprintf(err, errlen, "more than %d columns", MAX_SEL);
+				return -1;
+			}
+			sel[n++] = c;
+			if (!p[len])
+				break;
+			p += len + 1;
+		}
+	}
+	*nsel = n;
+	return 0;
+}
+
+int img_table_check_columns(const struct img_table_opts *o, char *err, size_t errlen)
+{
+	int sel[MAX_SEL];
+	size_t n;
+
+	return select_columns(o, sel, &n, err, errlen);
+}
+
+void img_table_list_columns(FILE *f)
+{
+	for (int i = 0; i < _COL_MAX; i++)
+		fprintf(f, "%10s  %s\n", cols[i].name, cols[i].help);
+}
+
+/* ---- cells ------------------------------------------------------------------- */
 
 void img_human_size(uint64_t bytes, char *buf, size_t len)
 {
@@ -83,24 +226,65 @@ void img_human_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "%c", whole, units[u]);
 }
 
-static void set_size(struct libscols_line *ln, int col, uint64_t v, const struct img_table_opts *o)
+static void set_cell(struct img_table *t, struct row *rw, int col, const char *s, size_t len)
+{
+	char *p;
+
+	if (rw->cell[col] || (!t->need[col] && col != COL_NAME))
+		return;
+	p = malloc(len + 1);
+	if (!p) {
+		t->oom = true;
+		return;
+	}
+	memcpy(p, s, len);
+	p[len] = '\0';
+	rw->cell[col] = p;
+	rw->len[col] = len;
+}
+
+static void set_str(struct img_table *t, struct row *rw, int col, const char *s)
+{
+	if (s && *s)
+		set_cell(t, rw, col, s, strlen(s));
+}
+
+static void set_num(struct img_table *t, struct row *rw, int col, uint64_t v)
 {
 	char buf[32];
 
-	if (o->bytes)
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	set_str(t, rw, col, buf);
+}
+
+static void set_size(struct img_table *t, struct row *rw, int col, uint64_t v)
+{
+	char buf[32];
+
+	if (t->o.bytes || t->o.pairs)
 		snprintf(buf, sizeof(buf), "%" PRIu64, v);
 	else
 		img_human_size(v, buf, sizeof(buf));
-	scols_line_set_data(ln, col, buf);
+	set_str(t, rw, col, buf);
 }
 
-static void set_untrusted(struct libscols_line *ln, int col, const char *s, size_t len)
+/*
+ * Untrusted bytes: exact bytes for pairs (img_put_quoted escapes them),
+ * img_safe'd for the table.
+ */
+static void set_untrusted(struct img_table *t, struct row *rw, int col, const char *s, size_t len)
 {
 	char buf[4 * IMG_STR_MAX + 1];
 
+	if (!len)
+		return;
+	if (t->o.pairs) {
+		set_cell(t, rw, col, s, len);
+		return;
+	}
 	if (img_safe(s, len, buf, sizeof(buf)) < 0 && !buf[0])
 		return;
-	scols_line_set_data(ln, col, buf);
+	set_str(t, rw, col, buf);
 }
 
 static void features_string(const struct img_result *r, char *buf, size_t len)
@@ -124,69 +308,126 @@ static void features_string(const struct img_result *r, char *buf, size_t len)
 	}
 }
 
-static void add_row(struct libscols_table *tb, const struct img_scan *s,
-                    const struct img_table_opts *o)
+static void copy_name(char *dst, size_t len, const char *src)
 {
-	struct libscols_line *ln = scols_table_new_line(tb, NULL);
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static void fill_row(struct img_table *t, struct row *rw, const struct img_scan *s)
+{
 	const struct img_result *r = s->res;
+	const bool *need = t->need;
+	bool image;
 	char buf[64 * IMG_MAX_FEATURES];
 
-	if (!ln)
-		return;
-	scols_line_set_data(ln, COL_NAME, s->path);
-	if (s->dev && s->dev->vg[0])
-		scols_line_set_data(ln, COL_VG, s->dev->vg);
-	if (s->dev && s->dev->lv[0])
-		scols_line_set_data(ln, COL_LV, s->dev->lv);
-	if (s->error) {
-		scols_line_set_data(ln, COL_FORMAT, "error");
+	set_str(t, rw, COL_NAME, s->path ? s->path : "");
+	if (s->dev) {
+		copy_name(rw->vg, sizeof(rw->vg), s->dev->vg);
+		copy_name(rw->lv, sizeof(rw->lv), s->dev->lv);
+		copy_name(rw->dm_name, sizeof(rw->dm_name), s->dev->dm_name);
+		set_str(t, rw, COL_TYPE, s->dev->type);
+		set_str(t, rw, COL_VG, s->dev->vg);
+		set_str(t, rw, COL_LV, s->dev->lv);
+	} else if (!s->error) {
+		set_str(t, rw, COL_TYPE, "file");
+	}
+	if (t->o.stats || s->have_stats) {
+		set_num(t, rw, COL_READS, s->stats.reads);
+		set_num(t, rw, COL_KBYTES, (s->stats.bytes + 1023) / 1024);
+	}
+	if (s->error || !r) {
+		int e = s->error < 0 ? -s->error : s->error;
+
+		set_str(t, rw, COL_FORMAT, "error");
+		set_str(t, rw, COL_ERROR, s->error_text ? s->error_text : strerror(e ? e : EIO));
+		if (s->dev && s->dev->size)
+			set_size(t, rw, COL_SIZE, s->dev->size);
 		return;
 	}
-	if (r->n_candidates > 1) {
-		size_t used = 0;
+	image = r->format != IMG_FMT_RAW && (unsigned)r->format < _IMG_FMT_MAX;
 
-		used += (size_t)snprintf(buf, sizeof(buf), "ambiguous:");
+	if (r->n_candidates > 1) {
+		size_t used = (size_t)snprintf(buf, sizeof(buf), "ambiguous:");
+
 		for (unsigned i = 0; i < r->n_candidates && used < sizeof(buf); i++)
 			used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? "," : "",
 			                         img_format_name(r->candidates[i]));
-		scols_line_set_data(ln, COL_FORMAT, buf);
+		set_str(t, rw, COL_FORMAT, buf);
 	} else {
-		scols_line_set_data(ln, COL_FORMAT, img_format_name(r->format));
+		set_str(t, rw, COL_FORMAT, img_format_name(r->format));
 	}
-	if (r->has_version) {
-		snprintf(buf, sizeof(buf), "%" PRIu32, r->version);
-		scols_line_set_data(ln, COL_VER, buf);
-	}
-	set_size(ln, COL_VSIZE, r->has_virtual_size ? r->virtual_size : s->size, o);
-	set_size(ln, COL_SIZE, s->size, o);
+	if (r->has_version)
+		set_num(t, rw, COL_VER, r->version);
+	set_str(t, rw, COL_SUBFORMAT, r->subformat);
+	set_size(t, rw, COL_VSIZE, r->has_virtual_size ? r->virtual_size : s->size);
+	set_size(t, rw, COL_SIZE, s->size);
+	if (r->has_image_end_offset)
+		set_size(t, rw, COL_USED, r->image_end_offset);
+	set_num(t, rw, COL_OFFSET, s->offset);
 	if (r->cluster_size)
-		set_size(ln, COL_CLUSTER, r->cluster_size, o);
-	if (r->backing_file.present)
-		set_untrusted(ln, COL_BACKING, r->backing_file.data, r->backing_file.len);
+		set_size(t, rw, COL_CLUSTER, r->cluster_size);
+	if (r->backing_file.present) {
+		size_t bl = r->backing_file.len;
+		const char *nul = memchr(r->backing_file.data, '\0', bl);
+
+		set_untrusted(t, rw, COL_BACKING, r->backing_file.data, bl);
+		/* the tree matches the name as qemu uses it: up to its first NUL */
+		if (nul)
+			bl = (size_t)(nul - r->backing_file.data);
+		if (bl) {
+			rw->backing = malloc(bl + 1);
+			if (rw->backing) {
+				memcpy(rw->backing, r->backing_file.data, bl);
+				rw->backing[bl] = '\0';
+			} else {
+				t->oom = true;
+			}
+		}
+	}
 	if (r->backing_format.present)
-		set_untrusted(ln, COL_BFMT, r->backing_format.data, r->backing_format.len);
-	features_string(r, buf, sizeof(buf));
-	if (r->damaged)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged", buf[0] ? "," : "");
-	if (buf[0])
-		scols_line_set_data(ln, COL_FEATURES, buf);
+		set_untrusted(t, rw, COL_BFMT, r->backing_format.data, r->backing_format.len);
+	if (r->data_file.present)
+		set_untrusted(t, rw, COL_DATAFILE, r->data_file.data, r->data_file.len);
+	if (need[COL_FEATURES]) {
+		features_string(r, buf, sizeof(buf));
+		if (r->damaged)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged",
+			         buf[0] ? "," : "");
+		set_str(t, rw, COL_FEATURES, buf);
+	}
+	set_str(t, rw, COL_COMPAT, r->compat);
 	if (r->encryption)
-		scols_line_set_data(ln, COL_ENC, r->encryption == IMG_ENC_AES ? "aes" : "luks");
-	if (s->content.present)
-		set_untrusted(ln, COL_CONTENT, s->content.type[0] ? s->content.type : s->content.pttype,
-		              strlen(s->content.type[0] ? s->content.type : s->content.pttype));
-	if (o->stats) {
-		snprintf(buf, sizeof(buf), "%u", s->stats.reads);
-		scols_line_set_data(ln, COL_READS, buf);
-		snprintf(buf, sizeof(buf), "%" PRIu64, (s->stats.bytes + 1023) / 1024);
-		scols_line_set_data(ln, COL_KBYTES, buf);
+		set_str(t, rw, COL_ENC, r->encryption == IMG_ENC_AES ? "aes" : "luks");
+	if (image) {
+		set_str(t, rw, COL_DIRTY, r->dirty ? "1" : "0");
+	}
+	/* as ID_IMAGE_CORRUPT: the bit exists in qcow2 only; elsewhere shown when set */
+	if (r->format == IMG_FMT_QCOW2 || r->corrupt)
+		set_str(t, rw, COL_CORRUPT, r->corrupt ? "1" : "0");
+	if (r->has_snapshots)
+		set_num(t, rw, COL_SNAPSHOTS, r->snapshots);
+	if (r->has_bitmaps)
+		set_num(t, rw, COL_BITMAPS, r->bitmaps);
+	set_str(t, rw, COL_DAMAGED, r->damaged);
+	if (s->content.present) {
+		const struct img_content *c = &s->content;
+		const char *what = c->type[0] ? c->type : c->pttype;
+
+		set_untrusted(t, rw, COL_CONTENT, what, strnlen(what, sizeof(c->type)));
+		set_untrusted(t, rw, COL_LABEL, c->label, strnlen(c->label, sizeof(c->label)));
+		set_untrusted(t, rw, COL_UUID, c->uuid[0] ? c->uuid : c->ptuuid,
+		              strnlen(c->uuid[0] ? c->uuid : c->ptuuid, sizeof(c->uuid)));
 	}
 }
 
-struct img_table {
-	struct libscols_table *tb;
-	struct img_table_opts o;
-};
+static void free_row(struct row *rw)
+{
+	for (int c = 0; c < _COL_MAX; c++)
+		free(rw->cell[c]);
+	free(rw->backing);
+}
+
+/* ---- the table object ---------------------------------------------------------- */
 
 struct img_table *img_table_new(const struct img_table_opts *o)
 {
@@ -195,45 +436,209 @@ struct img_table *img_table_new(const struct img_table_opts *o)
 	if (!t)
 		return NULL;
 	t->o = *o;
-	t->tb = scols_new_table();
-	if (!t->tb)
-		goto fail;
-	scols_table_enable_noheadings(t->tb, o->noheadings);
-	scols_table_enable_raw(t->tb, o->raw);
-	for (int i = 0; i < _COL_MAX; i++) {
-		struct libscols_column *cl = scols_table_new_column(t->tb, cols[i].name, cols[i].whint,
-		                                                    cols[i].flags);
-
-		if (!cl)
-			goto fail;
-		/* keep column indexes stable: unwanted columns are hidden */
-		if ((i == COL_READS || i == COL_KBYTES) && !o->stats)
-			scols_column_set_flags(cl, SCOLS_FL_HIDDEN);
-		if ((i == COL_VG || i == COL_LV) && !o->lvm)
-			scols_column_set_flags(cl, SCOLS_FL_HIDDEN);
+	if (select_columns(o, t->sel, &t->nsel, NULL, 0) < 0) {
+		free(t);
+		return NULL;
 	}
+	for (size_t i = 0; i < t->nsel; i++)
+		t->need[t->sel[i]] = true;
 	return t;
-fail:
-	img_table_free(t);
-	return NULL;
 }
 
 void img_table_add(struct img_table *t, const struct img_scan *s)
 {
-	add_row(t->tb, s, &t->o);
+	struct row *rw;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct row *nr = realloc(t->rows, cap * sizeof(*nr));
+
+		if (!nr) {
+			t->oom = true;
+			return;
+		}
+		t->rows = nr;
+		t->cap = cap;
+	}
+	rw = &t->rows[t->n++];
+	memset(rw, 0, sizeof(*rw));
+	fill_row(t, rw, s);
+	/* only the selected cells are kept (NAME always: the tree shows it) */
+	for (int c = 0; c < _COL_MAX; c++) {
+		if (!t->need[c] && c != COL_NAME) {
+			free(rw->cell[c]);
+			rw->cell[c] = NULL;
+		}
+	}
+	if (!t->o.tree) {
+		free(rw->backing);
+		rw->backing = NULL;
+	}
+}
+
+static void print_pairs(struct img_table *t, FILE *f, const size_t *order)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		const struct row *rw = &t->rows[order ? order[k] : k];
+
+		for (size_t i = 0; i < t->nsel; i++) {
+			int c = t->sel[i];
+
+			if (i)
+				fputc(' ', f);
+			fputs(cols[c].name, f);
+			fputc('=', f);
+			img_put_quoted(f, rw->cell[c] ? rw->cell[c] : "", rw->cell[c] ? rw->len[c] : 0);
+		}
+		fputc('\n', f);
+	}
+}
+
+static bool utf8_locale(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+
+	return cs && (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "utf8") == 0);
+}
+
+/* "⟶ NAME (not found)" / "(loop)" below an image, in the tree column */
+static void add_marker(struct img_table *t, struct libscols_table *tb, struct libscols_line *ln,
+                       size_t treecol, const char *backing, const char *why)
+{
+	struct libscols_line *m = scols_table_new_line(tb, ln);
+	char safe[4 * IMG_STR_MAX + 1];
+	char buf[sizeof(safe) + 64];
+
+	if (!m) {
+		t->oom = true;
+		return;
+	}
+	if (img_safe(backing, strlen(backing), safe, sizeof(safe)) < 0 && !safe[0])
+		safe[0] = '\0';
+	snprintf(buf, sizeof(buf), "%s %s (%s)", utf8_locale() ? "\u27f6" : "->", safe, why);
+	scols_line_set_data(m, treecol, buf);
+}
+
+static int print_scols(struct img_table *t, FILE *f, const size_t *order, const long *parent,
+                       const long *loop)
+{
+	struct libscols_table *tb = scols_new_table();
+	struct libscols_line **lines = NULL;
+	bool treeart = t->o.tree && !t->o.raw;
+	size_t treecol = 0;
+	int rc = -ENOMEM;
+
+	if (!tb)
+		return -ENOMEM;
+	scols_table_enable_noheadings(tb, t->o.noheadings);
+	scols_table_enable_raw(tb, t->o.raw);
+	if (treeart) {
+		for (size_t i = 0; i < t->nsel; i++) {
+			if (t->sel[i] == COL_NAME) {
+				treecol = i;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < t->nsel; i++) {
+		const struct colinfo *ci = &cols[t->sel[i]];
+		int fl = ci->flags;
+
+		if (treeart && i == treecol)
+			fl |= SCOLS_FL_TREE;
+		if (!scols_table_new_column(tb, ci->name, ci->whint, fl))
+			goto out;
+	}
+	if (treeart) {
+		lines = calloc(t->n ? t->n : 1, sizeof(*lines));
+		if (!lines)
+			goto out;
+	}
+	for (size_t k = 0; k < t->n; k++) {
+		size_t idx = order ? order[k] : k;
+		const struct row *rw = &t->rows[idx];
+		struct libscols_line *pl = NULL, *ln;
+
+		if (treeart && parent[idx] >= 0)
+			pl = lines[parent[idx]];
+		ln = scols_table_new_line(tb, pl);
+		if (!ln)
+			goto out;
+		if (lines)
+			lines[idx] = ln;
+		for (size_t i = 0; i < t->nsel; i++) {
+			int c = t->sel[i];
+
+			if (rw->cell[c] && scols_line_set_data(ln, i, rw->cell[c]) < 0)
+				goto out;
+		}
+		if (treeart && parent[idx] == IMG_TREE_NOT_FOUND && rw->backing)
+			add_marker(t, tb, ln, treecol, rw->backing, "not found");
+		else if (treeart && loop[idx] >= 0 && rw->backing)
+			add_marker(t, tb, ln, treecol, rw->backing, "loop");
+	}
+	scols_table_set_stream(tb, f);
+	rc = scols_print_table(tb);
+out:
+	free(lines);
+	scols_unref_table(tb);
+	return rc;
 }
 
 int img_table_print(struct img_table *t, FILE *f)
 {
-	scols_table_set_stream(t->tb, f);
-	return scols_print_table(t->tb);
+	size_t *order = NULL, *depth = NULL;
+	long *parent = NULL, *loop = NULL;
+	struct img_tree_node *nodes = NULL;
+	int rc = -ENOMEM;
+
+	if (t->oom)
+		return -ENOMEM;
+	if (t->o.tree && t->n) {
+		nodes = calloc(t->n, sizeof(*nodes));
+		parent = calloc(t->n, sizeof(*parent));
+		loop = calloc(t->n, sizeof(*loop));
+		order = calloc(t->n, sizeof(*order));
+		depth = calloc(t->n, sizeof(*depth));
+		if (!nodes || !parent || !loop || !order || !depth)
+			goto out;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct row *rw = &t->rows[i];
+
+			nodes[i].path = rw->cell[COL_NAME] ? rw->cell[COL_NAME] : "";
+			nodes[i].backing = rw->backing;
+			nodes[i].vg = rw->vg;
+			nodes[i].lv = rw->lv;
+			nodes[i].dm_name = rw->dm_name;
+		}
+		if (img_tree_resolve(nodes, t->n, parent, loop) < 0 ||
+		    img_tree_order(parent, t->n, order, depth) < 0)
+			goto out;
+	}
+	if (t->o.pairs) {
+		print_pairs(t, f, order);
+		rc = ferror(f) ? -EIO : 0;
+	} else {
+		rc = print_scols(t, f, order, parent, loop);
+	}
+	if (t->oom)
+		rc = -ENOMEM;
+out:
+	free(nodes);
+	free(parent);
+	free(loop);
+	free(order);
+	free(depth);
+	return rc;
 }
 
 void img_table_free(struct img_table *t)
 {
 	if (!t)
 		return;
-	scols_unref_table(t->tb);
+	for (size_t i = 0; i < t->n; i++)
+		free_row(&t->rows[i]);
+	free(t->rows);
 	free(t);
 }
 

@@ -65,6 +65,11 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 
 /* --udev: KEY=value lines for IMPORT{program}; nothing for a volume without an image */
 void img_out_udev(FILE *f, const struct img_scan *s);
+/*
+ * val (len bytes, any bytes) double-quoted for sh: printable ASCII other than
+ * '"', '\\', '`' and '$' as is, every other byte as \xHH (--export, -P)
+ */
+void img_put_quoted(FILE *f, const char *val, size_t len);
 /* --export: DEVNAME="..." first, then NAME="value" lines, eval-safe; blank line between devices */
 void img_out_export(FILE *f, const struct img_scan *s, bool first);
 /* --json: {"images": [...]} */
@@ -73,3 +78,6 @@ void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n);
 void img_out_json_begin(FILE *f);
 void img_out_json_item(FILE *f, const struct img_scan *s, bool first);
 void img_out_json_end(FILE *f, size_t n);
+/* --cached: the ID_IMAGE_* values the udev database holds for a device */
+void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first);
+void img_out_export_cached(FILE *f, const struct img_device *d, bool first);

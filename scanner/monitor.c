@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * --monitor: a libudev monitor (libudev(3), udev_monitor_new_from_netlink
+ * with the "udev" source: events after udevd ran its rules, so the
+ * properties of udev/65-imgscan.rules are in the event) filtered on the
+ * block subsystem.  Each add/change/remove becomes one JSON object on one
+ * line.  A device the rule did not describe is probed through the caller's
+ * scan function (the same sysfs checks before open() as a PATH operand),
+ * and only when the guards of the udev rule allow it (udev-lvm.md sections
+ * 1-3: DM_UDEV_DISABLE_OTHER_RULES_FLAG, LVM layers, suspended or empty
+ * devices, a filesystem or partition table blkid found, IMGSCAN_DISABLE).
+ * SIGINT and SIGTERM end the loop (signalfd, so nothing is interrupted
+ * half-way through a line).
+ *
+ * Also the progress line of long scans: stderr only, only on a terminal,
+ * only after the first second.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <libudev.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "monitor.h"
+
+/* ---- --monitor ---------------------------------------------------------------- */
+
+static const char *prop(struct udev_device *d, const char *key)
+{
+	const char *v = udev_device_get_property_value(d, key);
+
+	return v && *v ? v : NULL;
+}
+
+/* why the udev rule would not open this device; NULL when it would */
+static const char *guard(struct udev_device *d)
+{
+	const char *sysname = udev_device_get_sysname(d);
+	const char *v;
+	bool dm = sysname && strncmp(sysname, "dm-", 3) == 0;
+
+	v = udev_device_get_sysattr_value(d, "size");
+	if (v && strcmp(v, "0") == 0)
+		return "empty device";
+	if ((v = prop(d, "IMGSCAN_DISABLE")) && strcmp(v, "1") == 0)
+		return "IMGSCAN_DISABLE=1";
+	if (dm && !prop(d, "DM_UDEV_RULES_VSN"))
+		return "device-mapper device without the dm udev rules";
+	if ((v = prop(d, "DM_UDEV_DISABLE_OTHER_RULES_FLAG")) && strcmp(v, "1") == 0)
+		return "DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 (suspended, not ready or private)";
+	if ((v = prop(d, "DM_SUSPENDED")) && strcmp(v, "1") == 0)
+		return "suspended device-mapper device";
+	if ((v = prop(d, "DM_UUID")) && strncmp(v, "LVM-", 4) == 0 && strchr(v + 4, '-'))
+		return "LVM internal layer";
+	if (prop(d, "DM_LV_LAYER"))
+		return "LVM internal layer";
+	if ((v = prop(d, "ID_FS_TYPE")) && strcmp(v, "crypto_LUKS") != 0)
+		return "blkid found a filesystem";
+	if (prop(d, "ID_PART_TABLE_TYPE"))
+		return "blkid found a partition table";
+	return NULL;
+}
+
+static json_object *safe_str(const char *v)
+{
+	char buf[4 * 4200 + 1];
+
+	if (img_safe(v, strlen(v), buf, sizeof(buf)) < 0 && !buf[0])
+		return json_object_new_string("");
+	return json_object_new_string(buf);
+}
+
+/* the ID_IMAGE_* properties of the event, or NULL when there are none */
+static json_object *image_props(struct udev_device *d)
+{
+	struct udev_list_entry *e;
+	json_object *o = NULL;
+
+	udev_list_entry_foreach(e, udev_device_get_properties_list_entry(d)) {
+		const char *k = udev_list_entry_get_name(e);
+		const char *v = udev_list_entry_get_value(e);
+
+		if (!k || strncmp(k, "ID_IMAGE_", 9) != 0 || !v)
+			continue;
+		if (!o)
+			o = json_object_new_object();
+		if (o)
+			json_object_object_add(o, k, safe_str(v));
+	}
+	return o;
+}
+
+/* the --json object of a probed device */
+static json_object *scan_object(const struct img_scan *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_object *o = NULL;
+
+	if (!f)
+		return NULL;
+	img_out_json_item(f, s, true);
+	if (fclose(f) == 0 && text)
+		o = json_tokener_parse(text);
+	free(text);
+	return o;
+}
+
+static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, struct udev_device *d)
+{
+	const char *action = udev_device_get_action(d);
+	const char *node = udev_device_get_devnode(d);
+	dev_t devnum = udev_device_get_devnum(d);
+	json_object *ev, *props;
+	const char *why;
+	char buf[32];
+
+	if (!action || !node)
+		return;
+	if (strcmp(action, "add") != 0 && strcmp(action, "change") != 0 &&
+	    strcmp(action, "remove") != 0)
+		return;
+	ev = json_object_new_object();
+	if (!ev)
+		return;
+	json_object_object_add(ev, "action", json_object_new_string(action));
+	json_object_object_add(ev, "devname", safe_str(node));
+	snprintf(buf, sizeof(buf), "%u:%u", major(devnum), minor(devnum));
+	json_object_object_add(ev, "devnum", json_object_new_string(buf));
+	json_object_object_add(ev, "seqnum",
+	                       json_object_new_int64((int64_t)udev_device_get_seqnum(d)));
+
+	props = image_props(d);
+	if (props) {
+		json_object_object_add(ev, "source", json_object_new_string("udev"));
+		json_object_object_add(ev, "properties", props);
+	} else if (strcmp(action, "remove") == 0) {
+		json_object_object_add(ev, "source", json_object_new_string("none"));
+		json_object_object_add(ev, "skipped", json_object_new_string("device removed"));
+	} else if ((why = guard(d)) != NULL) {
+		json_object_object_add(ev, "source", json_object_new_string("none"));
+		json_object_object_add(ev, "skipped", json_object_new_string(why));
+	} else {
+		struct img_scan s;
+
+		ops->scan(ctx, node, &s);
+		json_object_object_add(ev, "source", json_object_new_string("probe"));
+		json_object_object_add(ev, "image", scan_object(&s));
+		ops->release(ctx, &s);
+	}
+	fputs(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+	                                             JSON_C_TO_STRING_NOSLASHESCAPE),
+	      out);
+	fputc('\n', out);
+	fflush(out);
+	json_object_put(ev);
+}
+
+int img_monitor_run(const struct img_monitor_ops *ops, void *ctx, FILE *out)
+{
+	struct udev *udev = NULL;
+	struct udev_monitor *mon = NULL;
+	sigset_t mask, old;
+	int sfd = -1, rc = 0;
+
+	/*
+	 * A background job of a non-interactive shell starts with SIGINT
+	 * ignored, and an ignored signal is discarded, never queued: restore
+	 * the default so that signalfd sees it (it is blocked below).
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &mask, &old) != 0)
+		return -errno;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	udev = udev_new();
+	if (!udev) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	mon = udev_monitor_new_from_netlink(udev, "udev");
+	if (!mon) {
+		rc = errno ? -errno : -EPROTONOSUPPORT;
+		goto out;
+	}
+	if (udev_monitor_filter_add_match_subsystem_devtype(mon, "block", NULL) < 0 ||
+	    udev_monitor_enable_receiving(mon) < 0) {
+		rc = errno ? -errno : -EIO;
+		goto out;
+	}
+	if (access("/run/udev/control", F_OK) != 0)
+		fprintf(stderr, "imgscan: --monitor: udevd does not seem to run: no event will come\n");
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = udev_monitor_get_fd(mon), .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			/* consume it: a signal left pending would kill us when unblocked */
+			if (read(sfd, &si, sizeof(si)) < 0 && errno == EINTR)
+				continue;
+			break; /* SIGINT or SIGTERM */
+		}
+		if (p[0].revents & POLLIN) {
+			struct udev_device *d = udev_monitor_receive_device(mon);
+
+			if (d) {
+				report(ops, ctx, out, d);
+				udev_device_unref(d);
+			}
+		}
+		if (ferror(out)) {
+			rc = -EIO;
+			break;
+		}
+	}
+out:
+	udev_monitor_unref(mon);
+	udev_unref(udev);
+	if (sfd >= 0)
+		close(sfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* ---- progress line ---------------------------------------------------------- */
+
+struct img_progress {
+	pthread_mutex_t lock;
+	size_t total, done;
+	struct timespec start, last;
+	bool shown;
+};
+
+static double elapsed(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+struct img_progress *img_progress_new(size_t total)
+{
+	struct img_progress *p;
+
+	if (total < 2 || !isatty(STDERR_FILENO))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	p->total = total;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	return p;
+}
+
+void img_progress_tick(struct img_progress *p)
+{
+	struct timespec now;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->done++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (elapsed(&p->start, &now) >= 1.0 && (!p->shown || elapsed(&p->last, &now) >= 0.2)) {
+		fprintf(stderr, "\rimgscan: %zu/%zu volumes scanned (%zu%%)\033[K", p->done, p->total,
+		        p->done * 100 / p->total);
+		fflush(stderr);
+		p->shown = true;
+		p->last = now;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void img_progress_clear(struct img_progress *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		p->shown = false;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void img_progress_free(struct img_progress *p)
+{
+	if (!p)
+		return;
+	img_progress_clear(p);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * -T: backing chains as a tree, resolved only among the scanned targets.
+ *
+ * A backing name is a string from a hostile header (security-io.md: never
+ * open or follow a path named inside a header).  It is matched here as a
+ * string only: nothing is opened, stat()ed or realpath()ed.  Names qemu
+ * would use (qemu's bdrv_get_full_backing_filename: a relative name is
+ * relative to the directory of the image) are compared after a purely
+ * textual normalisation ("//", "." and ".." folded; symlinks not followed):
+ *
+ *  - an absolute name, or a relative one joined to the image's directory
+ *    (a relative PATH is made absolute with getcwd()), against the scanned
+ *    PATHs, normalised the same way;
+ *  - /dev/mapper/NAME against the device-mapper names of scanned devices,
+ *    and /dev/VG/LV against their LVM VG and LV names (udev-lvm.md);
+ *  - oVirt/vdsm block storage writes "../IMAGE/VOLUME" into qcow2 images on
+ *    LVs, the volume being the LV named VOLUME in the same VG (udev-lvm.md
+ *    section 5): on an LV, a relative name's last element is first matched
+ *    against the LVs of the image's own VG.
+ *
+ * Loops (A backed by B backed by A, or A by itself) are found with a
+ * visited-state walk and broken, so a chain is never followed forever.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "output/table.h"
+
+/* textual normalisation of an absolute path; malloc'ed */
+static char *normalize(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char *in, *out, *tok, *save = NULL;
+	size_t o = 0;
+
+	in = malloc(la + lb + lc + 3);
+	out = malloc(la + lb + lc + 3);
+	if (!in || !out) {
+		free(in);
+		free(out);
+		return NULL;
+	}
+	memcpy(in, a, la);
+	in[la] = '/';
+	memcpy(in + la + 1, b, lb);
+	in[la + 1 + lb] = '/';
+	memcpy(in + la + lb + 2, c, lc + 1);
+
+	for (tok = strtok_r(in, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--; /* the '/' before the dropped element */
+			continue;
+		}
+		out[o++] = '/';
+		memcpy(out + o, tok, strlen(tok));
+		o += strlen(tok);
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(in);
+	return out;
+}
+
+/* the absolute, normalised form of a scanned PATH */
+static char *path_key(const char *cwd, const char *path)
+{
+	return normalize(path[0] == '/' ? "" : cwd, "", path);
+}
+
+/* what a backing name of the image at key (normalised) designates */
+static char *backing_key(const char *key, const char *backing)
+{
+	const char *slash;
+	char *dir, *r;
+
+	if (backing[0] == '/')
+		return normalize("", "", backing);
+	slash = strrchr(key, '/');
+	dir = strndup(key, slash ? (size_t)(slash - key) : 0);
+	if (!dir)
+		return NULL;
+	r = normalize(dir, "", backing);
+	free(dir);
+	return r;
+}
+
+static long find_lv(const struct img_tree_node *nodes, size_t n, const char *vg, const char *lv)
+{
+	if (!vg || !vg[0] || !lv || !lv[0])
+		return -1;
+	for (size_t j = 0; j < n; j++)
+		if (nodes[j].vg && nodes[j].lv && strcmp(nodes[j].vg, vg) == 0 &&
+		    strcmp(nodes[j].lv, lv) == 0)
+			return (long)j;
+	return -1;
+}
+
+static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const *keys, size_t i)
+{
+	const struct img_tree_node *nd = &nodes[i];
+	const char *b = nd->backing;
+	char *want;
+	long found = -1;
+
+	/* oVirt: ../IMAGE/VOLUME on an LV is the LV VOLUME of the same VG */
+	if (b[0] != '/' && nd->vg && nd->vg[0] && nd->lv && nd->lv[0]) {
+		const char *last = strrchr(b, '/');
+
+		found = find_lv(nodes, n, nd->vg, last ? last + 1 : b);
+		if (found >= 0)
+			return found;
+	}
+	want = backing_key(keys[i], b);
+	if (!want)
+		return -ENOMEM;
+	for (size_t j = 0; j < n && found < 0; j++)
+		if (strcmp(keys[j], want) == 0)
+			found = (long)j;
+	if (found < 0 && strncmp(want, "/dev/mapper/", 12) == 0 && want[12] &&
+	    !strchr(want + 12, '/')) {
+		for (size_t j = 0; j < n && found < 0; j++)
+			if (nodes[j].dm_name && strcmp(nodes[j].dm_name, want + 12) == 0)
+				found = (long)j;
+	}
+	if (found < 0 && strncmp(want, "/dev/", 5) == 0) {
+		/* /dev/VG/LV: exactly two elements below /dev */
+		char *vg = want + 5, *lv = strchr(vg, '/');
+
+		if (lv && !strchr(lv + 1, '/')) {
+			*lv++ = '\0';
+			found = find_lv(nodes, n, vg, lv);
+		}
+	}
+	free(want);
+	return found < 0 ? IMG_TREE_NOT_FOUND : found;
+}
+
+int img_tree_resolve(const struct img_tree_node *nodes, size_t n, long *parent, long *loop)
+{
+	char cwdbuf[4096];
+	const char *cwd = getcwd(cwdbuf, sizeof(cwdbuf)) ? cwdbuf : "";
+	char **keys;
+	unsigned char *state;
+	size_t *stack;
+	int rc = -ENOMEM;
+
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	state = calloc(n ? n : 1, 1);
+	stack = calloc(n ? n : 1, sizeof(*stack));
+	if (!keys || !state || !stack)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = path_key(cwd, nodes[i].path ? nodes[i].path : "");
+		if (!keys[i])
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		loop[i] = -1;
+		parent[i] = IMG_TREE_ROOT;
+		if (nodes[i].backing && nodes[i].backing[0]) {
+			long p = resolve_one(nodes, n, keys, i);
+
+			if (p == -ENOMEM)
+				goto out;
+			parent[i] = p;
+		}
+	}
+	/*
+	 * Loops: walk each chain marking nodes 1 (on this walk); reaching a node
+	 * marked 1 closes a loop, broken at that node.  Every walked node is then
+	 * marked 2 (done), so each node is walked once: O(n) in all.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		size_t sp = 0;
+		long x = (long)i;
+
+		while (x >= 0 && state[x] == 0) {
+			state[x] = 1;
+			stack[sp++] = (size_t)x;
+			x = parent[x];
+		}
+		if (x >= 0 && state[x] == 1) {
+			loop[x] = parent[x];
+			parent[x] = IMG_TREE_ROOT;
+		}
+		while (sp)
+			state[stack[--sp]] = 2;
+	}
+	rc = 0;
+out:
+	if (keys)
+		for (size_t i = 0; i < n; i++)
+			free(keys[i]);
+	free(keys);
+	free(state);
+	free(stack);
+	return rc;
+}
+
+int img_tree_order(const long *parent, size_t n, size_t *order, size_t *depth)
+{
+	long *first, *last, *next, *cur;
+	size_t *stack;
+	size_t k = 0;
+	unsigned char *done;
+	int rc = -ENOMEM;
+
+	first = malloc((n ? n : 1) * sizeof(*first));
+	last = malloc((n ? n : 1) * sizeof(*last));
+	next = malloc((n ? n : 1) * sizeof(*next));
+	cur = malloc((n ? n : 1) * sizeof(*cur));
+	stack = malloc((n ? n : 1) * sizeof(*stack));
+	done = calloc(n ? n : 1, 1);
+	if (!first || !last || !next || !cur || !stack || !done)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		first[i] = last[i] = next[i] = -1;
+	/* children lists in input order */
+	for (size_t i = 0; i < n; i++) {
+		long p = parent[i];
+
+		if (p < 0 || (size_t)p >= n)
+			continue;
+		if (last[p] < 0)
+			first[p] = (long)i;
+		else
+			next[last[p]] = (long)i;
+		last[p] = (long)i;
+	}
+	for (size_t r = 0; r < n; r++) {
+		size_t sp = 0;
+
+		/* roots; a node left unreached (it cannot be, loops are broken) too */
+		if (done[r] || (parent[r] >= 0 && (size_t)parent[r] < n))
+			continue;
+		order[k] = r;
+		depth[k++] = 0;
+		done[r] = 1;
+		cur[r] = first[r];
+		stack[sp++] = r;
+		while (sp) {
+			size_t top = stack[sp - 1];
+			long c = cur[top];
+
+			if (c < 0 || done[c] || sp >= n) {
+				sp--;
+				continue;
+			}
+			cur[top] = next[c];
+			order[k] = (size_t)c;
+			depth[k++] = sp;
+			done[c] = 1;
+			cur[c] = first[c];
+			stack[sp++] = (size_t)c;
+		}
+	}
+	for (size_t i = 0; i < n && k < n; i++) {
+		if (!done[i]) {
+			order[k] = i;
+			depth[k++] = 0;
+		}
+	}
+	rc = 0;
+out:
+	free(first);
+	free(last);
+	free(next);
+	free(cur);
+	free(stack);
+	free(done);
+	return rc;
+}
