@@ -240,10 +240,11 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		start = align_down(s->offset, a);
 		stop = s->offset + IMG_SOURCE_HEAD_FIRST;
 	} else if (off + len <= IMG_SOURCE_HEAD) {
-		/* more of the head window, in 16 KiB steps, for headers that continue (vmdk
-		 * descriptors, long qcow2 extension areas): bandwidth is what costs */
-		start = align_down(s->offset + (off >= IMG_SOURCE_HEAD_FIRST ? IMG_SOURCE_HEAD_FIRST : 0), a);
-		stop = s->offset + align_up(off + len, 16 * 1024);
+		/* more of the head window, just the 4 KiB blocks asked for, for headers that
+		 * continue (vmdk descriptors, long qcow2 extension areas, the ISO volume
+		 * descriptor of a polyglot): bandwidth is what costs */
+		start = align_down(s->offset + (off >= IMG_SOURCE_HEAD_FIRST ? off : 0), a);
+		stop = s->offset + align_up(off + len, IMG_SOURCE_HEAD_FIRST);
 		if (stop > s->offset + IMG_SOURCE_HEAD)
 			stop = s->offset + IMG_SOURCE_HEAD;
 	} else if (s->total - abs <= IMG_SOURCE_TAIL) {

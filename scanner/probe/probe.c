@@ -343,21 +343,29 @@ int img_probe(const struct img_reader *r, struct img_result *res)
 {
 	struct img_result tmp;
 	enum img_format_id cand[_IMG_FMT_MAX];
-	unsigned n = 0;
+	unsigned n = 0, n_content = 0;
 
-	for (unsigned i = 0; i < _IMG_FMT_MAX; i++) {
-		const struct img_format *f = img_formats[i];
-		int rc;
+	/* image formats first: the first match's facts land in res */
+	for (unsigned pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < _IMG_FMT_MAX; i++) {
+			const struct img_format *f = img_formats[i];
+			int rc;
 
-		if (!f || i == IMG_FMT_RAW)
-			continue;
-		rc = probe_one(r, f, n == 0 ? res : &tmp);
-		if (rc < 0) {
-			img_result_init(res, IMG_FMT_RAW);
-			return rc;
+			if (!f || i == IMG_FMT_RAW || f->content_only != (pass == 1))
+				continue;
+			/* content signatures matter only beside an image format */
+			if (pass == 1 && n == 0)
+				break;
+			rc = probe_one(r, f, n == 0 ? res : &tmp);
+			if (rc < 0) {
+				img_result_init(res, IMG_FMT_RAW);
+				return rc;
+			}
+			if (rc == IMG_MATCH) {
+				cand[n++] = f->id;
+				n_content += pass;
+			}
 		}
-		if (rc == IMG_MATCH)
-			cand[n++] = f->id;
 	}
 	if (n == 0) {
 		img_result_init(res, IMG_FMT_RAW);

@@ -30,6 +30,7 @@ enum img_format_id {
 	IMG_FMT_CLOOP,
 	IMG_FMT_DMG,
 	IMG_FMT_LUKS,
+	IMG_FMT_ISO, /* content only: a candidate in polyglots, else the volume is raw */
 	_IMG_FMT_MAX,
 };
 
@@ -237,6 +238,12 @@ struct img_format {
 	 */
 	struct img_magic magics[IMG_MAX_MAGICS];
 	bool probe_always;
+	/*
+	 * Not an image format (qemu calls it raw): a match alone leaves the
+	 * volume raw; beside an image format it makes the result ambiguous
+	 * (an ISO 9660 with a qcow2 header in its system area).
+	 */
+	bool content_only;
 	/*
 	 * Fill res (already zeroed, format set) from the volume.  hit is the
 	 * magic that matched (NULL for probe_always).  Returns IMG_MATCH,

@@ -322,6 +322,37 @@ static void test_end_magic_and_ambiguity(void **state)
 	free(res);
 }
 
+/* ISO 9660 is content, not an image format: alone it is raw, beside a header it is a polyglot */
+static void test_iso_polyglot(void **state)
+{
+	struct img_result *res = t_result_new();
+	size_t len = 64 * 1024;
+	uint8_t *b = calloc(1, len);
+
+	(void)state;
+	assert_non_null(b);
+	b[32768] = 1;
+	memcpy(b + 32769, "CD001", 5);
+	b[32774] = 1;
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->format, IMG_FMT_RAW);
+	assert_int_equal(res->n_candidates, 0);
+
+	put_qcow2_v3(b);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->format, IMG_FMT_QCOW2);
+	assert_int_equal(res->n_candidates, 2);
+	assert_int_equal(res->candidates[0], IMG_FMT_QCOW2);
+	assert_int_equal(res->candidates[1], IMG_FMT_ISO);
+
+	/* a "CD001" with a wrong descriptor version is no ISO */
+	b[32774] = 7;
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->n_candidates, 0);
+	free(b);
+	free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_raw_fallback),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_end_magic_and_ambiguity),
+		cmocka_unit_test(test_iso_polyglot),
 	};
 
 	return T_RUN(tests);
