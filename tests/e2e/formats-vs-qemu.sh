@@ -84,7 +84,7 @@ mk()
 	shift 3
 	if ! e2e_retry qemu-img create -q -f "$mk_fmt" "$@" "$mk_name" ${mk_size:+"$mk_size"} \
 			>"$mk_name.create.err" 2>&1; then
-		e2e_notok "$mk_name: qemu-img create failed: $(head -c 300 "$mk_name.create.err" | tr '\n' ' ')"
+		e2e_create_failed "$mk_name" "$mk_name.create.err"
 		return 1
 	fi
 	return 0

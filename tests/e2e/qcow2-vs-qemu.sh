@@ -58,7 +58,7 @@ mk()
 	# an empty SIZE takes the size of the backing file
 	if ! e2e_retry qemu-img create -q -f qcow2 "$@" "$IMG" ${mk_size:+"$mk_size"} \
 			>"$IMG.create.err" 2>&1; then
-		e2e_notok "$mk_name: qemu-img create failed: $(head -c 300 "$IMG.create.err" | tr '\n' ' ')"
+		e2e_create_failed "$mk_name" "$IMG.create.err"
 		return 1
 	fi
 	return 0
