@@ -179,11 +179,11 @@ static void report_error(const struct img_scan *s)
 	        hint ? hint : "", hint ? ")" : "");
 }
 
-static void scan_one(const struct target *t, const struct opts *o, struct img_scan *s)
+/* first half of a scan: the checks before open(), and open(); NULL when s says why not */
+static struct img_source *scan_open(const struct target *t, const struct opts *o,
+                                    struct img_scan *s)
 {
-	const char *path = t->path;
 	struct img_source *src = NULL;
-	struct img_reader r;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -196,19 +196,32 @@ static void scan_one(const struct target *t, const struct opts *o, struct img_sc
 		s->error = -EBUSY;
 		s->error_op = "open";
 		s->error_text = t->dev->skip;
-		return;
+		return NULL;
 	}
-	rc = img_source_open(path, o->offset, o->no_direct, &src);
+	rc = img_source_open(t->path, o->offset, o->no_direct, &src);
 	if (rc < 0) {
 		s->error = rc;
 		s->error_op = "open";
-		return;
+		return NULL;
 	}
-	img_source_reader(src, &r);
-	if (o->deep) {
-		r.flags |= IMG_PROBE_DEEP;
+	if (o->deep)
 		img_source_set_cap(src, IMG_SOURCE_DEEP_CAP);
-	}
+	return src;
+}
+
+/* second half: probe, close at once, then name a raw volume's content */
+static void scan_finish(const struct target *t, const struct opts *o, struct img_scan *s,
+                        struct img_source *src)
+{
+	const char *path = t->path;
+	struct img_reader r;
+	int rc;
+
+	if (!src)
+		return;
+	img_source_reader(src, &r);
+	if (o->deep)
+		r.flags |= IMG_PROBE_DEEP;
 	s->size = r.size;
 	s->res = malloc(sizeof(*s->res));
 	if (!s->res) {
@@ -242,14 +255,27 @@ static void scan_one(const struct target *t, const struct opts *o, struct img_sc
 	}
 }
 
+static void scan_one(const struct target *t, const struct opts *o, struct img_scan *s)
+{
+	scan_finish(t, o, s, scan_open(t, o, s));
+}
+
 /* the progress line of long scans (stderr on a terminal only) */
 static struct img_progress *progress;
 
-/* ---- many targets: a small pool of threads, output in input order ------------ */
+/* ---- many targets: batched reads, a small pool of threads, input order ---------- */
+
+/*
+ * Volumes are opened a chunk at a time, their head and tail windows read in
+ * one io_uring submission (when built with liburing), then probed by a few
+ * threads; the descriptors of a chunk are open for a few milliseconds.
+ */
+#define PREFETCH_CHUNK 64
 
 struct pool {
 	const struct target *targets;
 	struct img_scan *scans;
+	struct img_source **srcs;
 	size_t next, end;
 	const struct opts *o;
 	pthread_mutex_t lock;
@@ -267,20 +293,20 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (i >= p->end)
 			return NULL;
-		scan_one(&p->targets[i], p->o, &p->scans[i]);
-		img_progress_tick(progress);
+		scan_finish(&p->targets[i], p->o, &p->scans[i], p->srcs[i]);
 	}
 }
 
-/* scan targets[begin, end) into scans[begin, end) with o->jobs threads */
-static void scan_range(const struct target *targets, struct img_scan *scans, size_t begin,
-                       size_t end, const struct opts *o)
+/* probe the opened sources srcs[begin, end) with o->jobs threads */
+static void finish_range(const struct target *targets, struct img_scan *scans,
+                         struct img_source **srcs, size_t begin, size_t end, const struct opts *o)
 {
 	pthread_t th[MAX_JOBS];
 	unsigned n = 0;
 	struct pool p = {
 		.targets = targets,
 		.scans = scans,
+		.srcs = srcs,
 		.next = begin,
 		.end = end,
 		.o = o,
@@ -291,11 +317,11 @@ static void scan_range(const struct target *targets, struct img_scan *scans, siz
 		for (unsigned i = 0; i < o->jobs && i < end - begin; i++)
 			if (pthread_create(&th[n], NULL, worker, &p) == 0)
 				n++;
-		/* when no thread could be started, the loop below does the work */
 	}
 	if (n == 0) {
+		/* one job, or no thread could be started */
 		for (size_t i = begin; i < end; i++) {
-			scan_one(&targets[i], o, &scans[i]);
+			scan_finish(&targets[i], o, &scans[i], srcs[i]);
 			img_progress_tick(progress);
 		}
 		return;
@@ -303,6 +329,24 @@ static void scan_range(const struct target *targets, struct img_scan *scans, siz
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&p.lock);
+	for (size_t i = begin; i < end; i++)
+		img_progress_tick(progress);
+}
+
+/* scan targets[begin, end) into scans[begin, end) */
+static void scan_range(const struct target *targets, struct img_scan *scans, size_t begin,
+                       size_t end, const struct opts *o)
+{
+	struct img_source *srcs[PREFETCH_CHUNK];
+
+	for (size_t c = begin; c < end; c += PREFETCH_CHUNK) {
+		size_t m = end - c < PREFETCH_CHUNK ? end - c : PREFETCH_CHUNK;
+
+		for (size_t i = 0; i < m; i++)
+			srcs[i] = scan_open(&targets[c + i], o, &scans[c + i]);
+		(void)img_source_prefetch(srcs, m);
+		finish_range(targets + c, scans + c, srcs, 0, m, o);
+	}
 }
 
 /* ---- targets ------------------------------------------------------------------ */

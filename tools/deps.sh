@@ -3,7 +3,7 @@
 # Debian 12 (run as root).  Nothing is installed when everything is there.
 set -eu
 PKGS="build-essential autoconf automake pkg-config xz-utils
-libblkid-dev libudev-dev libjson-c-dev libsmartcols-dev libcmocka-dev
+libblkid-dev libudev-dev libjson-c-dev libsmartcols-dev libcmocka-dev liburing-dev
 qemu-utils jq cryptsetup-bin xorriso e2fsprogs dosfstools udev util-linux
 valgrind strace umockdev sqlite3 groff-base"
 missing=""

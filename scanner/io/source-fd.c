@@ -23,6 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#endif
+
 #include "io/source.h"
 
 #define MAX_REGIONS 256
@@ -217,6 +221,40 @@ static ssize_t read_region(struct img_source *s, uint64_t start, size_t len, uin
 	return (ssize_t)got;
 }
 
+/* remember [start, start+len) of buf as a cached region; buf is taken over */
+static void add_region(struct img_source *s, uint64_t start, size_t len, uint8_t *buf)
+{
+	struct region *rg = &s->r[s->n++];
+
+	rg->start = start;
+	rg->len = len;
+	rg->buf = buf;
+}
+
+/* the first head block: where every probe starts */
+static void head_window(const struct img_source *s, uint64_t *start, uint64_t *stop)
+{
+	uint32_t a = s->st.align;
+
+	*start = align_down(s->offset, a);
+	*stop = s->offset + IMG_SOURCE_HEAD_FIRST;
+	if (*stop > s->total)
+		*stop = s->total;
+	*stop = align_up(*stop, a);
+}
+
+/* the tail window: whole aligned blocks ending at the end of the target */
+static void tail_window(const struct img_source *s, uint64_t *start, uint64_t *stop)
+{
+	uint32_t a = s->st.align;
+
+	*start = s->total >= IMG_SOURCE_TAIL ? s->total - IMG_SOURCE_TAIL : 0;
+	if (*start < s->offset)
+		*start = s->offset;
+	*start = align_down(*start, a);
+	*stop = align_up(s->total, a);
+}
+
 static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 {
 	struct img_source *s = ctx;
@@ -237,8 +275,7 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 
 	if (off + len <= IMG_SOURCE_HEAD_FIRST) {
 		/* the first part of the head window: every format's header proper */
-		start = align_down(s->offset, a);
-		stop = s->offset + IMG_SOURCE_HEAD_FIRST;
+		head_window(s, &start, &stop);
 	} else if (off + len <= IMG_SOURCE_HEAD) {
 		/* more of the head window, just the 4 KiB blocks asked for, for headers that
 		 * continue (vmdk descriptors, long qcow2 extension areas, the ISO volume
@@ -248,12 +285,9 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		if (stop > s->offset + IMG_SOURCE_HEAD)
 			stop = s->offset + IMG_SOURCE_HEAD;
 	} else if (s->total - abs <= IMG_SOURCE_TAIL) {
-		/* the tail window: whole aligned blocks ending at the end of the target */
-		start = s->total >= IMG_SOURCE_TAIL ? s->total - IMG_SOURCE_TAIL : 0;
+		tail_window(s, &start, &stop);
 		if (start > abs)
-			start = abs;
-		start = align_down(start, a);
-		stop = s->total;
+			start = align_down(abs, a);
 	} else {
 		start = align_down(abs, a);
 		stop = end;
@@ -280,12 +314,93 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		return -EIO;
 	}
 	s->cached += stop - start;
-	rg = &s->r[s->n++];
-	rg->start = start;
-	rg->len = (size_t)n;
-	rg->buf = buf;
+	add_region(s, start, (size_t)n, buf);
 	*ret = buf + (abs - start);
 	return 0;
+}
+
+int img_source_prefetch(struct img_source *const *srcs, size_t n)
+{
+#ifdef HAVE_LIBURING
+	struct io_uring ring;
+	struct pending {
+		struct img_source *s;
+		uint64_t start, stop;
+		uint8_t *buf;
+	} *pend;
+	size_t np = 0, done = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	pend = calloc(2 * n, sizeof(*pend));
+	if (!pend)
+		return -ENOMEM;
+	rc = io_uring_queue_init((unsigned)(2 * n < 4096 ? 2 * n : 4096), &ring, 0);
+	if (rc < 0) {
+		/* no io_uring here (old kernel, seccomp): the windows are read on demand */
+		free(pend);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct img_source *s = srcs[i];
+		uint64_t hs, he, ts, te;
+
+		if (!s || s->fd < 0 || s->n != 0 || s->total <= s->offset)
+			continue;
+		head_window(s, &hs, &he);
+		tail_window(s, &ts, &te);
+		pend[np++] = (struct pending){ .s = s, .start = hs, .stop = he };
+		if (ts >= he)
+			pend[np++] = (struct pending){ .s = s, .start = ts, .stop = te };
+	}
+	for (size_t i = 0; i < np; i++) {
+		struct pending *p = &pend[i];
+		uint32_t a = p->s->st.align;
+		struct io_uring_sqe *sqe;
+		void *buf;
+
+		if (posix_memalign(&buf, a < 4096 ? 4096 : a, (size_t)(p->stop - p->start)) != 0)
+			break;
+		sqe = io_uring_get_sqe(&ring);
+		if (!sqe) {
+			free(buf);
+			break;
+		}
+		p->buf = buf;
+		io_uring_prep_read(sqe, p->s->fd, buf, (unsigned)(p->stop - p->start), p->start);
+		io_uring_sqe_set_data(sqe, p);
+	}
+	rc = io_uring_submit(&ring);
+	for (int k = 0; k < rc; k++) {
+		struct io_uring_cqe *cqe;
+		struct pending *p;
+
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			break;
+		p = io_uring_cqe_get_data(cqe);
+		if (cqe->res > 0 && p->s->n < MAX_REGIONS) {
+			/* a short read at the end of a target is normal: keep what came */
+			p->s->st.reads++;
+			p->s->st.bytes += (uint64_t)cqe->res;
+			p->s->cached += p->stop - p->start;
+			add_region(p->s, p->start, (size_t)cqe->res, p->buf);
+			p->buf = NULL;
+		}
+		/* errors (EINVAL for O_DIRECT, EIO) are met again, and reported, on demand */
+		io_uring_cqe_seen(&ring, cqe);
+		done++;
+	}
+	for (size_t i = 0; i < np; i++)
+		free(pend[i].buf);
+	io_uring_queue_exit(&ring);
+	free(pend);
+	return done ? 0 : -EIO;
+#else
+	(void)srcs;
+	(void)n;
+	return -ENOSYS;
+#endif
 }
 
 void img_source_reader(struct img_source *s, struct img_reader *ret)

@@ -48,6 +48,14 @@ void img_source_reader(struct img_source *s, struct img_reader *ret);
 void img_source_set_cap(struct img_source *s, uint64_t cap);
 const struct img_source_stats *img_source_stats(const struct img_source *s);
 uint64_t img_source_size(const struct img_source *s); /* whole target, before offset */
+/*
+ * Read the head and tail windows of many sources at once, with io_uring when
+ * imgscan was built with liburing and the kernel allows it.  Returns 0, or a
+ * negative errno when batching is unavailable: the windows are then read on
+ * demand, as without this call.  Errors of single reads are left for the
+ * on-demand reads to meet and report.
+ */
+int img_source_prefetch(struct img_source *const *srcs, size_t n);
 /* close the descriptor at once; cached data stays readable until free */
 void img_source_close(struct img_source *s);
 void img_source_free(struct img_source *s);

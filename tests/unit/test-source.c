@@ -253,6 +253,44 @@ static void test_shrunk(void **state)
 	img_source_free(s);
 }
 
+/* batched head and tail reads: the probes' first requests then cost no read */
+static void test_prefetch(void **state)
+{
+	struct img_source *s[3];
+	struct img_reader r;
+	const uint8_t *p;
+	const char *path;
+	unsigned reads;
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "prefetch%u", i);
+		path = make_file(name, 100000 + i * 4097);
+		assert_int_equal(img_source_open(path, i * 3, false, &s[i]), 0);
+	}
+	if (img_source_prefetch(s, 3) < 0) {
+		/* built without liburing, or no io_uring here: on-demand reads only */
+		for (unsigned i = 0; i < 3; i++)
+			img_source_free(s[i]);
+		skip();
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		uint64_t size = 100000 + i * 4097;
+
+		img_source_reader(s[i], &r);
+		reads = img_source_stats(s[i])->reads;
+		assert_int_equal(reads, 2);
+		assert_int_equal(img_get(&r, 0, 512, &p), 0);
+		assert_pattern(p, i * 3, 512);
+		assert_int_equal(img_get_end(&r, 512, 512, &p), 0);
+		assert_pattern(p, size - 512, 512);
+		assert_int_equal(img_source_stats(s[i])->reads, reads);
+		img_source_free(s[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_buffered),
 		cmocka_unit_test(test_byte_cap),
 		cmocka_unit_test(test_shrunk),
+		cmocka_unit_test(test_prefetch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
