@@ -26,11 +26,14 @@ int img_get_end(const struct img_reader *r, uint64_t from_end, size_t len, const
 int img_get_upto(const struct img_reader *r, uint64_t off, size_t want, const uint8_t **ret,
                  size_t *ret_len)
 {
+	static const uint8_t none[1];
 	size_t len = want;
 	int rc;
 
+	/* nothing available is a valid, empty range: callers may memcpy 0 bytes from it */
+	*ret = none;
 	*ret_len = 0;
-	if (off >= r->size)
+	if (off >= r->size || want == 0)
 		return 0;
 	if (len > r->size - off)
 		len = (size_t)(r->size - off);
