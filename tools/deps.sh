@@ -5,7 +5,8 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config xz-utils
 libblkid-dev libudev-dev libjson-c-dev libsmartcols-dev libcmocka-dev liburing-dev
 qemu-utils jq cryptsetup-bin xorriso e2fsprogs dosfstools udev util-linux
-valgrind strace umockdev sqlite3 groff-base"
+valgrind strace umockdev sqlite3 groff-base inotify-tools
+clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
