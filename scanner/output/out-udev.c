@@ -104,6 +104,33 @@ static void prop_name(img_prop_fn fn, void *ctx, const char *key, const char *en
 	}
 }
 
+/*
+ * A polyglot: every candidate, and nothing else.  Like blkid's ambivalent
+ * result (ID_FS_AMBIVALENT, no ID_FS_TYPE), no ID_IMAGE_FORMAT is set, so a
+ * rule matching on it never acts on a volume two formats claim (R2).
+ */
+static void prop_ambiguous(const struct img_result *res, img_prop_fn fn, void *ctx, char *buf,
+                           size_t buflen)
+{
+	size_t used = 0;
+	unsigned n = res->n_candidates < _IMG_FMT_MAX ? res->n_candidates : _IMG_FMT_MAX;
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = (unsigned)res->candidates[i] < _IMG_FMT_MAX ?
+		                           img_format_name(res->candidates[i]) : NULL;
+		size_t len = name ? strlen(name) : 0;
+
+		if (!len || len + 2 > buflen - used)
+			continue;
+		if (used)
+			buf[used++] = ',';
+		memcpy(buf + used, name, len);
+		used += len;
+	}
+	if (used)
+		fn(ctx, "ID_IMAGE_AMBIGUOUS", buf, used);
+}
+
 void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, void *ctx)
 {
 	char buf[LIST_BUF > ENC_BUF ? LIST_BUF : ENC_BUF];
@@ -114,6 +141,12 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 	if (s->error || !res || res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX)
 		return;
 
+	if (res->n_candidates > 1) {
+		prop_ambiguous(res, fn, ctx, buf, sizeof(buf));
+		if (s->offset)
+			prop_u64(fn, ctx, "ID_IMAGE_OFFSET", s->offset);
+		return;
+	}
 	prop_str(fn, ctx, "ID_IMAGE_FORMAT", img_format_name(res->format));
 	if (res->has_version)
 		prop_u64(fn, ctx, "ID_IMAGE_FORMAT_VERSION", res->version);
@@ -161,24 +194,6 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 	if (res->damaged)
 		prop_str(fn, ctx, "ID_IMAGE_DAMAGED", "1");
 
-	if (res->n_candidates > 1) {
-		n = res->n_candidates < _IMG_FMT_MAX ? res->n_candidates : _IMG_FMT_MAX;
-		used = 0;
-		for (unsigned i = 0; i < n; i++) {
-			const char *name = (unsigned)res->candidates[i] < _IMG_FMT_MAX ?
-			                           img_format_name(res->candidates[i]) : NULL;
-			size_t len = name ? strlen(name) : 0;
-
-			if (!len || len + 2 > sizeof(buf) - used)
-				continue;
-			if (used)
-				buf[used++] = ',';
-			memcpy(buf + used, name, len);
-			used += len;
-		}
-		if (used)
-			fn(ctx, "ID_IMAGE_AMBIGUOUS", buf, used);
-	}
 	if (s->offset)
 		prop_u64(fn, ctx, "ID_IMAGE_OFFSET", s->offset);
 }
