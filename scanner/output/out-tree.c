@@ -14,10 +14,16 @@
  *    PATHs, normalised the same way;
  *  - /dev/mapper/NAME against the device-mapper names of scanned devices,
  *    and /dev/VG/LV against their LVM VG and LV names (udev-lvm.md);
- *  - oVirt/vdsm block storage writes "../IMAGE/VOLUME" into qcow2 images on
- *    LVs, the volume being the LV named VOLUME in the same VG (udev-lvm.md
- *    section 5): on an LV, a relative name's last element is first matched
- *    against the LVs of the image's own VG.
+ *  - oVirt/vdsm block storage writes "../IMAGE/VOLUME" (older vdsm) or the
+ *    bare "VOLUME" into qcow2 images on LVs, the volume being the LV named
+ *    VOLUME in the same VG (udev-lvm.md section 5): on an LV, a relative name
+ *    of exactly one of these two shapes is first matched against the LVs of
+ *    the image's own VG.  Any other relative name ("../../x/VOLUME",
+ *    "a/VOLUME") names no LV by its last element;
+ *  - on an LV, a relative name is also resolved against /dev/VG, the
+ *    directory of the LV's own name /dev/VG/LV, where qemu opening the LV by
+ *    that name would look ("./LV2" is /dev/VG/LV2, "../VG2/LV2" is
+ *    /dev/VG2/LV2), after the name relative to the scanned PATH.
  *
  * Loops (A backed by B backed by A, or A by itself) are found with a
  * visited-state walk and broken, so a chain is never followed forever.
@@ -104,24 +110,39 @@ static long find_lv(const struct img_tree_node *nodes, size_t n, const char *vg,
 	return -1;
 }
 
-static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const *keys, size_t i)
+/* a path element other than "", "." and ".." */
+static int is_element(const char *s, size_t len)
 {
-	const struct img_tree_node *nd = &nodes[i];
-	const char *b = nd->backing;
-	char *want;
+	return len > 0 && !(len == 1 && s[0] == '.') && !(len == 2 && s[0] == '.' && s[1] == '.');
+}
+
+/* vdsm's shapes, "VOLUME" and "../IMAGE/VOLUME": VOLUME, else NULL */
+static const char *vdsm_volume(const char *b)
+{
+	const char *img, *vol;
+
+	if (!strchr(b, '/'))
+		return is_element(b, strlen(b)) ? b : NULL;
+	if (strncmp(b, "../", 3) != 0)
+		return NULL;
+	img = b + 3;
+	vol = strchr(img, '/');
+	if (!vol || !is_element(img, (size_t)(vol - img)))
+		return NULL;
+	vol++;
+	if (strchr(vol, '/') || !is_element(vol, strlen(vol)))
+		return NULL;
+	return vol;
+}
+
+/*
+ * The node a normalised absolute name designates: a scanned PATH, a
+ * /dev/mapper/NAME dm name, or /dev/VG/LV.  want is modified.
+ */
+static long match_name(const struct img_tree_node *nodes, size_t n, char *const *keys, char *want)
+{
 	long found = -1;
 
-	/* oVirt: ../IMAGE/VOLUME on an LV is the LV VOLUME of the same VG */
-	if (b[0] != '/' && nd->vg && nd->vg[0] && nd->lv && nd->lv[0]) {
-		const char *last = strrchr(b, '/');
-
-		found = find_lv(nodes, n, nd->vg, last ? last + 1 : b);
-		if (found >= 0)
-			return found;
-	}
-	want = backing_key(keys[i], b);
-	if (!want)
-		return -ENOMEM;
 	for (size_t j = 0; j < n && found < 0; j++)
 		if (strcmp(keys[j], want) == 0)
 			found = (long)j;
@@ -140,7 +161,49 @@ static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const
 			found = find_lv(nodes, n, vg, lv);
 		}
 	}
+	return found;
+}
+
+static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const *keys, size_t i)
+{
+	const struct img_tree_node *nd = &nodes[i];
+	const char *b = nd->backing;
+	int on_lv = nd->vg && nd->vg[0] && nd->lv && nd->lv[0];
+	char *want;
+	long found = -1;
+
+	/* oVirt: VOLUME or ../IMAGE/VOLUME on an LV is the LV VOLUME of the same VG */
+	if (b[0] != '/' && on_lv) {
+		const char *vol = vdsm_volume(b);
+
+		if (vol) {
+			found = find_lv(nodes, n, nd->vg, vol);
+			if (found >= 0)
+				return found;
+		}
+	}
+	/* relative to the image's PATH as scanned */
+	want = backing_key(keys[i], b);
+	if (!want)
+		return -ENOMEM;
+	found = match_name(nodes, n, keys, want);
 	free(want);
+	/* an LV: relative to /dev/VG, the directory of its name /dev/VG/LV */
+	if (found < 0 && b[0] != '/' && on_lv) {
+		size_t lvg = strlen(nd->vg);
+		char *dir = malloc(lvg + 6);
+
+		if (!dir)
+			return -ENOMEM;
+		memcpy(dir, "/dev/", 5);
+		memcpy(dir + 5, nd->vg, lvg + 1);
+		want = normalize(dir, "", b);
+		free(dir);
+		if (!want)
+			return -ENOMEM;
+		found = match_name(nodes, n, keys, want);
+		free(want);
+	}
 	return found < 0 ? IMG_TREE_NOT_FOUND : found;
 }
 

@@ -64,9 +64,10 @@ struct img_tree_node {
  * Resolve each node's backing name among the nodes, without opening or
  * stat()ing anything: absolute names, names relative to the image's
  * directory (string-normalised; cwd from getcwd() for relative PATHs),
- * /dev/VG/LV and /dev/mapper/VG-LV against the devices' vg/lv/dm-name, and
- * oVirt's ../IMAGE/VOLUME on an LV by its last element among the LVs of the
- * same VG.  parent[i] is the node i is backed by, IMG_TREE_ROOT or
+ * /dev/VG/LV and /dev/mapper/VG-LV against the devices' vg/lv/dm-name,
+ * oVirt's ../IMAGE/VOLUME (or a bare VOLUME) on an LV by that last element
+ * among the LVs of the same VG only, and other names relative to an LV
+ * against its /dev/VG directory.  parent[i] is the node i is backed by, IMG_TREE_ROOT or
  * IMG_TREE_NOT_FOUND.  Loops are broken: a node whose chain comes back to it
  * gets parent IMG_TREE_ROOT and loop[i] = the node it named (else -1).
  * Returns 0 or -ENOMEM.
