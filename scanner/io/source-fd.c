@@ -40,6 +40,12 @@ struct region {
 struct img_source {
 	int fd;
 	uint64_t total;  /* bytes of the whole target */
+	/*
+	 * bytes that can be read: a block device whose size is not a multiple
+	 * of its logical block size (a 4096-byte-sector loop device over an odd
+	 * file) cannot deliver its partial last block, with O_DIRECT or not
+	 */
+	uint64_t readable;
 	uint64_t offset; /* where the image starts */
 	uint64_t cached; /* bytes read so far */
 	uint64_t cap;    /* never read more than this */
@@ -174,6 +180,9 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 	}
 	s->offset = offset;
 	s->cap = IMG_SOURCE_BYTE_CAP;
+	s->readable = s->total;
+	if (s->st.is_block && a)
+		s->readable = align_down(s->total, a);
 	*ret = s;
 	return 0;
 fail:
@@ -238,8 +247,8 @@ static void head_window(const struct img_source *s, uint64_t *start, uint64_t *s
 
 	*start = align_down(s->offset, a);
 	*stop = s->offset + IMG_SOURCE_HEAD_FIRST;
-	if (*stop > s->total)
-		*stop = s->total;
+	if (*stop > s->readable)
+		*stop = s->readable;
 	*stop = align_up(*stop, a);
 }
 
@@ -248,11 +257,11 @@ static void tail_window(const struct img_source *s, uint64_t *start, uint64_t *s
 {
 	uint32_t a = s->st.align;
 
-	*start = s->total >= IMG_SOURCE_TAIL ? s->total - IMG_SOURCE_TAIL : 0;
+	*start = s->readable >= IMG_SOURCE_TAIL ? s->readable - IMG_SOURCE_TAIL : 0;
 	if (*start < s->offset)
 		*start = s->offset;
 	*start = align_down(*start, a);
-	*stop = align_up(s->total, a);
+	*stop = align_up(s->readable, a);
 }
 
 static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
@@ -272,6 +281,9 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 			return 0;
 		}
 	}
+	/* the partial last block of a block device: not there, as past the end */
+	if (end > s->readable)
+		return -ERANGE;
 
 	if (off + len <= IMG_SOURCE_HEAD_FIRST) {
 		/* the first part of the head window: every format's header proper */
@@ -292,8 +304,8 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		start = align_down(abs, a);
 		stop = end;
 	}
-	if (stop > s->total)
-		stop = s->total;
+	if (stop > s->readable)
+		stop = s->readable;
 	if (stop < end)
 		stop = end;
 	stop = align_up(stop, a);
@@ -346,7 +358,7 @@ int img_source_prefetch(struct img_source *const *srcs, size_t n)
 		struct img_source *s = srcs[i];
 		uint64_t hs, he, ts, te;
 
-		if (!s || s->fd < 0 || s->n != 0 || s->total <= s->offset)
+		if (!s || s->fd < 0 || s->n != 0 || s->readable <= s->offset)
 			continue;
 		head_window(s, &hs, &he);
 		tail_window(s, &ts, &te);

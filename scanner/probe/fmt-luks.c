@@ -56,7 +56,12 @@ static int luks_probe(const struct img_reader *r, const struct img_magic *hit,
 	res->encryption = IMG_ENC_LUKS;
 	payload = (uint64_t)img_be32(hdr + LUKS1_PAYLOAD_OFFSET) * LUKS1_SECTOR;
 	res->has_virtual_size = true;
-	res->virtual_size = r->size > payload ? r->size - payload : 0;
+	{
+		/* qemu counts the volume in whole sectors, rounded up, before the payload */
+		uint64_t size = r->size > UINT64_MAX - 511 ? r->size : (r->size + 511) / 512 * 512;
+
+		res->virtual_size = size > payload ? size - payload : 0;
+	}
 
 	why = luks1_check(hdr);
 	if (!why)

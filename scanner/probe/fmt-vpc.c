@@ -268,8 +268,15 @@ static int vpc_probe(const struct img_reader *r, const struct img_magic *hit, st
 
 	type = img_be32(footer + F_TYPE);
 	if (fixed) {
-		if (type == VHD_FIXED)
+		if (type == VHD_FIXED) {
 			res->subformat = "fixed";
+			/*
+			 * qemu looks for the footer 512 bytes before the size rounded up
+			 * to a sector: with a partial last sector it finds none there
+			 */
+			if (r->size % 512)
+				img_set_damaged(res, "invalid VPC image");
+		}
 		else if (type == VHD_DYNAMIC || type == VHD_DIFF)
 			/* a footer without its head copy: the disk lost its first sector */
 			img_set_damaged(res, "invalid VPC image");

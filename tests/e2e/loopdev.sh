@@ -1,21 +1,35 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/e2e/loopdev.sh -- imgscan on real block devices: images made with
-# qemu-img are attached read-only to loop devices (512-byte and 4096-byte
-# logical sectors) and "imgscan --json" / "imgscan --udev" on /dev/loopN must
-# give the same answers as on the plain file, apart from the per-target
-# fields path, size and scan (I/O counters).
+# tests/e2e/loopdev.sh -- imgscan on real block devices (issue 4): every
+# image of io_build (tests/e2e/io-files.sh: qcow2, qcow, qed, vmdk sparse /
+# stream / VMware stream / COWD, vpc dynamic and fixed, vhdx, vdi, parallels,
+# luks, dmg, bochs, cloop, raw) is attached to loop devices with 512-byte and
+# 4096-byte logical sectors (losetup --sector-size), read-only and
+# read-write, and "imgscan --json / --udev / --export" on /dev/loopN must give
+# the same answers as on the plain file, apart from the per-target fields
+# (path, size, offset, scan, device; DEVNAME).  Then each image is placed at
+# the unaligned offset 12345 inside a larger device (12345 random bytes
+# before it, zeros to a multiple of 4096 inserted before the trailer of the
+# formats found at the end, so fixed VHD footers, dmg koly trailers and
+# stream-vmdk footers stay at the END of the device) and "--offset 12345" on
+# the device must equal the plain padded image.
 #
-# Spec followed: the imgscan CLI contract (one JSON object per PATH, --udev
-# KEY=value lines, nothing for raw) and formats.md section 6 (read windows:
-# the fixed VHD footer is in the LAST 512 bytes, which a 4096-byte-sector
-# device must still deliver).  The images cover a header format (qcow2), a
-# text-plus-binary one (vmdk), a footer-only one (fixed vpc, one whose size
-# is not a multiple of 4096 and one whose size is) and raw.  On a 4096-byte
-# sector device a file whose size is not a multiple of 4096 leaves a last
-# partial block the kernel refuses to read (EIO, also for dd): there only a
-# clear answer (error object or raw, exit 0/1) is required.
+# Spec followed: the imgscan CLI contract, formats.md (the fixed VHD footer
+# and the dmg koly are in the last 512 bytes, which a 4096-byte-sector device
+# must still deliver) and security-io.md section 2 (O_DIRECT on block
+# devices: offset, length and buffer aligned to the logical block size, else
+# EINVAL).  "No read is ever misaligned on a block device": on every loop
+# device "imgscan --stats" must report scan.direct true and
+# scan."direct-refused" false (no EINVAL fallback to buffered reads).
+#
+# Sizes that are not a multiple of the block size: losetup rounds a file down
+# to 512 bytes (a qcow2 file of 196616 bytes gives a 196608-byte device); on a
+# 4096-byte-sector device whose size is not a multiple of 4096 the kernel
+# fails every read of the last partial block (dd: EIO, O_DIRECT: EINVAL).
+# There qemu-img info on the device is the reference (odd_dev): where it
+# opens the device imgscan must give the same format and virtual size, with
+# no error and every read direct; where it fails too, any clear answer.
 #
 # Needs root, losetup and a free loop device; exits 77 otherwise.  Every loop
 # device attached here is detached by the EXIT trap (losetup -d DEVICE).
@@ -27,22 +41,14 @@
 if [ "$(id -u)" -ne 0 ]; then
 	e2e_skip "needs root for loop devices"
 fi
-e2e_need_cmd losetup qemu-img jq
+e2e_need_cmd losetup qemu-img jq dd truncate
 e2e_init
 set -f
 T=$E2E_TMP
-
-# images: NAME FORMAT-IMGSCAN-MUST-REPORT
-qemu-img create -q -f qcow2 "$T/img.qcow2" 64M
-qemu-img create -q -f qcow2 -u -b 'back ing;$x.qcow2' -F qcow2 \
-	-o lazy_refcounts=on "$T/img-backing.qcow2" 64M
-qemu-img create -q -f vmdk "$T/img.vmdk" 64M
-qemu-img create -q -f vpc -o subformat=fixed "$T/img-fixed.vhd" 8M
-qemu-img create -q -f vpc -o subformat=fixed,force_size=on \
-	"$T/img-fixed-4k.vhd" 8388096
-qemu-img create -q -f raw "$T/img.raw" 8M
-CASES='img.qcow2:qcow2 img-backing.qcow2:qcow2 img.vmdk:vmdk img-fixed.vhd:vpc
-img-fixed-4k.vhd:vpc img.raw:raw'
+IMGS=$T/img
+mkdir "$IMGS"
+IO_FILES_LIB=1
+. "${top_srcdir:-.}/tests/e2e/io-files.sh"
 
 # The one device attached at a time; the trap detaches it.  It is cleared
 # right after losetup -d so the trap never detaches a device number that
@@ -50,103 +56,134 @@ img-fixed-4k.vhd:vpc img.raw:raw'
 CUR_DEV=
 E2E_CLEANUP='if [ -n "$CUR_DEV" ]; then losetup -d "$CUR_DEV" 2>/dev/null; fi'
 
-# attach FILE [LOSETUP-OPTIONS...] : print the new device
+# attach FILE SECTOR-SIZE ro|rw : attach, set CUR_DEV; 1 when losetup fails
 attach()
 {
-	at_file=$1
-	shift
-	at_dev=$(losetup --find --show --read-only "$@" "$at_file" 2>"$T/losetup.err") ||
-		return 1
-	echo "$at_dev"
+	at_ro=--read-only
+	[ "$3" = ro ] || at_ro=
+	CUR_DEV=$(losetup --find --show $at_ro --sector-size "$2" "$1" 2>"$T/losetup.err")
+	[ -n "$CUR_DEV" ] && [ -b "$CUR_DEV" ]
 }
 
-# norm JSONFILE PATH : images[0] without the per-target fields (path, size,
-# scan, device); a string equal to PATH (the extent file name of a
-# monolithic vmdk) becomes <PATH>
-norm()
+detach()
 {
-	jq -cS --arg p "$2" '.images[0] | del(.path, .size, .scan, .device)
-		| walk(if . == $p then "<PATH>" else . end)' "$1" 2>/dev/null ||
-		echo "<invalid JSON>"
-}
-
-# unreadable_tail LABEL DEV : the device's size is not a multiple of its
-# 4096-byte logical sector, so the kernel fails every read of the last
-# partial block (dd: EIO) and the fixed-VHD footer cannot be read by anyone.
-# imgscan must still answer clearly: valid JSON, exit 0 or 1, and either an
-# error object or a format (raw; never a made-up vpc).
-unreadable_tail()
-{
-	"$IMGSCAN" --json "$2" >"$T/d.json" 2>"$T/d.err"
-	ut_rc=$?
-	case $ut_rc in
-	0 | 1) e2e_ok "$1: exit status $ut_rc on $2" ;;
-	*) e2e_notok "$1: exit status $ut_rc on $2 (want 0 or 1)" ;;
-	esac
-	ut_got=$(jq -r '.images[0] | if has("error") then "error"
-		else .format end' "$T/d.json" 2>/dev/null)
-	case $ut_got in
-	error | raw) e2e_ok "$1: clear answer on $2 ($ut_got)" ;;
-	*) e2e_notok "$1: answer on $2: imgscan ${ut_got:-<invalid JSON>}, expected an error object or raw" ;;
-	esac
-}
-
-# compare_dev LABEL FILE DEV WANT-FORMAT
-compare_dev()
-{
-	cd_l=$1
-	cd_f=$2
-	cd_d=$3
-	"$IMGSCAN" --json "$cd_f" >"$T/f.json" 2>/dev/null
-	"$IMGSCAN" --json "$cd_d" >"$T/d.json" 2>"$T/d.err"
-	e2e_check "$cd_l: --json exit status on $cd_d" "$?" 0 expected
-	e2e_check "$cd_l: format on $cd_d" \
-		"$(jq -r '.images[0].format' "$T/d.json" 2>/dev/null)" "$4" expected
-	e2e_check "$cd_l: --json path on $cd_d" \
-		"$(jq -r '.images[0].path' "$T/d.json" 2>/dev/null)" "$cd_d" expected
-	e2e_check "$cd_l: --json on $cd_d equals the file's (but path/size/scan)" \
-		"$(norm "$T/d.json" "$cd_d")" "$(norm "$T/f.json" "$cd_f")" file
-	"$IMGSCAN" --udev "$cd_f" 2>/dev/null | sort >"$T/f.udev"
-	"$IMGSCAN" --udev "$cd_d" 2>"$T/d.err" | sort >"$T/d.udev"
-	e2e_check "$cd_l: --udev on $cd_d equals the file's" \
-		"$(cat "$T/d.udev")" "$(cat "$T/f.udev")" file
-	if [ "$4" = raw ]; then
-		e2e_check "$cd_l: --udev on $cd_d prints nothing for raw" \
-			"$(cat "$T/d.udev")" "" expected
-	else
-		e2e_check "$cd_l: --udev ID_IMAGE_FORMAT on $cd_d" \
-			"$(udev_get "$T/d.udev" ID_IMAGE_FORMAT)" "$4" expected
+	if [ -n "$CUR_DEV" ]; then
+		losetup -d "$CUR_DEV" || e2e_notok "losetup -d $CUR_DEV failed"
 	fi
+	CUR_DEV=
 }
 
-first=1
-for c in $CASES; do
-	name=${c%%:*}
-	want=${c#*:}
-	for ss in 512 4096; do
-		if [ "$ss" = 512 ]; then
-			dev=$(attach "$T/$name")
-		else
-			dev=$(attach "$T/$name" --sector-size 4096)
-		fi
-		CUR_DEV=$dev
-		if [ -z "$dev" ] || [ ! -b "$dev" ]; then
-			if [ "$first" = 1 ]; then
-				e2e_skip "cannot attach a loop device: $(head -c 200 "$T/losetup.err")"
-			fi
-			e2e_notok "$name (sector size $ss): losetup failed: $(head -c 200 "$T/losetup.err")"
+# dev_checks LABEL PREFIX : the device's read counters: every read direct
+# (nothing to check on an error object, already reported)
+dev_checks()
+{
+	jq -e '.images[0] | has("error")' "$2.json" >/dev/null 2>&1 && return
+	e2e_check "$1: --stats scan.direct / scan.\"direct-refused\" (no misaligned read)" \
+		"$(io_scan "$2.json")" "true false" expected
+	e2e_check "$1: --json path" "$(jq -r '.images[0].path' "$2.json" 2>/dev/null)" \
+		"$CUR_DEV" expected
+}
+
+# dev_got PREFIX : the format of images[0], or "error: MESSAGE (OP)"
+dev_got()
+{
+	jq -r '.images[0] | if has("error") then "error: \(.error) (\(."error-op"))"
+		else .format end' "$1.json" 2>/dev/null || echo "<invalid JSON>"
+}
+
+# odd_dev LABEL PREFIX FORMAT TRAILER QEMU-F : a 4096-byte-sector device
+# whose size is not a multiple of 4096: its last partial block cannot be read
+# (EIO; EINVAL with O_DIRECT).  Where qemu-img info opens the device, imgscan
+# must give its format and virtual size (no error); where qemu-img fails too,
+# any clear answer will do: an error object, raw, or (header formats only)
+# the file's format.  Never an exit status other than 0 or 1.
+odd_dev()
+{
+	od_got=$(dev_got "$2")
+	case $(cat "$2.rc") in
+	0 | 1) e2e_ok "$1: exit status $(cat "$2.rc")" ;;
+	*) e2e_notok "$1: exit status $(cat "$2.rc") (want 0 or 1)" ;;
+	esac
+	if qemu-img info -U --output=json ${5:+-f "$5"} "$CUR_DEV" >"$T/q.json" 2>"$T/q.err"; then
+		e2e_check "$1: format (qemu-img opens the device)" "$od_got" \
+			"$(jq -r .format "$T/q.json")"
+		e2e_check "$1: virtual-size (qemu-img opens the device)" \
+			"$(jq -r '.images[0]."virtual-size"' "$2.json" 2>/dev/null)" \
+			"$(jq -r '."virtual-size"' "$T/q.json")"
+		return
+	fi
+	od_ok="raw"
+	[ "$4" -gt 0 ] || od_ok="raw $3"
+	case " $od_ok " in
+	*" $od_got "*) e2e_ok "$1: clear answer ($od_got; qemu-img cannot open it either)" ;;
+	*)
+		case $od_got in
+		"error: "*) e2e_ok "$1: clear answer ($od_got; qemu-img cannot open it either)" ;;
+		*) e2e_notok "$1: answer $od_got, expected an error object or one of: $od_ok (qemu-img: $(head -c 120 "$T/q.err" | tr '\n' ' '))" ;;
+		esac
+		;;
+	esac
+}
+
+io_build "$IMGS"
+[ -s "$IMGS/cases" ] || e2e_skip "no image could be made"
+
+# losetup must work at all, else skip
+first=$(head -n 1 "$IMGS/cases" | cut -d' ' -f1)
+attach "$IMGS/$first" 512 ro ||
+	e2e_skip "cannot attach a loop device: $(head -c 200 "$T/losetup.err")"
+detach
+
+while read -r f fmt trailer qf; do
+	io_outputs "$IMGS/$f.ref" "$IMGS/$f"
+	if jq -e '.images[0] | has("error")' "$IMGS/$f.ref.json" >/dev/null 2>&1; then
+		e2e_notok "$f: imgscan error on the plain file: $(jq -c '.images[0]' "$IMGS/$f.ref.json")"
+		continue
+	fi
+	fsize=$(wc -c <"$IMGS/$f")
+	for mode in 512:ro 4096:ro 512:rw 4096:rw; do
+		ss=${mode%:*}
+		rw=${mode#*:}
+		l="$f ($fsize bytes) on a $ss-byte-sector $rw loop device"
+		if ! attach "$IMGS/$f" "$ss" "$rw"; then
+			e2e_notok "$l: losetup failed: $(head -c 200 "$T/losetup.err")"
+			CUR_DEV=
 			continue
 		fi
-		first=0
-		if [ "$want" = vpc ] && [ "$ss" = 4096 ] &&
-			[ $(( $(wc -c <"$T/$name") % 4096 )) -ne 0 ]; then
-			unreadable_tail "$name (sector size $ss)" "$dev"
+		l="$l $CUR_DEV"
+		io_outputs "$T/d" "$CUR_DEV"
+		[ "$qf" != - ] || qf=
+		if [ $((fsize / 512 * 512 % ss)) -ne 0 ]; then
+			odd_dev "$l (last block partial)" "$T/d" "$fmt" "$trailer" "$qf"
 		else
-			compare_dev "$name (sector size $ss)" "$T/$name" "$dev" "$want"
+			e2e_check "$l: format" "$(dev_got "$T/d")" "$fmt" expected
+			io_same "$l" "$T/d" "$CUR_DEV" "$IMGS/$f.ref" "$IMGS/$f"
 		fi
-		losetup -d "$dev" || e2e_notok "losetup -d $dev failed"
-		CUR_DEV=
+		dev_checks "$l" "$T/d"
+		detach
 	done
-done
+
+	# at the unaligned offset 12345 of a device whose end is 4096-aligned
+	if ! io_place "$IMGS/$f" "$IMGS/$f.in" "$IMGS/$f.out" $IO_PREFIX "$trailer"; then
+		e2e_notok "$f: cannot place it at offset $IO_PREFIX"
+		continue
+	fi
+	io_outputs "$IMGS/$f.in" "$IMGS/$f.in"
+	for ss in 512 4096; do
+		l="$f at --offset $IO_PREFIX of a $ss-byte-sector loop device"
+		if ! attach "$IMGS/$f.out" "$ss" ro; then
+			e2e_notok "$l: losetup failed: $(head -c 200 "$T/losetup.err")"
+			CUR_DEV=
+			continue
+		fi
+		l="$l $CUR_DEV"
+		io_outputs "$T/o" "$CUR_DEV" --offset $IO_PREFIX
+		io_same "$l" "$T/o" "$CUR_DEV" "$IMGS/$f.in" "$IMGS/$f.in"
+		io_offset "$l" "$T/o" "$fmt" $IO_PREFIX
+		dev_checks "$l" "$T/o"
+		detach
+	done
+	rm -f "$IMGS/$f.in" "$IMGS/$f.out"
+done <"$IMGS/cases"
 
 e2e_summary

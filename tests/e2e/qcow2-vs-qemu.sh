@@ -144,6 +144,8 @@ mkcheck backing-all 8M -u \
 
 mkcheck data-file 8M -o data_file="$T/data-file.raw"
 mkcheck data-file-raw 8M -o data_file="$T/data-file-raw.raw",data_file_raw=on
+# qemu-img makes a relative data file relative to its working directory
+cd "$T" || exit 1
 mkcheck data-file-relative 8M -o data_file=data-file-relative.raw
 # incompatible bit 2 without a name extension (qemu: data-file-raw false)
 if mk data-file-bit-only 8M; then
