@@ -97,58 +97,11 @@ static const char *const qcow2_autoclear_names[] = {
 };
 
 /*
- * A window over the header cluster: extensions are read through it so that
- * a long chain costs a few reads of QCOW2_WINDOW bytes, not one per field.
- */
-struct qcow2_win {
-	const struct img_reader *r;
-	uint64_t off;
-	size_t len;
-	const uint8_t *p;
-};
-
-/*
- * Point *ret at [off, off+len).  Returns 0, -ERANGE when the range is not
- * inside the volume, or the reader's error.
- */
-static int win_get(struct qcow2_win *w, uint64_t off, size_t len, const uint8_t **ret)
-{
-	size_t got;
-	int rc;
-
-	if (w->p && off >= w->off && img_in_bounds(off - w->off, len, w->len)) {
-		*ret = w->p + (off - w->off);
-		return 0;
-	}
-	if (!img_in_bounds(off, len, w->r->size))
-		return -ERANGE;
-	rc = img_get_upto(w->r, off, len > QCOW2_WINDOW ? len : QCOW2_WINDOW, &w->p, &got);
-	if (rc < 0) {
-		w->p = NULL;
-		return rc;
-	}
-	w->off = off;
-	w->len = got;
-	if (got < len)
-		return -ERANGE;
-	*ret = w->p;
-	return 0;
-}
-
-/* Length of the C string qemu would see in buf[0..len): up to the first NUL. */
-static size_t qcow2_strlen(const uint8_t *buf, size_t len)
-{
-	const uint8_t *nul = memchr(buf, 0, len);
-
-	return nul ? (size_t)(nul - buf) : len;
-}
-
-/*
  * Read an untrusted name of len bytes at off into b, as qemu shows it: up to
  * its first NUL byte, with bytes past the end of the volume reading as NUL.
  * At most IMG_STR_MAX - 1 bytes are kept.  Returns 0 or a reader error.
  */
-static int qcow2_read_name(struct qcow2_win *w, uint64_t off, uint64_t len, struct img_bytes *b)
+static int qcow2_read_name(struct img_window *w, uint64_t off, uint64_t len, struct img_bytes *b)
 {
 	const uint8_t *p;
 	size_t n;
@@ -165,10 +118,10 @@ static int qcow2_read_name(struct qcow2_win *w, uint64_t off, uint64_t len, stru
 		img_bytes_set(b, "", 0);
 		return 0;
 	}
-	rc = win_get(w, off, n, &p);
+	rc = img_window_get(w, off, n, &p);
 	if (rc < 0)
 		return rc;
-	img_bytes_set(b, p, qcow2_strlen(p, n));
+	img_bytes_set(b, p, img_strnlen(p, n));
 	return 0;
 }
 
@@ -188,7 +141,7 @@ static void qcow2_add_features(struct img_result *res, enum img_feature_kind kin
  * first one with an empty name, as qemu does; a trailing partial entry is
  * ignored.
  */
-static int qcow2_name_unknown_features(struct qcow2_win *w, struct img_result *res,
+static int qcow2_name_unknown_features(struct img_window *w, struct img_result *res,
                                        uint64_t tbl_off, uint64_t tbl_len)
 {
 	uint64_t n = tbl_len / QCOW2_FEAT_ENTRY;
@@ -205,7 +158,7 @@ static int qcow2_name_unknown_features(struct qcow2_win *w, struct img_result *r
 		size_t len;
 		int rc;
 
-		rc = win_get(w, tbl_off + i * QCOW2_FEAT_ENTRY, QCOW2_FEAT_ENTRY, &e);
+		rc = img_window_get(w, tbl_off + i * QCOW2_FEAT_ENTRY, QCOW2_FEAT_ENTRY, &e);
 		if (rc < 0)
 			return rc;
 		if (e[2] == 0)
@@ -215,7 +168,7 @@ static int qcow2_name_unknown_features(struct qcow2_win *w, struct img_result *r
 		f = img_find_feature(res, (enum img_feature_kind)e[0], e[1]);
 		if (!f || f->name || f->table_name_len)
 			continue; /* not set, known (the table is never used for those), or named */
-		len = qcow2_strlen(e + 2, QCOW2_FEAT_NAME);
+		len = img_strnlen(e + 2, QCOW2_FEAT_NAME);
 		memcpy(f->table_name, e + 2, len);
 		f->table_name[len] = '\0';
 		f->table_name_len = (uint8_t)len;
@@ -323,7 +276,7 @@ static void qcow2_bitmaps_ext(const struct qcow2_hdr *h, const uint8_t *p,
  * Walk the header extensions in [start, end).  Problems mark the result
  * damaged and stop the walk; only reader errors are returned.
  */
-static int qcow2_read_extensions(struct qcow2_win *w, const struct qcow2_hdr *h, uint64_t start,
+static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h, uint64_t start,
                                  uint64_t end, struct qcow2_ext_state *st, struct img_result *res)
 {
 	uint64_t off = start;
@@ -340,7 +293,7 @@ static int qcow2_read_extensions(struct qcow2_win *w, const struct qcow2_hdr *h,
 		}
 		if (off >= w->r->size)
 			return 0; /* qemu reads zeros past the end: the end marker */
-		rc = win_get(w, off, 8, &p);
+		rc = img_window_get(w, off, 8, &p);
 		if (rc == -ERANGE) {
 			img_set_damaged(res, "Truncated qcow2 header");
 			return 0;
@@ -382,7 +335,7 @@ static int qcow2_read_extensions(struct qcow2_win *w, const struct qcow2_hdr *h,
 				img_set_damaged(res, "CRYPTO header extension size is not 16");
 				return 0;
 			}
-			rc = win_get(w, off, 16, &p);
+			rc = img_window_get(w, off, 16, &p);
 			if (rc == 0) {
 				/* offset, length of the LUKS header: parsed by a later issue */
 				if (img_be64(p) % h->cluster_size != 0) {
@@ -403,7 +356,7 @@ static int qcow2_read_extensions(struct qcow2_win *w, const struct qcow2_hdr *h,
 			/* without the autoclear bit qemu ignores the bitmaps as inconsistent */
 			if (!(h->autoclear & QCOW2_AUTOCLEAR_BITMAPS))
 				break;
-			rc = win_get(w, off, 24, &p);
+			rc = img_window_get(w, off, 24, &p);
 			if (rc == 0)
 				qcow2_bitmaps_ext(h, p, st, res);
 			break;
@@ -467,7 +420,7 @@ static void qcow2_spec(const struct qcow2_hdr *h, const struct qcow2_deep_in *di
 static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
                        struct img_result *res)
 {
-	struct qcow2_win w = { .r = r };
+	struct img_window w = { .r = r, .end = UINT64_MAX, .chunk = QCOW2_WINDOW };
 	struct qcow2_ext_state st;
 	struct qcow2_deep_out dout;
 	struct qcow2_deep_in din;

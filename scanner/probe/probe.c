@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "probe.h"
 
 int img_get(const struct img_reader *r, uint64_t off, size_t len, const uint8_t **ret)
@@ -42,6 +43,40 @@ int img_get_upto(const struct img_reader *r, uint64_t off, size_t want, const ui
 		return rc;
 	*ret_len = len;
 	return 0;
+}
+
+int img_window_get(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret)
+{
+	size_t want, got;
+	int rc;
+
+	if (w->p && off >= w->off && img_in_bounds(off - w->off, len, w->len)) {
+		*ret = w->p + (off - w->off);
+		return 0;
+	}
+	if (off > w->end || len > w->end - off || !img_in_bounds(off, len, w->r->size))
+		return -ERANGE;
+	want = w->end - off < w->chunk ? (size_t)(w->end - off) : w->chunk;
+	if (want < len)
+		want = len;
+	rc = img_get_upto(w->r, off, want, &w->p, &got);
+	if (rc < 0) {
+		w->p = NULL;
+		return rc;
+	}
+	w->off = off;
+	w->len = got;
+	if (got < len)
+		return -ERANGE;
+	*ret = w->p;
+	return 0;
+}
+
+size_t img_strnlen(const uint8_t *p, size_t len)
+{
+	const uint8_t *nul = memchr(p, 0, len);
+
+	return nul ? (size_t)(nul - p) : len;
 }
 
 const char *img_format_name(enum img_format_id id)

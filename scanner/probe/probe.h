@@ -269,6 +269,24 @@ int img_probe_format(const struct img_reader *r, enum img_format_id id, struct i
 
 /* ---- helpers for probes ------------------------------------------------- */
 
+/*
+ * A window over a region of the volume for walking a structure field by
+ * field (an extension chain, a snapshot table): a miss fetches up to chunk
+ * bytes from there, never past end (UINT64_MAX: the end of the volume).
+ */
+struct img_window {
+	const struct img_reader *r;
+	uint64_t end;
+	size_t chunk;
+	uint64_t off;
+	size_t len;
+	const uint8_t *p;
+};
+/* *ret = [off, off+len); 0, -ERANGE (outside end or the volume) or the reader's error */
+int img_window_get(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret);
+/* length of the C string a NUL-padded field of len bytes holds (qemu's view of a name) */
+size_t img_strnlen(const uint8_t *p, size_t len);
+
 void img_result_init(struct img_result *res, enum img_format_id id);
 /* Copy an untrusted string (truncated at IMG_STR_MAX - 1). */
 void img_bytes_set(struct img_bytes *b, const void *data, size_t len);

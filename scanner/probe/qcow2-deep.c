@@ -79,54 +79,6 @@ static void deep_incomplete(struct img_result *res, const char *why)
 		res->deep_incomplete = why;
 }
 
-/*
- * A window over a table [start, end): fetches at most WIN bytes, never past
- * the table end.
- */
-struct deep_win {
-	const struct img_reader *r;
-	uint64_t end;
-	uint64_t off;
-	size_t len;
-	const uint8_t *p;
-};
-
-/* 0, -ERANGE (outside the table or the volume) or the reader's error */
-static int win_get(struct deep_win *w, uint64_t off, size_t len, const uint8_t **ret)
-{
-	size_t want, got;
-	int rc;
-
-	if (w->p && off >= w->off && img_in_bounds(off - w->off, len, w->len)) {
-		*ret = w->p + (off - w->off);
-		return 0;
-	}
-	if (off > w->end || len > w->end - off || !img_in_bounds(off, len, w->r->size))
-		return -ERANGE;
-	want = w->end - off < WIN ? (size_t)(w->end - off) : WIN;
-	if (want < len)
-		want = len;
-	rc = img_get_upto(w->r, off, want, &w->p, &got);
-	if (rc < 0) {
-		w->p = NULL;
-		return rc;
-	}
-	w->off = off;
-	w->len = got;
-	if (got < len)
-		return -ERANGE;
-	*ret = w->p;
-	return 0;
-}
-
-/* length qemu's C string has in buf[0..len) */
-static size_t c_len(const uint8_t *p, size_t len)
-{
-	const uint8_t *nul = memchr(p, 0, len);
-
-	return nul ? (size_t)(nul - p) : len;
-}
-
 /* ---- LUKS header of an encrypted image ------------------------------------ */
 
 static void deep_luks(const struct img_reader *r, const struct qcow2_deep_in *in,
@@ -181,7 +133,7 @@ static bool top_has_room(const struct img_spec *s, size_t strings)
 static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_in *in,
                            struct img_result *res)
 {
-	struct deep_win w = { .r = r };
+	struct img_window w = { .r = r, .end = UINT64_MAX, .chunk = WIN };
 	struct img_spec *top = &res->top;
 	uint64_t off = in->snapshots_offset, table_len = 0;
 	bool listing = true;
@@ -206,7 +158,7 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 
 		off = (off + 7) & ~(uint64_t)7; /* off < size + 64 MiB + 2^16: no overflow */
 		table_len = (table_len + 7) & ~(uint64_t)7;
-		rc = win_get(&w, off, SN_HDR, &h);
+		rc = img_window_get(&w, off, SN_HDR, &h);
 		if (rc < 0)
 			goto read_fail;
 		id_size = img_be16(h + 12);
@@ -221,7 +173,7 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 		ext_len = extra_size < SN_EXTRA_KNOWN ? extra_size : SN_EXTRA_KNOWN;
 		memset(extra, 0, sizeof(extra));
 		if (ext_len) {
-			rc = win_get(&w, off + SN_HDR, (size_t)ext_len, &x);
+			rc = img_window_get(&w, off + SN_HDR, (size_t)ext_len, &x);
 			if (rc < 0)
 				goto read_fail;
 			memcpy(extra, x, (size_t)ext_len);
@@ -235,10 +187,10 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 		/* qemu keeps the first 127 / 255 bytes, up to the first NUL */
 		if (id_size) {
 			id_len = id_size < SN_ID_MAX ? id_size : SN_ID_MAX;
-			rc = win_get(&w, off, id_len, &id);
+			rc = img_window_get(&w, off, id_len, &id);
 			if (rc < 0)
 				goto read_fail;
-			id_len = c_len(id, id_len);
+			id_len = img_strnlen(id, id_len);
 		}
 		/* the whole id and name must be in the volume, as the table is */
 		if (!img_in_bounds(off, (uint64_t)id_size + name_size, r->size)) {
@@ -248,10 +200,10 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 		off += id_size;
 		if (name_size) {
 			name_len = name_size < SN_NAME_MAX ? name_size : SN_NAME_MAX;
-			rc = win_get(&w, off, name_len, &name);
+			rc = img_window_get(&w, off, name_len, &name);
 			if (rc < 0)
 				goto read_fail;
-			name_len = c_len(name, name_len);
+			name_len = img_strnlen(name, name_len);
 		}
 		off += name_size;
 
@@ -422,7 +374,7 @@ void qcow2_deep_bitmaps_spec(const struct qcow2_deep_in *in, const struct qcow2_
 		if (flags & BM_FLAG_AUTO)
 			img_spec_cstr(res, NULL, "auto");
 		img_spec_end(res);
-		img_spec_str(res, "name", e + BM_ENTRY_HDR, c_len(e + BM_ENTRY_HDR, name_size));
+		img_spec_str(res, "name", e + BM_ENTRY_HDR, img_strnlen(e + BM_ENTRY_HDR, name_size));
 		img_spec_int(res, "granularity", (int64_t)(1ull << e[17]));
 		img_spec_end(res);
 		pos += ((uint64_t)BM_ENTRY_HDR + name_size + 7) & ~(uint64_t)7;
