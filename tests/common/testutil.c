@@ -42,16 +42,18 @@ uint8_t *t_fixture(const char *name, size_t *ret_len)
 	for (;;) {
 		size_t n;
 
-		if (len == cap) {
+		/* keep one byte free: the contents are always NUL-terminated (text fixtures) */
+		if (len + 1 >= cap) {
 			cap = cap ? cap * 2 : 65536;
 			buf = realloc(buf, cap);
 			assert_non_null(buf);
 		}
-		n = fread(buf + len, 1, cap - len, f);
+		n = fread(buf + len, 1, cap - len - 1, f);
 		if (n == 0)
 			break;
 		len += n;
 	}
+	buf[len] = '\0';
 	fclose(f);
 	free(p);
 	*ret_len = len;

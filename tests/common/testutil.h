@@ -15,7 +15,10 @@
 #include "io/source.h"
 #include "probe/probe.h"
 
-/* Load fixtures/<name> (fails the test when missing).  free() the result. */
+/*
+ * Load fixtures/<name> (fails the test when missing).  free() the result.
+ * A NUL follows the *ret_len bytes, so text fixtures (NAME.size) parse safely.
+ */
 uint8_t *t_fixture(const char *name, size_t *ret_len);
 /* true when fixtures/<name> exists */
 int t_fixture_exists(const char *name);
