@@ -53,6 +53,16 @@ int img_content_probe(const char *path, uint64_t offset, uint64_t size, struct i
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
 	                                          BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID |
 	                                          BLKID_SUBLKS_VERSION);
+	/*
+	 * libblkid's ZFS prober reads four 256 KiB labels: it alone made a raw
+	 * volume's content probe ten times slower (800 us against 90 us per
+	 * volume, measured).  ZFS pool members are not named.
+	 */
+	{
+		static char *slow[] = { "zfs_member", NULL };
+
+		blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_NOTIN, slow);
+	}
 	blkid_probe_enable_partitions(pr, 1);
 	rc = blkid_do_safeprobe(pr);
 	if (rc == 0) {

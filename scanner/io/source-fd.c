@@ -28,6 +28,7 @@
 #endif
 
 #include "io/source.h"
+#include "probe/bytes.h"
 
 #define MAX_REGIONS 256
 
@@ -331,24 +332,77 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	return 0;
 }
 
+#ifdef HAVE_LIBURING
+struct pending {
+	struct img_source *s;
+	uint64_t start, stop;
+	uint8_t *buf;
+};
+
+#define MAGIC_WINDOWS 4
+
+/*
+ * The blocks holding a registered magic that the head and tail windows miss
+ * (ISO 9660's "CD001" at 32769): read in the same batch, so matching never
+ * waits for one more read.  At most max of them.
+ */
+static size_t magic_windows(struct img_source *s, uint64_t hs, uint64_t he, uint64_t ts,
+                            uint64_t te, struct pending *out, size_t max)
+{
+	uint32_t a = s->st.align;
+	size_t k = 0;
+
+	for (unsigned f = 0; f < _IMG_FMT_MAX && k < max; f++) {
+		const struct img_format *fmt = img_formats[f];
+
+		for (unsigned m = 0; fmt && m < IMG_MAX_MAGICS && fmt->magics[m].len && k < max; m++) {
+			const struct img_magic *mg = &fmt->magics[m];
+			uint64_t off, start, stop;
+			bool dup = false;
+
+			if (mg->whence != IMG_FROM_START)
+				continue;
+			if (img_add_overflow(s->offset, mg->offset, &off) || off + mg->len > s->readable)
+				continue;
+			if ((off >= hs && off + mg->len <= he) || (off >= ts && off + mg->len <= te))
+				continue;
+			start = align_down(off, IMG_SOURCE_HEAD_FIRST);
+			if (start < align_down(s->offset, a))
+				start = align_down(s->offset, a);
+			start = align_down(start, a);
+			stop = align_up(off + mg->len, IMG_SOURCE_HEAD_FIRST);
+			if (stop > s->readable)
+				stop = s->readable;
+			stop = align_up(stop, a);
+			for (size_t j = 0; j < k; j++)
+				dup |= out[j].start <= off && off + mg->len <= out[j].stop;
+			if (!dup)
+				out[k++] = (struct pending){ .s = s, .start = start, .stop = stop };
+		}
+	}
+	return k;
+}
+#endif
+
 int img_source_prefetch(struct img_source *const *srcs, size_t n)
 {
 #ifdef HAVE_LIBURING
 	struct io_uring ring;
-	struct pending {
-		struct img_source *s;
-		uint64_t start, stop;
-		uint8_t *buf;
-	} *pend;
+	struct pending *pend;
 	size_t np = 0, done = 0;
 	int rc;
 
-	if (n == 0)
-		return 0;
-	pend = calloc(2 * n, sizeof(*pend));
+	/*
+	 * One volume (--udev) gains nothing from a ring: setting it up costs
+	 * more than the latency of one read it saves (measured); read on demand.
+	 */
+	if (n < 2)
+		return n ? -EAGAIN : 0;
+	pend = calloc((2 + MAGIC_WINDOWS) * n, sizeof(*pend));
 	if (!pend)
 		return -ENOMEM;
-	rc = io_uring_queue_init((unsigned)(2 * n < 4096 ? 2 * n : 4096), &ring, 0);
+	rc = io_uring_queue_init((unsigned)((2 + MAGIC_WINDOWS) * n < 4096 ? (2 + MAGIC_WINDOWS) * n : 4096),
+	                         &ring, 0);
 	if (rc < 0) {
 		/* no io_uring here (old kernel, seccomp): the windows are read on demand */
 		free(pend);
@@ -365,6 +419,7 @@ int img_source_prefetch(struct img_source *const *srcs, size_t n)
 		pend[np++] = (struct pending){ .s = s, .start = hs, .stop = he };
 		if (ts >= he)
 			pend[np++] = (struct pending){ .s = s, .start = ts, .stop = te };
+		np += magic_windows(s, hs, he, ts, te, pend + np, MAGIC_WINDOWS);
 	}
 	for (size_t i = 0; i < np; i++) {
 		struct pending *p = &pend[i];
