@@ -746,6 +746,8 @@ int main(int argc, char **argv)
 	 * bounded whatever the number of targets (a result is ~100 KiB).
 	 */
 	batch = o.jobs * 16 < 64 ? 64 : (size_t)o.jobs * 16;
+	if (batch > n)
+		batch = n ? n : 1;
 	scans = calloc(batch, sizeof(*scans));
 	slots = malloc(batch * sizeof(*slots));
 	if (!scans || !slots) {
