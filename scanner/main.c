@@ -53,6 +53,7 @@ struct opts {
 	bool deep;
 	bool monitor;
 	bool cached;
+	bool no_content_sigs; /* --udev under udev, whose blkid found no filesystem */
 	unsigned jobs;
 	unsigned n_vg;
 	const char *vg[MAX_VG_FILTERS];
@@ -228,6 +229,8 @@ static void scan_finish(const struct target *t, const struct opts *o, struct img
 	img_source_reader(src, &r);
 	if (o->deep)
 		r.flags |= IMG_PROBE_DEEP;
+	if (o->no_content_sigs)
+		r.flags |= IMG_PROBE_NO_CONTENT;
 	s->size = r.size;
 	s->res = slot ? slot : malloc(sizeof(*s->res));
 	if (!s->res) {
@@ -506,6 +509,19 @@ static void monitor_release(void *ctx, struct img_scan *s)
 	s->dev = NULL;
 }
 
+/*
+ * Run from a udev rule after udev's blkid builtin, which found no filesystem
+ * (no ID_FS_TYPE in the environment): an ISO 9660 signature cannot be there,
+ * so the read of its block is saved.  With ID_FS_TYPE set (a rule without
+ * the blkid guard) the check is made as everywhere else.
+ */
+static bool udev_env_no_filesystem(void)
+{
+	const char *sub = getenv("SUBSYSTEM"), *devpath = getenv("DEVPATH");
+
+	return sub && strcmp(sub, "block") == 0 && devpath && *devpath && !getenv("ID_FS_TYPE");
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -710,6 +726,7 @@ int main(int argc, char **argv)
 		}
 		if (udev_env_forbids())
 			return EXIT_OK;
+		o.no_content_sigs = udev_env_no_filesystem();
 		/* bounded time: when the deadline passes, udev imports nothing */
 		alarm(UDEV_DEADLINE_SEC);
 		d = device_for_path(argv[optind], false);

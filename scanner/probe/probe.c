@@ -392,7 +392,7 @@ int img_probe(const struct img_reader *r, struct img_result *res)
 			if (!f || i == IMG_FMT_RAW || f->content_only != (pass == 1))
 				continue;
 			/* content signatures matter only beside an image format */
-			if (pass == 1 && n == 0)
+			if (pass == 1 && (n == 0 || (r->flags & IMG_PROBE_NO_CONTENT)))
 				break;
 			rc = probe_one(r, f, n == 0 ? res : &tmp);
 			if (rc < 0) {

@@ -41,6 +41,11 @@ enum img_format_id {
 
 /* img_reader.flags */
 #define IMG_PROBE_DEEP 0x1u /* --deep: probes may read tables past the header (bounded) */
+/*
+ * Skip content-only signatures (ISO 9660): the caller knows from elsewhere
+ * that none is there (under udev, whose blkid found no filesystem).
+ */
+#define IMG_PROBE_NO_CONTENT 0x2u
 
 struct img_reader {
 	void *ctx;

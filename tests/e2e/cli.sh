@@ -64,6 +64,22 @@ check_eq "--udev raw: prints nothing" "" "$out"
 check_eq "--udev qcow2: format" "ID_IMAGE_FORMAT=qcow2" "$(grep '^ID_IMAGE_FORMAT=' "$T/udev")"
 check_eq "--udev: only ID_IMAGE_ keys" 0 "$(grep -vc '^ID_IMAGE_[A-Z_]*=' "$T/udev")"
 
+# --udev from a udev rule: blkid's verdict in the environment is trusted.  An
+# ISO 9660 carrying a qcow2 header is ambiguous; under udev, with no
+# ID_FS_TYPE (blkid found no filesystem), the ISO block is not read at all
+cp "$FIXTURES/iso-qcow2-polyglot.head" "$T/poly.iso"
+truncate -s "$(cat "$FIXTURES/iso-qcow2-polyglot.size")" "$T/poly.iso"
+check_eq "--udev polyglot: only ID_IMAGE_AMBIGUOUS" "ID_IMAGE_AMBIGUOUS=qcow2,iso" \
+	"$("$IMGSCAN" --udev "$T/poly.iso")"
+check_eq "--udev under udev, ID_FS_TYPE=iso9660: ambiguous" "ID_IMAGE_AMBIGUOUS=qcow2,iso" \
+	"$(env SUBSYSTEM=block DEVPATH=/devices/virtual/block/loop9 ID_FS_TYPE=iso9660 \
+		"$IMGSCAN" --udev "$T/poly.iso")"
+check_eq "--udev under udev, no ID_FS_TYPE: the ISO signature is not looked for" qcow2 \
+	"$(env SUBSYSTEM=block DEVPATH=/devices/virtual/block/loop9 "$IMGSCAN" --udev "$T/poly.iso" |
+		sed -n 's/^ID_IMAGE_FORMAT=//p')"
+check_eq "--udev under udev, DM_UDEV_DISABLE_OTHER_RULES_FLAG=1: nothing" "" \
+	"$(env SUBSYSTEM=block DEVPATH=/x DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 "$IMGSCAN" --udev "$T/a.qcow2")"
+
 # --offset: an image that starts at an unaligned offset inside a bigger file
 dd if=/dev/urandom of="$T/outer" bs=12345 count=1 2>/dev/null
 cat "$T/a.qcow2" >>"$T/outer"
