@@ -188,6 +188,17 @@ void t_truncation_sweep(const void *buf, size_t len)
 	free(res);
 }
 
+void t_truncation_edge(const void *buf, size_t sweep_len, size_t min, enum img_format_id fmt,
+                       struct img_result *res)
+{
+	t_truncation_sweep(buf, sweep_len);
+	assert_true(min > 0);
+	assert_int_equal(t_probe_copy(buf, min - 1, res), 0);
+	assert_int_equal(res->format, IMG_FMT_RAW);
+	assert_int_equal(t_probe_copy(buf, min, res), 0);
+	assert_int_equal(res->format, fmt);
+}
+
 void t_put_be16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -222,4 +233,150 @@ void t_put_le64(uint8_t *p, uint64_t v)
 {
 	t_put_le32(p, (uint32_t)v);
 	t_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+struct img_result *t_probe_buf(const void *buf, size_t len)
+{
+	struct img_result *res = t_result_new();
+
+	assert_int_equal(t_probe_copy(buf, len, res), 0);
+	return res;
+}
+
+struct img_result *t_probe_sized(const uint8_t *head, size_t len, uint64_t size)
+{
+	struct t_sparse s;
+	struct img_reader r;
+	struct img_result *res = t_result_new();
+
+	t_sparse_reader(&s, head, len, NULL, 0, size, &r);
+	assert_int_equal(img_probe(&r, res), 0);
+	t_sparse_free(&s);
+	return res;
+}
+
+struct img_result *t_probe_fixture(const char *name)
+{
+	struct t_sparse s;
+	struct img_reader r;
+	struct img_result *res = t_result_new();
+
+	t_sparse_load(&s, name, &r);
+	assert_int_equal(img_probe(&r, res), 0);
+	t_sparse_free(&s);
+	return res;
+}
+
+static void poke_put(uint8_t *p, unsigned width, bool big_endian, uint64_t v)
+{
+	switch (width) {
+	case 1:
+		p[0] = (uint8_t)v;
+		break;
+	case 2:
+		(big_endian ? t_put_be16 : t_put_le16)(p, (uint16_t)v);
+		break;
+	case 4:
+		(big_endian ? t_put_be32 : t_put_le32)(p, (uint32_t)v);
+		break;
+	case 8:
+		(big_endian ? t_put_be64 : t_put_le64)(p, v);
+		break;
+	default:
+		fail_msg("poke width %u", width);
+	}
+}
+
+void t_poke_run(const char *fixture, enum img_format_id fmt, bool big_endian, uint64_t size,
+                const struct t_poke *p, size_t n)
+{
+	size_t len;
+	uint8_t *orig = t_fixture(fixture, &len);
+	uint8_t *b = malloc(len);
+
+	assert_non_null(b);
+	for (size_t i = 0; i < n; i++) {
+		struct img_result *res;
+
+		assert_true(p[i].off <= len && p[i].width <= len - p[i].off);
+		memcpy(b, orig, len);
+		poke_put(b + p[i].off, p[i].width, big_endian, p[i].val);
+		if (size) {
+			res = t_probe_sized(b, len, size);
+		} else {
+			res = t_result_new();
+			assert_int_equal(t_probe_copy(b, len, res), 0);
+		}
+		assert_int_equal(res->format, fmt);
+		if (p[i].damaged) {
+			assert_non_null(res->damaged);
+			assert_string_equal(res->damaged, p[i].damaged);
+		} else {
+			assert_null(res->damaged);
+			if (p[i].vsize != T_POKE_ANY_SIZE)
+				assert_int_equal(res->virtual_size, p[i].vsize);
+		}
+		free(res);
+	}
+	free(b);
+	free(orig);
+}
+
+void t_spec_json(const struct img_spec *s, int at, char *out, size_t cap)
+{
+	bool whole = at < 0;
+	char stack[16] = { '}' };
+	bool first[16] = { true };
+	unsigned d = 0;
+	size_t o = 0;
+
+#define PUT(...) (o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, __VA_ARGS__))
+	if (whole)
+		PUT("{");
+	for (unsigned i = whole ? 0 : (unsigned)at; i < s->n; i++) {
+		const struct img_spec_entry *e = &s->e[i];
+
+		if (e->type == IMG_SPEC_END) {
+			assert_true(d > 0);
+			PUT("%c", stack[d--]);
+			if (!whole && d == 0)
+				break;
+			continue;
+		}
+		if ((whole || d > 0) && !first[d])
+			PUT(",");
+		first[d] = false;
+		if (e->key && (whole || d > 0))
+			PUT("\"%s\":", e->key);
+		switch (e->type) {
+		case IMG_SPEC_STR:
+			PUT("\"%.*s\"", (int)e->v.str.len, img_spec_strp(s, e));
+			break;
+		case IMG_SPEC_UINT:
+			PUT("%llu", (unsigned long long)e->v.u);
+			break;
+		case IMG_SPEC_INT:
+			PUT("%lld", (long long)e->v.i);
+			break;
+		case IMG_SPEC_BOOL:
+			PUT("%s", e->v.b ? "true" : "false");
+			break;
+		case IMG_SPEC_OBJ:
+		case IMG_SPEC_ARR:
+			assert_true(d + 1 < IMG_ARRAY_SIZE(stack));
+			PUT("%c", e->type == IMG_SPEC_OBJ ? '{' : '[');
+			stack[++d] = e->type == IMG_SPEC_OBJ ? '}' : ']';
+			first[d] = true;
+			break;
+		default:
+			break;
+		}
+		if (!whole && d == 0)
+			break;
+	}
+	assert_int_equal(d, 0);
+	if (whole)
+		PUT("}");
+#undef PUT
+	assert_true(o < cap);
 }

@@ -58,6 +58,46 @@ int t_probe_copy_format(const void *buf, size_t len, enum img_format_id id,
 /* probe every prefix of buf (0..len bytes): no crash, no sanitizer report */
 void t_truncation_sweep(const void *buf, size_t len);
 
+/* t_probe_copy of buf[0..len) into a new result (asserts rc 0); free() it */
+struct img_result *t_probe_buf(const void *buf, size_t len);
+/* img_probe of head[0..len) as a sparse volume of size bytes (zeros after head); free() it */
+struct img_result *t_probe_sized(const uint8_t *head, size_t len, uint64_t size);
+/* img_probe of fixture layout <name> (see t_sparse_load); free() the result */
+struct img_result *t_probe_fixture(const char *name);
+
+/*
+ * Header field pokes: t_poke_run() loads <fixture>, and for each entry stores
+ * val (width 1, 2, 4 or 8 bytes, big or little endian) at off in a fresh copy,
+ * probes it, and asserts the format is fmt; then damaged == the expected text
+ * (non-NULL), or damaged == NULL and, unless vsize is T_POKE_ANY_SIZE,
+ * virtual_size == vsize.  size 0 probes an exact-size copy (t_probe_copy);
+ * else the copy as a sparse volume of size bytes (t_probe_sized).
+ */
+#define T_POKE_ANY_SIZE UINT64_MAX
+struct t_poke {
+	uint64_t off;
+	unsigned width;
+	uint64_t val;
+	const char *damaged; /* NULL: clean */
+	uint64_t vsize;      /* checked when clean */
+};
+void t_poke_run(const char *fixture, enum img_format_id fmt, bool big_endian, uint64_t size,
+                const struct t_poke *p, size_t n);
+
+/*
+ * Compact JSON of a format-specific tree (strings unescaped: test data is
+ * plain).  at < 0: the whole tree as one object; else the value of entry
+ * s->e[at] (a container up to its end).  Fails the test when it does not fit.
+ */
+void t_spec_json(const struct img_spec *s, int at, char *out, size_t cap);
+
+/*
+ * t_truncation_sweep(buf, sweep_len), then assert that the first min - 1
+ * bytes probe as raw and the first min bytes as fmt (left in res)
+ */
+void t_truncation_edge(const void *buf, size_t sweep_len, size_t min, enum img_format_id fmt,
+                       struct img_result *res);
+
 /* big/little endian stores for building headers in tests */
 void t_put_be16(uint8_t *p, uint16_t v);
 void t_put_be32(uint8_t *p, uint32_t v);

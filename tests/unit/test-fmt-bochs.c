@@ -10,14 +10,6 @@
 
 #include "testutil.h"
 
-static struct img_result *probe(const uint8_t *b, size_t len)
-{
-	struct img_result *res = t_result_new();
-
-	assert_int_equal(t_probe_copy(b, len, res), 0);
-	return res;
-}
-
 static void test_fixtures(void **state)
 {
 	static const struct {
@@ -29,7 +21,7 @@ static void test_fixtures(void **state)
 	for (unsigned i = 0; i < IMG_ARRAY_SIZE(fx); i++) {
 		size_t len;
 		uint8_t *b = t_fixture(fx[i].name, &len);
-		struct img_result *res = probe(b, len);
+		struct img_result *res = t_probe_buf(b, len);
 
 		assert_int_equal(res->format, IMG_FMT_BOCHS);
 		assert_int_equal(res->n_candidates, 0);
@@ -55,7 +47,7 @@ static void test_v1(void **state)
 	(void)state;
 	t_put_le32(b + 64, 0x00010000);
 	t_put_le64(b + 84, 1048576);
-	res = probe(b, len);
+	res = t_probe_buf(b, len);
 	assert_int_equal(res->format, IMG_FMT_BOCHS);
 	assert_int_equal(res->version, 0x00010000);
 	assert_int_equal(res->virtual_size, 1048576);
@@ -64,7 +56,7 @@ static void test_v1(void **state)
 	/* the v2 size field read as v1 (low word 0 at 84): too small catalog? no: 0 */
 	t_put_le64(b + 84, 10321920);
 	t_put_le64(b + 88, 0);
-	res = probe(b, len);
+	res = t_probe_buf(b, len);
 	assert_int_equal(res->virtual_size, 10321920);
 	assert_null(res->damaged);
 	free(res);
@@ -107,17 +99,9 @@ static void test_not_bochs(void **state)
 	free(orig);
 }
 
-struct poke {
-	unsigned off;
-	unsigned width; /* 4 or 8, little-endian */
-	uint64_t val;
-	const char *damaged;
-	uint64_t vsize;
-};
-
 static void test_hostile_fields(void **state)
 {
-	static const struct poke pokes[] = {
+	static const struct t_poke pokes[] = {
 		{ 72, 4, 0x100000, NULL, 10321920 },
 		{ 72, 4, 0x100001, "Catalog size is too large", 0 },
 		{ 72, 4, 0xffffffffu, "Catalog size is too large", 0 },
@@ -139,32 +123,10 @@ static void test_hostile_fields(void **state)
 		{ 76, 4, 0, NULL, 10321920 },
 		{ 76, 4, 0xffffffffu, NULL, 10321920 },
 	};
-	size_t len;
-	uint8_t *orig = t_fixture("bochs-10M.head", &len);
-	uint8_t *b = malloc(len);
-	struct img_result *res = t_result_new();
 
 	(void)state;
-	assert_non_null(b);
-	for (unsigned i = 0; i < IMG_ARRAY_SIZE(pokes); i++) {
-		memcpy(b, orig, len);
-		if (pokes[i].width == 4)
-			t_put_le32(b + pokes[i].off, (uint32_t)pokes[i].val);
-		else
-			t_put_le64(b + pokes[i].off, pokes[i].val);
-		assert_int_equal(t_probe_copy(b, len, res), 0);
-		assert_int_equal(res->format, IMG_FMT_BOCHS);
-		if (pokes[i].damaged) {
-			assert_non_null(res->damaged);
-			assert_string_equal(res->damaged, pokes[i].damaged);
-		} else {
-			assert_null(res->damaged);
-			assert_int_equal(res->virtual_size, pokes[i].vsize);
-		}
-	}
-	free(res);
-	free(b);
-	free(orig);
+	/* 4 or 8 bytes, little-endian */
+	t_poke_run("bochs-10M.head", IMG_FMT_BOCHS, false, 0, pokes, IMG_ARRAY_SIZE(pokes));
 }
 
 static void test_truncation(void **state)
@@ -174,11 +136,7 @@ static void test_truncation(void **state)
 	struct img_result *res = t_result_new();
 
 	(void)state;
-	t_truncation_sweep(b, len);
-	assert_int_equal(t_probe_copy(b, 511, res), 0);
-	assert_int_equal(res->format, IMG_FMT_RAW);
-	assert_int_equal(t_probe_copy(b, 512, res), 0);
-	assert_int_equal(res->format, IMG_FMT_BOCHS);
+	t_truncation_edge(b, len, 512, IMG_FMT_BOCHS, res);
 	free(res);
 	free(b);
 }

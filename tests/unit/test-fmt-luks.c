@@ -11,59 +11,6 @@
 
 #include "testutil.h"
 
-/* render the spec tree as compact JSON (no escaping needed for these) */
-static void render(const struct img_spec *s, char *out, size_t cap)
-{
-	char stack[16] = { '}' };
-	bool first[16] = { true };
-	unsigned d = 0;
-	size_t o = 0;
-
-#define PUT(...) (o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, __VA_ARGS__))
-	PUT("{");
-	for (unsigned i = 0; i < s->n; i++) {
-		const struct img_spec_entry *e = &s->e[i];
-
-		if (e->type == IMG_SPEC_END) {
-			assert_true(d > 0);
-			PUT("%c", stack[d--]);
-			continue;
-		}
-		if (!first[d])
-			PUT(",");
-		first[d] = false;
-		if (e->key)
-			PUT("\"%s\":", e->key);
-		switch (e->type) {
-		case IMG_SPEC_STR:
-			PUT("\"%.*s\"", (int)e->v.str.len, img_spec_strp(s, e));
-			break;
-		case IMG_SPEC_UINT:
-			PUT("%llu", (unsigned long long)e->v.u);
-			break;
-		case IMG_SPEC_INT:
-			PUT("%lld", (long long)e->v.i);
-			break;
-		case IMG_SPEC_BOOL:
-			PUT("%s", e->v.b ? "true" : "false");
-			break;
-		case IMG_SPEC_OBJ:
-		case IMG_SPEC_ARR:
-			assert_true(d + 1 < IMG_ARRAY_SIZE(stack));
-			PUT("%c", e->type == IMG_SPEC_OBJ ? '{' : '[');
-			stack[++d] = e->type == IMG_SPEC_OBJ ? '}' : ']';
-			first[d] = true;
-			break;
-		default:
-			break;
-		}
-	}
-	assert_int_equal(d, 0);
-	PUT("}");
-#undef PUT
-	assert_true(o < cap);
-}
-
 static void assert_spec(const struct img_result *res, const char *want)
 {
 	char buf[4096];
@@ -71,7 +18,7 @@ static void assert_spec(const struct img_result *res, const char *want)
 	assert_non_null(res->spec.type);
 	assert_string_equal(res->spec.type, "luks");
 	assert_false(res->spec.overflow);
-	render(&res->spec, buf, sizeof(buf));
+	t_spec_json(&res->spec, -1, buf, sizeof(buf));
 	assert_string_equal(buf, want);
 }
 

@@ -12,30 +12,6 @@
 
 #define PRL_FILE_SIZE 1048576 /* parallels-1G.size */
 
-static struct img_result *probe_sized(const uint8_t *head, size_t len, uint64_t size)
-{
-	struct t_sparse s;
-	struct img_reader r;
-	struct img_result *res = t_result_new();
-
-	t_sparse_reader(&s, head, len, NULL, 0, size, &r);
-	assert_int_equal(img_probe(&r, res), 0);
-	t_sparse_free(&s);
-	return res;
-}
-
-static struct img_result *probe_fixture(const char *name)
-{
-	struct t_sparse s;
-	struct img_reader r;
-	struct img_result *res = t_result_new();
-
-	t_sparse_load(&s, name, &r);
-	assert_int_equal(img_probe(&r, res), 0);
-	t_sparse_free(&s);
-	return res;
-}
-
 static void check_1g(struct img_result *res)
 {
 	assert_int_equal(res->format, IMG_FMT_PARALLELS);
@@ -56,7 +32,7 @@ static void test_fixtures(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < IMG_ARRAY_SIZE(names); i++) {
-		struct img_result *res = probe_fixture(names[i]);
+		struct img_result *res = t_probe_fixture(names[i]);
 
 		check_1g(res);
 		free(res);
@@ -81,47 +57,15 @@ static void test_not_parallels(void **state)
 	free(b);
 }
 
-struct poke {
-	unsigned off;
-	unsigned width; /* 4 or 8, little-endian */
-	uint64_t val;
-	const char *damaged;
-	uint64_t vsize; /* checked when clean */
-};
-
-static void run_pokes(const char *fixture, const struct poke *pokes, unsigned n)
+/* 4 or 8 bytes, little-endian, in a volume of the fixture's size */
+static void run_pokes(const char *fixture, const struct t_poke *pokes, size_t n)
 {
-	size_t len;
-	uint8_t *orig = t_fixture(fixture, &len);
-	uint8_t *b = malloc(len);
-
-	assert_non_null(b);
-	for (unsigned i = 0; i < n; i++) {
-		struct img_result *res;
-
-		memcpy(b, orig, len);
-		if (pokes[i].width == 4)
-			t_put_le32(b + pokes[i].off, (uint32_t)pokes[i].val);
-		else
-			t_put_le64(b + pokes[i].off, pokes[i].val);
-		res = probe_sized(b, len, PRL_FILE_SIZE);
-		assert_int_equal(res->format, IMG_FMT_PARALLELS);
-		if (pokes[i].damaged) {
-			assert_non_null(res->damaged);
-			assert_string_equal(res->damaged, pokes[i].damaged);
-		} else {
-			assert_null(res->damaged);
-			assert_int_equal(res->virtual_size, pokes[i].vsize);
-		}
-		free(res);
-	}
-	free(b);
-	free(orig);
+	t_poke_run(fixture, IMG_FMT_PARALLELS, false, PRL_FILE_SIZE, pokes, n);
 }
 
 static void test_hostile_new(void **state)
 {
-	static const struct poke pokes[] = {
+	static const struct t_poke pokes[] = {
 		{ 28, 4, 0, "Invalid image: Zero sectors per track", 0 },
 		{ 28, 4, 1, NULL, 1073741824ull },
 		{ 28, 4, 4186127, NULL, 1073741824ull },
@@ -157,7 +101,7 @@ static void test_hostile_new(void **state)
 
 static void test_hostile_old(void **state)
 {
-	static const struct poke pokes[] = {
+	static const struct t_poke pokes[] = {
 		/* the old magic keeps only the low 32 bits of nb_sectors */
 		{ 36, 8, 0x100000001ull, NULL, 512 },
 		{ 36, 8, 0xffffffffffffffffull, NULL, 0xffffffffull * 512 },
@@ -177,7 +121,7 @@ static void test_in_use_and_ext(void **state)
 
 	(void)state;
 	t_put_le32(b + 44, 0x746F6E59);
-	res = probe_sized(b, len, PRL_FILE_SIZE);
+	res = t_probe_sized(b, len, PRL_FILE_SIZE);
 	assert_null(res->damaged);
 	assert_true(img_has_feature(res, "in_use"));
 	assert_false(res->dirty);
@@ -186,11 +130,11 @@ static void test_in_use_and_ext(void **state)
 	/* a format extension cluster with the right magic at sector 8 */
 	t_put_le64(b + 56, 8);
 	t_put_le64(b + 4096, 0xAB234CEF23DCEA87ull);
-	res = probe_sized(b, len, PRL_FILE_SIZE);
+	res = t_probe_sized(b, len, PRL_FILE_SIZE);
 	assert_null(res->damaged);
 	free(res);
 	/* the magic cut by the end of the volume: zeros for the rest */
-	res = probe_sized(b, 4100, 4100);
+	res = t_probe_sized(b, 4100, 4100);
 	assert_string_equal(res->damaged, "Wrong parallels Format Extension magic");
 	free(res);
 	free(b);
@@ -206,11 +150,7 @@ static void test_truncation(void **state)
 		size_t len;
 		uint8_t *b = t_fixture(names[i], &len);
 
-		t_truncation_sweep(b, 1024);
-		assert_int_equal(t_probe_copy(b, 63, res), 0);
-		assert_int_equal(res->format, IMG_FMT_RAW);
-		assert_int_equal(t_probe_copy(b, 64, res), 0);
-		assert_int_equal(res->format, IMG_FMT_PARALLELS);
+		t_truncation_edge(b, 1024, 64, IMG_FMT_PARALLELS, res);
 		free(b);
 	}
 	free(res);

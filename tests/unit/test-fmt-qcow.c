@@ -9,24 +9,11 @@
 
 #include "testutil.h"
 
-static uint8_t *load(const char *name, size_t *len)
-{
-	return t_fixture(name, len);
-}
-
-static struct img_result *probe(const uint8_t *b, size_t len)
-{
-	struct img_result *res = t_result_new();
-
-	assert_int_equal(t_probe_copy(b, len, res), 0);
-	return res;
-}
-
 static void test_plain(void **state)
 {
 	size_t len;
-	uint8_t *b = load("qcow-1G.head", &len);
-	struct img_result *res = probe(b, len);
+	uint8_t *b = t_fixture("qcow-1G.head", &len);
+	struct img_result *res = t_probe_buf(b, len);
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_QCOW);
@@ -49,8 +36,8 @@ static void test_plain(void **state)
 static void test_backing(void **state)
 {
 	size_t len;
-	uint8_t *b = load("qcow-backing.head", &len);
-	struct img_result *res = probe(b, len);
+	uint8_t *b = t_fixture("qcow-backing.head", &len);
+	struct img_result *res = t_probe_buf(b, len);
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_QCOW);
@@ -68,8 +55,8 @@ static void test_backing(void **state)
 static void test_aes(void **state)
 {
 	size_t len;
-	uint8_t *b = load("qcow-aes.head", &len);
-	struct img_result *res = probe(b, len);
+	uint8_t *b = t_fixture("qcow-aes.head", &len);
+	struct img_result *res = t_probe_buf(b, len);
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_QCOW);
@@ -85,7 +72,7 @@ static void test_versions(void **state)
 {
 	static const uint32_t versions[] = { 0, 2, 3, 4, 0xffffffffu };
 	size_t len;
-	uint8_t *b = load("qcow-1G.head", &len);
+	uint8_t *b = t_fixture("qcow-1G.head", &len);
 	struct img_result *res = t_result_new();
 
 	(void)state;
@@ -100,28 +87,10 @@ static void test_versions(void **state)
 	free(b);
 }
 
-struct poke {
-	unsigned off;
-	unsigned width; /* 1, 4 or 8 bytes, big-endian */
-	uint64_t val;
-	const char *damaged; /* NULL: clean */
-	uint64_t vsize;      /* checked when clean */
-};
-
-static void put(uint8_t *b, unsigned width, uint64_t v)
-{
-	if (width == 1)
-		b[0] = (uint8_t)v;
-	else if (width == 4)
-		t_put_be32(b, (uint32_t)v);
-	else
-		t_put_be64(b, v);
-}
-
 /* every header field at its boundaries (qemu-img 7.2.22 verdicts) */
 static void test_hostile_fields(void **state)
 {
-	static const struct poke pokes[] = {
+	static const struct t_poke pokes[] = {
 		{ 24, 8, 0, "Image size is too small (must be at least 2 bytes)", 0 },
 		{ 24, 8, 1, "Image size is too small (must be at least 2 bytes)", 0 },
 		{ 24, 8, 2, NULL, 0 },
@@ -151,35 +120,16 @@ static void test_hostile_fields(void **state)
 		{ 16, 4, 5, NULL, 1073741824ull }, /* size without offset: ignored */
 		{ 40, 8, 0xfffffffffffffff0ull, NULL, 1073741824ull }, /* L1 offset unchecked */
 	};
-	size_t len;
-	uint8_t *orig = load("qcow-1G.head", &len);
-	uint8_t *b = malloc(len);
-	struct img_result *res = t_result_new();
 
 	(void)state;
-	assert_non_null(b);
-	for (unsigned i = 0; i < IMG_ARRAY_SIZE(pokes); i++) {
-		memcpy(b, orig, len);
-		put(b + pokes[i].off, pokes[i].width, pokes[i].val);
-		assert_int_equal(t_probe_copy(b, len, res), 0);
-		assert_int_equal(res->format, IMG_FMT_QCOW);
-		if (pokes[i].damaged) {
-			assert_non_null(res->damaged);
-			assert_string_equal(res->damaged, pokes[i].damaged);
-		} else {
-			assert_null(res->damaged);
-			assert_int_equal(res->virtual_size, pokes[i].vsize);
-		}
-	}
-	free(res);
-	free(b);
-	free(orig);
+	/* 1, 4 or 8 bytes, big-endian */
+	t_poke_run("qcow-1G.head", IMG_FMT_QCOW, true, 0, pokes, IMG_ARRAY_SIZE(pokes));
 }
 
 static void test_hostile_backing(void **state)
 {
 	size_t len;
-	uint8_t *orig = load("qcow-backing.head", &len);
+	uint8_t *orig = t_fixture("qcow-backing.head", &len);
 	uint8_t *b = malloc(len + 2048);
 	struct img_result *res = t_result_new();
 
@@ -257,14 +207,10 @@ static void test_truncation(void **state)
 	(void)state;
 	for (unsigned i = 0; i < IMG_ARRAY_SIZE(names); i++) {
 		size_t len;
-		uint8_t *b = load(names[i], &len);
+		uint8_t *b = t_fixture(names[i], &len);
 
-		t_truncation_sweep(b, len);
 		/* shorter than the 48-byte header: not qcow */
-		assert_int_equal(t_probe_copy(b, 47, res), 0);
-		assert_int_equal(res->format, IMG_FMT_RAW);
-		assert_int_equal(t_probe_copy(b, 48, res), 0);
-		assert_int_equal(res->format, IMG_FMT_QCOW);
+		t_truncation_edge(b, len, 48, IMG_FMT_QCOW, res);
 		free(b);
 	}
 	free(res);

@@ -11,34 +11,9 @@
 
 #define QED_FILE_SIZE 327680 /* the .size of the qed-* fixtures */
 
-/* probe a patched fixture head as a volume of the fixture's real size */
-static struct img_result *probe_sized(const uint8_t *head, size_t len, uint64_t size)
-{
-	struct t_sparse s;
-	struct img_reader r;
-	struct img_result *res = t_result_new();
-
-	t_sparse_reader(&s, head, len, NULL, 0, size, &r);
-	assert_int_equal(img_probe(&r, res), 0);
-	t_sparse_free(&s);
-	return res;
-}
-
-static struct img_result *probe_fixture(const char *name)
-{
-	struct t_sparse s;
-	struct img_reader r;
-	struct img_result *res = t_result_new();
-
-	t_sparse_load(&s, name, &r);
-	assert_int_equal(img_probe(&r, res), 0);
-	t_sparse_free(&s);
-	return res;
-}
-
 static void test_plain(void **state)
 {
-	struct img_result *res = probe_fixture("qed-1G");
+	struct img_result *res = t_probe_fixture("qed-1G");
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_QED);
@@ -56,7 +31,7 @@ static void test_plain(void **state)
 
 static void test_backing_raw(void **state)
 {
-	struct img_result *res = probe_fixture("qed-backing-raw");
+	struct img_result *res = t_probe_fixture("qed-backing-raw");
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_QED);
@@ -73,7 +48,7 @@ static void test_backing_raw(void **state)
 
 static void test_backing_probed(void **state)
 {
-	struct img_result *res = probe_fixture("qed-backing");
+	struct img_result *res = t_probe_fixture("qed-backing");
 
 	(void)state;
 	assert_int_equal(res->backing_file.len, 9);
@@ -86,7 +61,7 @@ static void test_backing_probed(void **state)
 /* qemu-img 7.2 creates table_size=1 images that it refuses to open */
 static void test_table1(void **state)
 {
-	struct img_result *res = probe_fixture("qed-table1");
+	struct img_result *res = t_probe_fixture("qed-table1");
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_QED);
@@ -104,86 +79,59 @@ static void test_need_check(void **state)
 
 	(void)state;
 	t_put_le64(b + 16, 0x2);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_true(res->dirty);
 	assert_true(img_has_feature(res, "need_check"));
 	assert_null(res->damaged);
 	free(res);
 	/* NO_PROBE without BACKING_FILE: no backing, no format */
 	t_put_le64(b + 16, 0x4);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_false(res->backing_format.present);
 	assert_null(res->damaged);
 	free(res);
 	free(b);
 }
 
-struct poke {
-	unsigned off;
-	unsigned width; /* 4 or 8 bytes, little-endian */
-	uint64_t val;
-	const char *damaged;
-};
-
 /* qemu-img 7.2.22 verdicts for every field at its boundaries */
 static void test_hostile_fields(void **state)
 {
-	static const struct poke pokes[] = {
-		{ 16, 8, 0x8, "Unsupported QED features" },
-		{ 16, 8, 0x8000000000000000ull, "Unsupported QED features" },
-		{ 24, 8, 0xffffffffffffffffull, NULL }, /* compat: ignored */
-		{ 32, 8, 0xffffffffffffffffull, NULL }, /* autoclear: ignored */
-		{ 4, 4, 0, "QED cluster size is invalid" },
-		{ 4, 4, 2048, "QED cluster size is invalid" },
-		{ 4, 4, 0x3000, "QED cluster size is invalid" },
-		{ 4, 4, 0x8000000, "QED cluster size is invalid" },
-		{ 4, 4, 0xffffffffu, "QED cluster size is invalid" },
-		{ 4, 4, 4096, NULL },
-		{ 4, 4, 0x4000000, "QED image size is invalid" }, /* max size wraps to 0 */
-		{ 8, 4, 0, "QED table size is invalid" },
-		{ 8, 4, 3, "QED table size is invalid" },
-		{ 8, 4, 32, "QED table size is invalid" },
-		{ 8, 4, 0xffffffffu, "QED table size is invalid" },
-		{ 8, 4, 1, "QED table offset is invalid" },
-		{ 8, 4, 16, "QED table offset is invalid" }, /* past the end of file */
-		{ 48, 8, 1000, "QED image size is invalid" },
-		{ 48, 8, 0, NULL },
-		{ 48, 8, 0x400000000000ull, NULL },
-		{ 48, 8, 0x400000000200ull, "QED image size is invalid" },
-		{ 48, 8, 0xffffffffffffff00ull, "QED image size is invalid" },
-		{ 40, 8, 0, "QED table offset is invalid" },
-		{ 40, 8, 0x10001, "QED table offset is invalid" },
-		{ 40, 8, 0x40000, "QED table offset is invalid" },
-		{ 40, 8, 0x50000, "QED table offset is invalid" },
-		{ 40, 8, 0xffffffffffff0000ull, "QED table offset is invalid" },
-		{ 12, 4, 0, NULL },
-		{ 12, 4, 4, "QED table offset is invalid" },
-		{ 12, 4, 0xffffffffu, "QED table offset is invalid" },
+	static const struct t_poke pokes[] = {
+		{ 16, 8, 0x8, "Unsupported QED features", 0 },
+		{ 16, 8, 0x8000000000000000ull, "Unsupported QED features", 0 },
+		{ 24, 8, 0xffffffffffffffffull, NULL, T_POKE_ANY_SIZE }, /* compat: ignored */
+		{ 32, 8, 0xffffffffffffffffull, NULL, T_POKE_ANY_SIZE }, /* autoclear: ignored */
+		{ 4, 4, 0, "QED cluster size is invalid", 0 },
+		{ 4, 4, 2048, "QED cluster size is invalid", 0 },
+		{ 4, 4, 0x3000, "QED cluster size is invalid", 0 },
+		{ 4, 4, 0x8000000, "QED cluster size is invalid", 0 },
+		{ 4, 4, 0xffffffffu, "QED cluster size is invalid", 0 },
+		{ 4, 4, 4096, NULL, T_POKE_ANY_SIZE },
+		{ 4, 4, 0x4000000, "QED image size is invalid", 0 }, /* max size wraps to 0 */
+		{ 8, 4, 0, "QED table size is invalid", 0 },
+		{ 8, 4, 3, "QED table size is invalid", 0 },
+		{ 8, 4, 32, "QED table size is invalid", 0 },
+		{ 8, 4, 0xffffffffu, "QED table size is invalid", 0 },
+		{ 8, 4, 1, "QED table offset is invalid", 0 },
+		{ 8, 4, 16, "QED table offset is invalid", 0 }, /* past the end of file */
+		{ 48, 8, 1000, "QED image size is invalid", 0 },
+		{ 48, 8, 0, NULL, T_POKE_ANY_SIZE },
+		{ 48, 8, 0x400000000000ull, NULL, T_POKE_ANY_SIZE },
+		{ 48, 8, 0x400000000200ull, "QED image size is invalid", 0 },
+		{ 48, 8, 0xffffffffffffff00ull, "QED image size is invalid", 0 },
+		{ 40, 8, 0, "QED table offset is invalid", 0 },
+		{ 40, 8, 0x10001, "QED table offset is invalid", 0 },
+		{ 40, 8, 0x40000, "QED table offset is invalid", 0 },
+		{ 40, 8, 0x50000, "QED table offset is invalid", 0 },
+		{ 40, 8, 0xffffffffffff0000ull, "QED table offset is invalid", 0 },
+		{ 12, 4, 0, NULL, T_POKE_ANY_SIZE },
+		{ 12, 4, 4, "QED table offset is invalid", 0 },
+		{ 12, 4, 0xffffffffu, "QED table offset is invalid", 0 },
 	};
-	size_t len;
-	uint8_t *orig = t_fixture("qed-1G.head", &len);
-	uint8_t *b = malloc(len);
 
 	(void)state;
-	assert_non_null(b);
-	for (unsigned i = 0; i < IMG_ARRAY_SIZE(pokes); i++) {
-		struct img_result *res;
-
-		memcpy(b, orig, len);
-		if (pokes[i].width == 4)
-			t_put_le32(b + pokes[i].off, (uint32_t)pokes[i].val);
-		else
-			t_put_le64(b + pokes[i].off, pokes[i].val);
-		res = probe_sized(b, len, QED_FILE_SIZE);
-		assert_int_equal(res->format, IMG_FMT_QED);
-		if (pokes[i].damaged)
-			assert_string_equal(res->damaged, pokes[i].damaged);
-		else
-			assert_null(res->damaged);
-		free(res);
-	}
-	free(b);
-	free(orig);
+	/* 4 or 8 bytes, little-endian, in a volume of the fixtures' size */
+	t_poke_run("qed-1G.head", IMG_FMT_QED, false, QED_FILE_SIZE, pokes, IMG_ARRAY_SIZE(pokes));
 }
 
 /* a header_size * cluster_size above 32 bits: only reachable past 4 GiB */
@@ -196,13 +144,13 @@ static void test_header_size_overflow(void **state)
 	(void)state;
 	t_put_le32(b + 12, 0x10000);          /* 0x10000 * 64 KiB = 2^32 */
 	t_put_le64(b + 40, 0x100000000ull); /* L1 at 4 GiB */
-	res = probe_sized(b, len, 0x200000000ull);
+	res = t_probe_sized(b, len, 0x200000000ull);
 	assert_string_equal(res->damaged, "QED header size is too large");
 	free(res);
 	/* 0xffff clusters fit: the L1 table behind them is fine */
 	t_put_le32(b + 12, 0xffff);
 	t_put_le64(b + 40, 0xffff0000ull);
-	res = probe_sized(b, len, 0x200000000ull);
+	res = t_probe_sized(b, len, 0x200000000ull);
 	assert_null(res->damaged);
 	free(res);
 	/* a virtual size past qemu's BDRV_MAX_LENGTH (2 MiB clusters, table 8) */
@@ -211,11 +159,11 @@ static void test_header_size_overflow(void **state)
 	t_put_le32(b + 8, 8);
 	t_put_le64(b + 40, 0x200000);
 	t_put_le64(b + 48, 0x8000000000000000ull);
-	res = probe_sized(b, len, 0x10000000ull);
+	res = t_probe_sized(b, len, 0x10000000ull);
 	assert_string_equal(res->damaged, "Could not refresh total sector count: File too large");
 	free(res);
 	t_put_le64(b + 48, 0x7fffffffc0000000ull);
-	res = probe_sized(b, len, 0x10000000ull);
+	res = t_probe_sized(b, len, 0x10000000ull);
 	assert_null(res->damaged);
 	free(res);
 	free(b);
@@ -233,53 +181,53 @@ static void test_hostile_backing(void **state)
 	memcpy(b, orig, len);
 	/* offset 0 reads the magic: "QED" */
 	t_put_le32(b + 56, 0);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_int_equal(res->backing_file.len, 3);
 	assert_memory_equal(res->backing_file.data, "QED", 3);
 	free(res);
 	/* the name must end inside the header cluster(s) */
 	t_put_le32(b + 56, 65530);
 	t_put_le32(b + 60, 6);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_null(res->damaged);
 	assert_false(res->backing_file.present); /* zeros */
 	free(res);
 	t_put_le32(b + 56, 65535);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_string_equal(res->damaged, "QED backing filename offset is invalid");
 	free(res);
 	t_put_le32(b + 56, 0xffffffffu);
 	t_put_le32(b + 60, 0xffffffffu);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_string_equal(res->damaged, "QED backing filename offset is invalid");
 	free(res);
 	/* size 4095 is fine, 4096 overflows qemu's buffer */
 	memcpy(b, orig, len);
 	t_put_le32(b + 60, 4095);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_null(res->damaged);
 	assert_int_equal(res->backing_file.len, 9);
 	free(res);
 	t_put_le32(b + 60, 4096);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_string_equal(res->damaged, "Failed to read backing filename");
 	free(res);
 	/* header_size 0: no room for any name */
 	memcpy(b, orig, len);
 	t_put_le32(b + 12, 0);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_string_equal(res->damaged, "QED backing filename offset is invalid");
 	free(res);
 	/* size 0: no backing file */
 	memcpy(b, orig, len);
 	t_put_le32(b + 60, 0);
-	res = probe_sized(b, len, QED_FILE_SIZE);
+	res = t_probe_sized(b, len, QED_FILE_SIZE);
 	assert_null(res->damaged);
 	assert_false(res->backing_file.present);
 	free(res);
 	/* the name runs past the end of a short volume: zeros */
 	memcpy(b, orig, len);
-	res = probe_sized(b, 66, 66);
+	res = t_probe_sized(b, 66, 66);
 	assert_string_equal(res->damaged, "QED table offset is invalid");
 	free(res);
 	free(b);
@@ -297,12 +245,8 @@ static void test_truncation(void **state)
 		size_t len;
 		uint8_t *b = t_fixture(names[i], &len);
 
-		t_truncation_sweep(b, len);
-		assert_int_equal(t_probe_copy(b, 63, res), 0);
-		assert_int_equal(res->format, IMG_FMT_RAW);
 		/* 64 bytes: QED, but the L1 table is past the end */
-		assert_int_equal(t_probe_copy(b, 64, res), 0);
-		assert_int_equal(res->format, IMG_FMT_QED);
+		t_truncation_edge(b, len, 64, IMG_FMT_QED, res);
 		assert_non_null(res->damaged);
 		free(b);
 	}

@@ -9,21 +9,9 @@
 
 #include "testutil.h"
 
-static struct img_result *probe_fixture(const char *name)
-{
-	struct t_sparse s;
-	struct img_reader r;
-	struct img_result *res = t_result_new();
-
-	t_sparse_load(&s, name, &r);
-	assert_int_equal(img_probe(&r, res), 0);
-	t_sparse_free(&s);
-	return res;
-}
-
 static void test_dynamic(void **state)
 {
-	struct img_result *res = probe_fixture("vdi-1G");
+	struct img_result *res = t_probe_fixture("vdi-1G");
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_VDI);
@@ -41,7 +29,7 @@ static void test_dynamic(void **state)
 
 static void test_static(void **state)
 {
-	struct img_result *res = probe_fixture("vdi-static-64M");
+	struct img_result *res = t_probe_fixture("vdi-static-64M");
 
 	(void)state;
 	assert_int_equal(res->format, IMG_FMT_VDI);
@@ -52,17 +40,9 @@ static void test_static(void **state)
 	free(res);
 }
 
-struct poke {
-	unsigned off;
-	unsigned width; /* 1, 4 or 8 bytes, little-endian */
-	uint64_t val;
-	const char *damaged;
-	uint64_t vsize; /* checked when clean */
-};
-
 static void test_hostile_fields(void **state)
 {
-	static const struct poke pokes[] = {
+	static const struct t_poke pokes[] = {
 		{ 68, 4, 0x00010000, "unsupported VDI image (version)", 0 },
 		{ 68, 4, 0x00010002, "unsupported VDI image (version)", 0 },
 		{ 72, 4, 0xffffffffu, NULL, 1073741824ull },
@@ -94,34 +74,10 @@ static void test_hostile_fields(void **state)
 		{ 440, 1, 1, "unsupported VDI image (non-NULL parent UUID)", 0 },
 		{ 455, 1, 0x80, "unsupported VDI image (non-NULL parent UUID)", 0 },
 	};
-	size_t len;
-	uint8_t *orig = t_fixture("vdi-1G.head", &len);
-	uint8_t *b = malloc(len);
-	struct img_result *res = t_result_new();
 
 	(void)state;
-	assert_non_null(b);
-	for (unsigned i = 0; i < IMG_ARRAY_SIZE(pokes); i++) {
-		memcpy(b, orig, len);
-		if (pokes[i].width == 1)
-			b[pokes[i].off] = (uint8_t)pokes[i].val;
-		else if (pokes[i].width == 4)
-			t_put_le32(b + pokes[i].off, (uint32_t)pokes[i].val);
-		else
-			t_put_le64(b + pokes[i].off, pokes[i].val);
-		assert_int_equal(t_probe_copy(b, len, res), 0);
-		assert_int_equal(res->format, IMG_FMT_VDI);
-		if (pokes[i].damaged) {
-			assert_non_null(res->damaged);
-			assert_string_equal(res->damaged, pokes[i].damaged);
-		} else {
-			assert_null(res->damaged);
-			assert_int_equal(res->virtual_size, pokes[i].vsize);
-		}
-	}
-	free(res);
-	free(b);
-	free(orig);
+	/* 1, 4 or 8 bytes, little-endian */
+	t_poke_run("vdi-1G.head", IMG_FMT_VDI, false, 0, pokes, IMG_ARRAY_SIZE(pokes));
 }
 
 static void test_types(void **state)
@@ -155,11 +111,7 @@ static void test_truncation(void **state)
 	struct img_result *res = t_result_new();
 
 	(void)state;
-	t_truncation_sweep(b, len);
-	assert_int_equal(t_probe_copy(b, 511, res), 0);
-	assert_int_equal(res->format, IMG_FMT_RAW);
-	assert_int_equal(t_probe_copy(b, 512, res), 0);
-	assert_int_equal(res->format, IMG_FMT_VDI);
+	t_truncation_edge(b, len, 512, IMG_FMT_VDI, res);
 	/* the signature alone, at 64 in a zeroed sector */
 	memset(b, 0, 512);
 	memcpy(b + 64, "\x7f\x10\xda\xbe", 4);

@@ -55,62 +55,7 @@ static int deep_probe(const uint8_t *buf, size_t len, uint64_t cap, bool deep,
 	return rc;
 }
 
-/* ---- compact JSON of a tree (strings unescaped: test data is plain) ------ */
-
-static void render_from(const struct img_spec *s, unsigned first_i, unsigned end_i, char *out,
-                        size_t cap)
-{
-	char stack[16];
-	bool first[16] = { true };
-	unsigned d = 0;
-	size_t o = 0;
-
-#define PUT(...) (o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, __VA_ARGS__))
-	for (unsigned i = first_i; i < end_i; i++) {
-		const struct img_spec_entry *e = &s->e[i];
-
-		if (e->type == IMG_SPEC_END) {
-			assert_true(d > 0);
-			PUT("%c", stack[d--]);
-			if (d == 0)
-				break;
-			continue;
-		}
-		if (d > 0 && !first[d])
-			PUT(",");
-		first[d] = false;
-		if (e->key && d > 0)
-			PUT("\"%s\":", e->key);
-		switch (e->type) {
-		case IMG_SPEC_STR:
-			PUT("\"%.*s\"", (int)e->v.str.len, img_spec_strp(s, e));
-			break;
-		case IMG_SPEC_UINT:
-			PUT("%llu", (unsigned long long)e->v.u);
-			break;
-		case IMG_SPEC_INT:
-			PUT("%lld", (long long)e->v.i);
-			break;
-		case IMG_SPEC_BOOL:
-			PUT("%s", e->v.b ? "true" : "false");
-			break;
-		case IMG_SPEC_OBJ:
-		case IMG_SPEC_ARR:
-			assert_true(d + 1 < IMG_ARRAY_SIZE(stack));
-			PUT("%c", e->type == IMG_SPEC_OBJ ? '{' : '[');
-			stack[++d] = e->type == IMG_SPEC_OBJ ? '}' : ']';
-			first[d] = true;
-			break;
-		default:
-			break;
-		}
-		if (d == 0)
-			break;
-	}
-	assert_int_equal(d, 0);
-#undef PUT
-	assert_true(o < cap);
-}
+/* ---- compact JSON of a tree (t_spec_json) -------------------------------- */
 
 /* the value of the container entry named key at depth 0 of s, as JSON; "" when absent */
 static void render_key(const struct img_spec *s, const char *key, char *out, size_t cap)
@@ -123,7 +68,7 @@ static void render_key(const struct img_spec *s, const char *key, char *out, siz
 
 		if (depth == 0 && e->key && strcmp(e->key, key) == 0 &&
 		    (e->type == IMG_SPEC_OBJ || e->type == IMG_SPEC_ARR)) {
-			render_from(s, i, s->n, out, cap);
+			t_spec_json(s, (int)i, out, cap);
 			return;
 		}
 		if (e->type == IMG_SPEC_OBJ || e->type == IMG_SPEC_ARR)
