@@ -91,6 +91,7 @@ static void mr_reader(struct mr *m, struct img_reader *r)
 	r->ctx = m;
 	r->size = m->size;
 	r->block_size = 512;
+	r->flags = 0;
 	r->get = mr_get;
 }
 
