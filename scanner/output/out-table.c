@@ -287,27 +287,6 @@ static void set_untrusted(struct img_table *t, struct row *rw, int col, const ch
 	set_str(t, rw, col, buf);
 }
 
-static void features_string(const struct img_result *r, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (unsigned i = 0; i < r->n_features; i++) {
-		char tok[128];
-		size_t tl;
-
-		if (img_feature_token(&r->features[i], tok, sizeof(tok)) < 0)
-			continue;
-		tl = strlen(tok);
-		if (used + tl + 2 > len)
-			break;
-		if (used)
-			buf[used++] = ',';
-		memcpy(buf + used, tok, tl + 1);
-		used += tl;
-	}
-}
-
 static void copy_name(char *dst, size_t len, const char *src)
 {
 	snprintf(dst, len, "%s", src ? src : "");
@@ -389,7 +368,7 @@ static void fill_row(struct img_table *t, struct row *rw, const struct img_scan 
 	if (r->data_file.present)
 		set_untrusted(t, rw, COL_DATAFILE, r->data_file.data, r->data_file.len);
 	if (need[COL_FEATURES]) {
-		features_string(r, buf, sizeof(buf));
+		img_feature_list(r, buf, sizeof(buf));
 		if (r->damaged)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged",
 			         buf[0] ? "," : "");
@@ -640,19 +619,4 @@ void img_table_free(struct img_table *t)
 		free_row(&t->rows[i]);
 	free(t->rows);
 	free(t);
-}
-
-int img_out_table(FILE *f, const struct img_scan *const *scans, size_t n,
-                  const struct img_table_opts *o)
-{
-	struct img_table *t = img_table_new(o);
-	int rc;
-
-	if (!t)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		img_table_add(t, scans[i]);
-	rc = img_table_print(t, f);
-	img_table_free(t);
-	return rc;
 }

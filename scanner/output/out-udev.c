@@ -104,6 +104,27 @@ static void prop_name(img_prop_fn fn, void *ctx, const char *key, const char *en
 	}
 }
 
+size_t img_feature_list(const struct img_result *res, char *buf, size_t buflen)
+{
+	unsigned n = res->n_features < IMG_MAX_FEATURES ? res->n_features : IMG_MAX_FEATURES;
+	size_t used = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		char tok[TOKEN_MAX];
+		int len = img_feature_token(&res->features[i], tok, sizeof(tok));
+
+		if (len <= 0 || (size_t)len + 2 > buflen - used)
+			continue;
+		if (used)
+			buf[used++] = ',';
+		memcpy(buf + used, tok, (size_t)len);
+		used += (size_t)len;
+	}
+	if (buflen)
+		buf[used < buflen ? used : buflen - 1] = '\0';
+	return used;
+}
+
 /*
  * A polyglot: every candidate, and nothing else.  Like blkid's ambivalent
  * result (ID_FS_AMBIVALENT, no ID_FS_TYPE), no ID_IMAGE_FORMAT is set, so a
@@ -136,7 +157,6 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 	char buf[LIST_BUF > ENC_BUF ? LIST_BUF : ENC_BUF];
 	const struct img_result *res = s->res;
 	size_t used;
-	unsigned n;
 
 	if (s->error || !res || res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX)
 		return;
@@ -157,19 +177,7 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 		prop_u64(fn, ctx, "ID_IMAGE_CLUSTER_SIZE", res->cluster_size);
 	prop_str(fn, ctx, "ID_IMAGE_COMPAT", res->compat);
 
-	n = res->n_features < IMG_MAX_FEATURES ? res->n_features : IMG_MAX_FEATURES;
-	used = 0;
-	for (unsigned i = 0; i < n; i++) {
-		char tok[TOKEN_MAX];
-		int len = img_feature_token(&res->features[i], tok, sizeof(tok));
-
-		if (len <= 0 || (size_t)len + 2 > sizeof(buf) - used)
-			continue;
-		if (used)
-			buf[used++] = ',';
-		memcpy(buf + used, tok, (size_t)len);
-		used += (size_t)len;
-	}
+	used = img_feature_list(res, buf, sizeof(buf));
 	if (used)
 		fn(ctx, "ID_IMAGE_FEATURES", buf, used);
 

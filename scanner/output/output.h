@@ -60,6 +60,8 @@ int img_safe(const char *s, size_t len, char *out, size_t outlen);
  * format) are the header bytes unmodified instead of img_safe'd.
  */
 int img_feature_token(const struct img_feature *f, char *out, size_t outlen);
+/* the tokens of all of res's features, comma-separated and NUL-terminated; returns the length */
+size_t img_feature_list(const struct img_result *res, char *buf, size_t buflen);
 typedef void (*img_prop_fn)(void *ctx, const char *key, const char *val, size_t len);
 void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, void *ctx);
 

@@ -40,8 +40,6 @@ void img_table_add(struct img_table *t, const struct img_scan *s);
 int img_table_print(struct img_table *t, FILE *f);
 void img_table_free(struct img_table *t);
 
-int img_out_table(FILE *f, const struct img_scan *const *scans, size_t n,
-                  const struct img_table_opts *o);
 /* lsblk-style human size ("64K", "1.5G") into buf */
 void img_human_size(uint64_t bytes, char *buf, size_t len);
 
