@@ -276,90 +276,150 @@ static struct img_progress *progress;
 /* ---- many targets: batched reads, a small pool of threads, input order ---------- */
 
 /*
- * Volumes are opened a chunk at a time, their head and tail windows read in
- * one io_uring submission (when built with liburing), then probed by a few
- * threads; the descriptors of a chunk are open for a few milliseconds.
+ * Targets are scanned in batches, and each batch is written out before the
+ * next: memory stays bounded whatever the number of targets.  The main
+ * thread opens a batch's volumes and reads their head and tail windows (one
+ * io_uring submission per chunk of volumes, when built with liburing) while
+ * a pool of worker threads probes the previous batch; the descriptors of a
+ * batch are open for a few milliseconds.
  */
 #define PREFETCH_CHUNK 64
 
-struct pool {
-	const struct target *targets;
+struct batch {
 	struct img_scan *scans;
 	struct img_source **srcs;
 	struct img_result *slots;
-	size_t next, end;
-	const struct opts *o;
+	const struct target *targets;
+	size_t m;
+};
+
+struct pool {
 	pthread_mutex_t lock;
+	pthread_cond_t work, idle;
+	const struct opts *o;
+	struct batch *cur; /* the batch being probed, NULL between batches */
+	size_t next, done;
+	bool quit;
+	unsigned n;
+	pthread_t th[MAX_JOBS];
 };
 
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
 
+	pthread_mutex_lock(&p->lock);
 	for (;;) {
+		struct batch *b;
 		size_t i;
 
-		pthread_mutex_lock(&p->lock);
+		while (!p->quit && (!p->cur || p->next >= p->cur->m))
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->quit)
+			break;
+		b = p->cur;
 		i = p->next++;
 		pthread_mutex_unlock(&p->lock);
-		if (i >= p->end)
-			return NULL;
-		scan_finish(&p->targets[i], p->o, &p->scans[i], p->srcs[i], &p->slots[i]);
+		scan_finish(&b->targets[i], p->o, &b->scans[i], b->srcs[i], &b->slots[i]);
+		pthread_mutex_lock(&p->lock);
+		if (++p->done == b->m)
+			pthread_cond_signal(&p->idle);
 	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
 }
 
-/* probe the opened sources srcs[begin, end) with o->jobs threads */
-static void finish_range(const struct target *targets, struct img_scan *scans,
-                         struct img_source **srcs, struct img_result *slots, size_t begin,
-                         size_t end, const struct opts *o)
+/* start up to jobs workers; with none (one job, or none could start) batches run inline */
+static void pool_start(struct pool *p, const struct opts *o, unsigned jobs)
 {
-	pthread_t th[MAX_JOBS];
-	unsigned n = 0;
-	struct pool p = {
-		.targets = targets,
-		.scans = scans,
-		.srcs = srcs,
-		.slots = slots,
-		.next = begin,
-		.end = end,
-		.o = o,
-	};
+	memset(p, 0, sizeof(*p));
+	p->o = o;
+	if (jobs < 2)
+		return;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	for (unsigned i = 0; i < jobs; i++)
+		if (pthread_create(&p->th[p->n], NULL, worker, p) == 0)
+			p->n++;
+}
 
-	if (o->jobs > 1 && end - begin > 1) {
-		pthread_mutex_init(&p.lock, NULL);
-		for (unsigned i = 0; i < o->jobs && i < end - begin; i++)
-			if (pthread_create(&th[n], NULL, worker, &p) == 0)
-				n++;
-	}
-	if (n == 0) {
-		/* one job, or no thread could be started */
-		for (size_t i = begin; i < end; i++) {
-			scan_finish(&targets[i], o, &scans[i], srcs[i], &slots[i]);
-			img_progress_tick(progress);
-		}
+static void pool_stop(struct pool *p)
+{
+	if (!p->n)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->quit = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->n; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->idle);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* hand b to the workers (inline without workers: done when this returns) */
+static void pool_submit(struct pool *p, struct batch *b)
+{
+	if (!p->n) {
+		for (size_t i = 0; i < b->m; i++)
+			scan_finish(&b->targets[i], p->o, &b->scans[i], b->srcs[i], &b->slots[i]);
 		return;
 	}
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&p.lock);
-	for (size_t i = begin; i < end; i++)
-		img_progress_tick(progress);
+	pthread_mutex_lock(&p->lock);
+	p->cur = b;
+	p->next = 0;
+	p->done = 0;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
 }
 
-/* scan targets[begin, end) into scans[begin, end), results in slots[begin, end) */
-static void scan_range(const struct target *targets, struct img_scan *scans,
-                       struct img_result *slots, size_t begin, size_t end, const struct opts *o)
+/* wait until the submitted batch is probed */
+static void pool_wait(struct pool *p)
 {
-	struct img_source *srcs[PREFETCH_CHUNK];
+	if (!p->n)
+		return;
+	pthread_mutex_lock(&p->lock);
+	while (p->cur && p->done < p->cur->m)
+		pthread_cond_wait(&p->idle, &p->lock);
+	p->cur = NULL;
+	pthread_mutex_unlock(&p->lock);
+}
 
-	for (size_t c = begin; c < end; c += PREFETCH_CHUNK) {
-		size_t m = end - c < PREFETCH_CHUNK ? end - c : PREFETCH_CHUNK;
+/* open targets[0, m) into b and read their windows, a chunk per io_uring submission */
+static void batch_open(struct batch *b, const struct target *targets, size_t m,
+                       struct img_prefetch *pf, const struct opts *o)
+{
+	b->targets = targets;
+	b->m = m;
+	for (size_t c = 0; c < m; c += PREFETCH_CHUNK) {
+		size_t k = m - c < PREFETCH_CHUNK ? m - c : PREFETCH_CHUNK;
 
-		for (size_t i = 0; i < m; i++)
-			srcs[i] = scan_open(&targets[c + i], o, &scans[c + i]);
-		(void)img_source_prefetch(srcs, m);
-		finish_range(targets + c, scans + c, srcs, slots + c, 0, m, o);
+		/* reads start as volumes open; one volume (--udev) reads on demand */
+		for (size_t i = c; i < c + k; i++) {
+			b->srcs[i] = scan_open(&targets[i], o, &b->scans[i]);
+			if (pf && m > 1 && b->srcs[i])
+				(void)img_prefetch_add(pf, b->srcs[i]);
+		}
+		if (pf && m > 1)
+			(void)img_prefetch_wait(pf);
 	}
+}
+
+static int batch_alloc(struct batch *b, size_t n)
+{
+	b->scans = calloc(n, sizeof(*b->scans));
+	b->srcs = calloc(n, sizeof(*b->srcs));
+	b->slots = malloc(n * sizeof(*b->slots));
+	return b->scans && b->srcs && b->slots ? 0 : -ENOMEM;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->scans);
+	free(b->srcs);
+	free(b->slots);
 }
 
 /* ---- targets ------------------------------------------------------------------ */
@@ -567,8 +627,9 @@ int main(int argc, char **argv)
 	struct img_device *devs = NULL;
 	size_t ndev = 0, n;
 	struct target *targets;
-	struct img_scan *scans;
-	struct img_result *slots;
+	struct batch bt[2] = { { 0 } };
+	struct img_prefetch *pf = NULL;
+	struct pool pool;
 	struct img_table *table = NULL;
 	size_t batch;
 	int c, failed = 0;
@@ -760,14 +821,13 @@ int main(int argc, char **argv)
 
 	/*
 	 * Scan in batches and write each batch out before the next: memory stays
-	 * bounded whatever the number of targets (a result is ~100 KiB).
+	 * bounded whatever the number of targets (a result is ~100 KiB; two
+	 * batches are alive, one probed while the next is opened and read).
 	 */
 	batch = o.jobs * 16 < 64 ? 64 : (size_t)o.jobs * 16;
 	if (batch > n)
 		batch = n ? n : 1;
-	scans = calloc(batch, sizeof(*scans));
-	slots = malloc(batch * sizeof(*slots));
-	if (!scans || !slots) {
+	if (batch_alloc(&bt[0], batch) < 0 || (n > batch && batch_alloc(&bt[1], batch) < 0)) {
 		fprintf(stderr, "imgscan: out of memory\n");
 		return EXIT_SOME_FAILED;
 	}
@@ -785,13 +845,26 @@ int main(int argc, char **argv)
 	}
 	if (o.mode != MODE_UDEV)
 		progress = img_progress_new(n);
-	for (size_t b = 0; b < n; b += batch) {
-		size_t m = n - b < batch ? n - b : batch;
+	if (n > 1)
+		pf = img_prefetch_new(PREFETCH_CHUNK);
+	pool_start(&pool, &o, n > 1 ? o.jobs : 1);
+	if (n)
+		batch_open(&bt[0], targets, batch, pf, &o);
+	for (size_t b = 0, cur = 0; b < n; b += batch, cur ^= 1) {
+		struct batch *bc = &bt[cur];
+		size_t m = bc->m;
 
-		scan_range(targets + b, scans, slots, 0, m, &o);
+		pool_submit(&pool, bc);
+		/* the next batch is opened and read while this one is probed */
+		if (b + batch < n)
+			batch_open(&bt[cur ^ 1], targets + b + batch,
+			           n - b - batch < batch ? n - b - batch : batch, pf, &o);
+		pool_wait(&pool);
+		for (size_t i = 0; i < m; i++)
+			img_progress_tick(progress);
 		img_progress_clear(progress);
 		for (size_t i = 0; i < m; i++) {
-			struct img_scan *sc = &scans[i];
+			struct img_scan *sc = &bc->scans[i];
 
 			if (sc->error) {
 				report_error(sc);
@@ -811,9 +884,11 @@ int main(int argc, char **argv)
 				img_table_add(table, sc);
 				break;
 			}
-			sc->res = NULL; /* a slot: reused by the next batch */
+			sc->res = NULL; /* a slot: reused by a later batch */
 		}
 	}
+	pool_stop(&pool);
+	img_prefetch_free(pf);
 	img_progress_free(progress);
 	progress = NULL;
 	if (o.mode == MODE_JSON)
@@ -833,8 +908,8 @@ int main(int argc, char **argv)
 		if (!devs)
 			free(targets[i].dev);
 	}
-	free(scans);
-	free(slots);
+	batch_free(&bt[0]);
+	batch_free(&bt[1]);
 	free(targets);
 	img_devices_free(devs, ndev);
 	return failed ? EXIT_SOME_FAILED : EXIT_OK;

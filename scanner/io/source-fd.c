@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,6 +26,11 @@
 
 #ifdef HAVE_LIBURING
 #include <liburing.h>
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
 #endif
 
 #include "io/source.h"
@@ -49,10 +55,11 @@ struct img_source {
 	uint64_t readable;
 	uint64_t offset; /* where the image starts */
 	uint64_t cached; /* bytes read so far */
+	uint64_t held;   /* bytes of region buffers held (reads and merged copies) */
 	uint64_t cap;    /* never read more than this */
 	unsigned n;
-	struct region r[MAX_REGIONS];
 	struct img_source_stats st;
+	struct region r[MAX_REGIONS]; /* last: not cleared at open */
 };
 
 static uint64_t align_down(uint64_t v, uint32_t a)
@@ -77,24 +84,31 @@ static uint32_t clamp_align(uint64_t a)
 	return v;
 }
 
-/* Direct-I/O alignment as the kernel reports it; 0 when it does not say. */
-static uint32_t dio_align(int fd)
+/*
+ * What fd is (mode, size) and its direct-I/O alignment as the kernel
+ * reports it (*dio 0 when it does not say): one statx() call, fstat()
+ * where statx is unavailable.
+ */
+static int fd_stat(int fd, struct stat *st, uint32_t *dio)
 {
+	*dio = 0;
 #ifdef STATX_DIOALIGN
 	struct statx stx;
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN) &&
-	    stx.stx_dio_offset_align > 0) {
-		uint32_t a = stx.stx_dio_offset_align;
-
-		if (stx.stx_dio_mem_align > a)
-			a = stx.stx_dio_mem_align;
-		return a;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & (STATX_TYPE | STATX_SIZE)) == (STATX_TYPE | STATX_SIZE)) {
+		memset(st, 0, sizeof(*st));
+		st->st_mode = stx.stx_mode;
+		st->st_size = (off_t)stx.stx_size;
+		if ((stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align > 0) {
+			*dio = stx.stx_dio_offset_align;
+			if (stx.stx_dio_mem_align > *dio)
+				*dio = stx.stx_dio_mem_align;
+		}
+		return 0;
 	}
-#else
-	(void)fd;
 #endif
-	return 0;
+	return fstat(fd, st) < 0 ? -errno : 0;
 }
 
 int img_source_open(const char *path, uint64_t offset, bool no_direct, struct img_source **ret)
@@ -103,7 +117,7 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 	struct stat st;
 	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
 	int fd = -1, r;
-	uint32_t a = 0;
+	uint32_t a = 0, dio;
 
 	*ret = NULL;
 	/* never open what is neither a regular file nor a block device (a FIFO would block) */
@@ -112,9 +126,11 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return -ENOTBLK;
 
-	s = calloc(1, sizeof(*s));
+	/* the region table needs no clearing: n bounds it */
+	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	memset(s, 0, offsetof(struct img_source, r));
 	s->fd = -1;
 
 	if (!no_direct) {
@@ -137,11 +153,10 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 	}
 	s->fd = fd;
 
-	/* the object may have changed between stat and open: trust only fstat */
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
+	/* the object may have changed between stat and open: trust only what is open */
+	r = fd_stat(fd, &st, &dio);
+	if (r < 0)
 		goto fail;
-	}
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t size;
 		int ssz = 0;
@@ -167,12 +182,8 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 		goto fail;
 	}
 
-	{
-		uint32_t d = dio_align(fd);
-
-		if (d > a)
-			a = d;
-	}
+	if (dio > a)
+		a = dio;
 	s->st.align = clamp_align(a ? a : 4096);
 
 	if (offset > s->total) {
@@ -241,13 +252,15 @@ static void add_region(struct img_source *s, uint64_t start, size_t len, uint8_t
 	rg->buf = buf;
 }
 
-/* the first head block: where every probe starts */
+/* the first head block: where every probe starts; a small volume whole */
 static void head_window(const struct img_source *s, uint64_t *start, uint64_t *stop)
 {
 	uint32_t a = s->st.align;
 
 	*start = align_down(s->offset, a);
 	*stop = s->offset + IMG_SOURCE_HEAD_FIRST;
+	if (s->readable - s->offset <= IMG_SOURCE_HEAD_FIRST + IMG_SOURCE_TAIL)
+		*stop = s->readable; /* head and tail in one read */
 	if (*stop > s->readable)
 		*stop = s->readable;
 	*stop = align_up(*stop, a);
@@ -265,12 +278,29 @@ static void tail_window(const struct img_source *s, uint64_t *start, uint64_t *s
 	*stop = align_up(s->readable, a);
 }
 
+/*
+ * A region that holds the start of [abs, end) but not its end, and ends on
+ * a whole block: the request continues a header it holds (a vmdk
+ * descriptor, a long extension area), so only the rest is read.
+ */
+static struct region *continued_region(struct img_source *s, uint64_t abs, uint64_t end)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		struct region *rg = &s->r[i];
+		uint64_t rend = rg->start + rg->len;
+
+		if (abs >= rg->start && abs < rend && end > rend && rend % s->st.align == 0)
+			return rg;
+	}
+	return NULL;
+}
+
 static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 {
 	struct img_source *s = ctx;
-	uint64_t abs = s->offset + off, end = abs + len, start, stop;
+	uint64_t abs = s->offset + off, end = abs + len, start, stop, keep = 0;
 	uint32_t a = s->st.align;
-	struct region *rg;
+	struct region *rg, *cont;
 	uint8_t *buf;
 	ssize_t n;
 	void *p;
@@ -291,10 +321,9 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		head_window(s, &start, &stop);
 	} else if (off + len <= IMG_SOURCE_HEAD) {
 		/* more of the head window, just the 4 KiB blocks asked for, for headers that
-		 * continue (vmdk descriptors, long qcow2 extension areas, the ISO volume
-		 * descriptor of a polyglot): bandwidth is what costs */
+		 * continue (long qcow2 extension areas): bandwidth is what costs */
 		start = align_down(s->offset + (off >= IMG_SOURCE_HEAD_FIRST ? off : 0), a);
-		stop = s->offset + align_up(off + len, IMG_SOURCE_HEAD_FIRST);
+		stop = s->offset + align_up(off + len, 4096);
 		if (stop > s->offset + IMG_SOURCE_HEAD)
 			stop = s->offset + IMG_SOURCE_HEAD;
 	} else if (s->total - abs <= IMG_SOURCE_TAIL) {
@@ -311,28 +340,53 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		stop = end;
 	stop = align_up(stop, a);
 
-	if (s->n >= MAX_REGIONS || stop - start > s->cap || s->cached + (stop - start) > s->cap)
+	/*
+	 * A request that continues a cached region: a new region made of a copy
+	 * of that one and a read of the rest only.  The old region stays: the
+	 * probe may still hold pointers into it.
+	 */
+	cont = continued_region(s, abs, end);
+	if (cont) {
+		start = cont->start;
+		keep = cont->len;
+	}
+	if (s->n >= MAX_REGIONS || stop - start > s->cap || s->cached + (stop - start - keep) > s->cap ||
+	    s->held + (stop - start) > 2 * s->cap)
 		return -E2BIG;
 	if (posix_memalign(&p, a < 4096 ? 4096 : a, (size_t)(stop - start)) != 0)
 		return -ENOMEM;
 	buf = p;
-	n = read_region(s, start, (size_t)(stop - start), buf);
+	if (keep)
+		memcpy(buf, cont->buf, (size_t)keep);
+	n = read_region(s, start + keep, (size_t)(stop - start - keep), buf + keep);
 	if (n < 0) {
 		free(buf);
 		return (int)n;
 	}
-	if ((uint64_t)n < end - start) {
+	if ((uint64_t)n + keep < end - start) {
 		/* the target is shorter than it said: truncated under us */
 		free(buf);
 		return -EIO;
 	}
-	s->cached += stop - start;
-	add_region(s, start, (size_t)n, buf);
+	s->cached += stop - start - keep;
+	s->held += stop - start;
+	add_region(s, start, (size_t)n + (size_t)keep, buf);
 	*ret = buf + (abs - start);
 	return 0;
 }
 
 #ifdef HAVE_LIBURING
+/* bytes the kernel wrote behind valgrind's back (io_uring) are defined */
+static void mark_defined(const void *p, size_t n)
+{
+#ifdef VALGRIND_MAKE_MEM_DEFINED
+	(void)VALGRIND_MAKE_MEM_DEFINED(p, n);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 struct pending {
 	struct img_source *s;
 	uint64_t start, stop;
@@ -366,11 +420,11 @@ static size_t magic_windows(struct img_source *s, uint64_t hs, uint64_t he, uint
 				continue;
 			if ((off >= hs && off + mg->len <= he) || (off >= ts && off + mg->len <= te))
 				continue;
-			start = align_down(off, IMG_SOURCE_HEAD_FIRST);
+			start = align_down(off, 4096);
 			if (start < align_down(s->offset, a))
 				start = align_down(s->offset, a);
 			start = align_down(start, a);
-			stop = align_up(off + mg->len, IMG_SOURCE_HEAD_FIRST);
+			stop = align_up(off + mg->len, 4096);
 			if (stop > s->readable)
 				stop = s->readable;
 			stop = align_up(stop, a);
@@ -384,96 +438,191 @@ static size_t magic_windows(struct img_source *s, uint64_t hs, uint64_t he, uint
 }
 #endif
 
-int img_source_prefetch(struct img_source *const *srcs, size_t n)
+#ifdef HAVE_LIBURING
+#define PENDING_PER_SOURCE (2 + MAGIC_WINDOWS)
+/* queued reads are submitted in groups this size, so the device starts early */
+#define SUBMIT_EVERY 16
+
+struct img_prefetch {
+	struct io_uring ring;
+	size_t max_sources;
+	size_t np;       /* reads prepared since the last wait */
+	size_t unsubmitted;
+	size_t inflight; /* submitted, not yet reaped */
+	bool broken;     /* a wait failed with reads in flight: no more batches */
+	struct pending *pend;
+};
+#endif
+
+struct img_prefetch *img_prefetch_new(size_t max_sources)
 {
 #ifdef HAVE_LIBURING
-	struct io_uring ring;
-	struct pending *pend;
-	size_t np = 0, done = 0;
-	int rc;
+	struct img_prefetch *pf;
+	size_t entries;
 
-	/*
-	 * One volume (--udev) gains nothing from a ring: setting it up costs
-	 * more than the latency of one read it saves (measured); read on demand.
-	 */
-	if (n < 2)
-		return n ? -EAGAIN : 0;
-	pend = calloc((2 + MAGIC_WINDOWS) * n, sizeof(*pend));
-	if (!pend)
-		return -ENOMEM;
-	rc = io_uring_queue_init((unsigned)((2 + MAGIC_WINDOWS) * n < 4096 ? (2 + MAGIC_WINDOWS) * n : 4096),
-	                         &ring, 0);
-	if (rc < 0) {
-		/* no io_uring here (old kernel, seccomp): the windows are read on demand */
-		free(pend);
-		return rc;
+	if (max_sources == 0 || max_sources > 4096 / PENDING_PER_SOURCE)
+		return NULL;
+	entries = PENDING_PER_SOURCE * max_sources;
+	pf = calloc(1, sizeof(*pf));
+	if (!pf)
+		return NULL;
+	pf->pend = calloc(entries, sizeof(*pf->pend));
+	/* no io_uring here (old kernel, seccomp, io_uring_disabled): reads on demand */
+	if (!pf->pend || io_uring_queue_init((unsigned)entries, &pf->ring, 0) < 0) {
+		free(pf->pend);
+		free(pf);
+		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct img_source *s = srcs[i];
-		uint64_t hs, he, ts, te;
+	pf->max_sources = max_sources;
+	return pf;
+#else
+	(void)max_sources;
+	return NULL;
+#endif
+}
 
-		if (!s || s->fd < 0 || s->n != 0 || s->readable <= s->offset)
-			continue;
-		head_window(s, &hs, &he);
-		tail_window(s, &ts, &te);
-		pend[np++] = (struct pending){ .s = s, .start = hs, .stop = he };
-		if (ts >= he)
-			pend[np++] = (struct pending){ .s = s, .start = ts, .stop = te };
-		np += magic_windows(s, hs, he, ts, te, pend + np, MAGIC_WINDOWS);
+void img_prefetch_free(struct img_prefetch *pf)
+{
+#ifdef HAVE_LIBURING
+	if (!pf)
+		return;
+	(void)img_prefetch_wait(pf);
+	if (pf->broken)
+		return; /* the kernel may still write to buffers: leave it all */
+	io_uring_queue_exit(&pf->ring);
+	free(pf->pend);
+	free(pf);
+#else
+	(void)pf;
+#endif
+}
+
+#ifdef HAVE_LIBURING
+static void prefetch_submit(struct img_prefetch *pf)
+{
+	int rc = io_uring_submit(&pf->ring);
+
+	if (rc > 0) {
+		pf->inflight += (size_t)rc;
+		pf->unsubmitted -= (size_t)rc < pf->unsubmitted ? (size_t)rc : pf->unsubmitted;
 	}
-	for (size_t i = 0; i < np; i++) {
-		struct pending *p = &pend[i];
-		uint32_t a = p->s->st.align;
+}
+#endif
+
+int img_prefetch_add(struct img_prefetch *pf, struct img_source *s)
+{
+#ifdef HAVE_LIBURING
+	struct pending *first;
+	uint64_t hs, he, ts, te;
+	size_t k = 0;
+
+	if (!pf || pf->broken)
+		return -EOPNOTSUPP;
+	if (!s || s->fd < 0 || s->n != 0 || s->readable <= s->offset)
+		return 0;
+	if (pf->np + PENDING_PER_SOURCE > pf->max_sources * PENDING_PER_SOURCE)
+		return -E2BIG;
+	first = pf->pend + pf->np;
+	head_window(s, &hs, &he);
+	tail_window(s, &ts, &te);
+	first[k++] = (struct pending){ .s = s, .start = hs, .stop = he };
+	if (ts >= he)
+		first[k++] = (struct pending){ .s = s, .start = ts, .stop = te };
+	k += magic_windows(s, hs, he, ts, te, first + k, MAGIC_WINDOWS);
+	for (size_t i = 0; i < k; i++) {
+		struct pending *p = &first[i];
+		uint32_t a = s->st.align;
 		struct io_uring_sqe *sqe;
 		void *buf;
 
 		if (posix_memalign(&buf, a < 4096 ? 4096 : a, (size_t)(p->stop - p->start)) != 0)
-			break;
-		sqe = io_uring_get_sqe(&ring);
+			return -ENOMEM; /* what was not queued is read on demand */
+		sqe = io_uring_get_sqe(&pf->ring);
 		if (!sqe) {
 			free(buf);
-			break;
+			return -EBUSY;
 		}
-		/*
-		 * The kernel fills it; cleared first because memory checkers
-		 * (valgrind) cannot see io_uring writes and would report every
-		 * probe's read of it as uninitialised.  A few KiB per volume.
-		 */
-		memset(buf, 0, (size_t)(p->stop - p->start));
 		p->buf = buf;
-		io_uring_prep_read(sqe, p->s->fd, buf, (unsigned)(p->stop - p->start), p->start);
+		io_uring_prep_read(sqe, s->fd, buf, (unsigned)(p->stop - p->start), p->start);
 		io_uring_sqe_set_data(sqe, p);
+		pf->np++;
+		pf->unsubmitted++;
 	}
-	rc = io_uring_submit(&ring);
-	for (int k = 0; k < rc; k++) {
+	if (pf->unsubmitted >= SUBMIT_EVERY)
+		prefetch_submit(pf);
+	return 0;
+#else
+	(void)pf;
+	(void)s;
+	return -ENOSYS;
+#endif
+}
+
+int img_prefetch_wait(struct img_prefetch *pf)
+{
+#ifdef HAVE_LIBURING
+	size_t done = 0;
+
+	if (!pf)
+		return -EOPNOTSUPP;
+	if (pf->unsubmitted)
+		prefetch_submit(pf);
+	while (pf->inflight) {
 		struct io_uring_cqe *cqe;
 		struct pending *p;
 
-		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+		if (io_uring_wait_cqe(&pf->ring, &cqe) < 0)
 			break;
 		p = io_uring_cqe_get_data(cqe);
 		if (cqe->res > 0 && p->s->n < MAX_REGIONS) {
+			/*
+			 * Memory checkers cannot see the kernel's io_uring writes:
+			 * tell valgrind the bytes that came are defined.
+			 */
+			mark_defined(p->buf, (size_t)cqe->res);
 			/* a short read at the end of a target is normal: keep what came */
 			p->s->st.reads++;
 			p->s->st.bytes += (uint64_t)cqe->res;
 			p->s->cached += p->stop - p->start;
+			p->s->held += p->stop - p->start;
 			add_region(p->s, p->start, (size_t)cqe->res, p->buf);
 			p->buf = NULL;
 		}
 		/* errors (EINVAL for O_DIRECT, EIO) are met again, and reported, on demand */
-		io_uring_cqe_seen(&ring, cqe);
+		io_uring_cqe_seen(&pf->ring, cqe);
+		pf->inflight--;
 		done++;
 	}
-	for (size_t i = 0; i < np; i++)
-		free(pend[i].buf);
-	io_uring_queue_exit(&ring);
-	free(pend);
+	/*
+	 * Anything still in flight here (a wait that failed) cannot be reaped
+	 * safely: give the ring up rather than free buffers the kernel may fill.
+	 */
+	for (size_t i = 0; i < pf->np; i++) {
+		if (!pf->inflight)
+			free(pf->pend[i].buf);
+		pf->pend[i].buf = NULL;
+	}
+	pf->np = 0;
+	pf->unsubmitted = 0;
+	if (pf->inflight) {
+		pf->broken = true;
+		return -EIO;
+	}
 	return done ? 0 : -EIO;
 #else
-	(void)srcs;
-	(void)n;
+	(void)pf;
 	return -ENOSYS;
 #endif
+}
+
+int img_source_prefetch(struct img_prefetch *pf, struct img_source *const *srcs, size_t n)
+{
+	if (!pf)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < n; i++)
+		if (img_prefetch_add(pf, srcs[i]) < 0)
+			break;
+	return img_prefetch_wait(pf);
 }
 
 void img_source_reader(struct img_source *s, struct img_reader *ret)

@@ -26,11 +26,15 @@ struct img_source_stats {
 /* The read budget per volume with --deep (snapshot, bitmap, refcount tables). */
 #define IMG_SOURCE_DEEP_CAP (64u * 1024 * 1024)
 /*
- * The head window: its first 4 KiB are read on first use (every header
- * proper), the rest up to 64 KiB only when a probe asks for it; and the tail
- * window size.  On a virtual disk a 64 KiB read costs twice a 4 KiB one.
+ * The head window: its first 36 KiB are read on first use (every header
+ * proper, a vmdk descriptor, LUKS2's JSON area and the ISO 9660 volume
+ * descriptor at 32 KiB that reveals a polyglot: one read), the rest up to
+ * 64 KiB only when a probe asks for it; and the tail window size.  A volume
+ * of at most HEAD_FIRST + TAIL bytes is read whole, in one read.  On the
+ * virtual disk measured (docs/performance.md) a 36 KiB read costs less than
+ * two 4 KiB reads, a 64 KiB read more.
  */
-#define IMG_SOURCE_HEAD_FIRST (4u * 1024)
+#define IMG_SOURCE_HEAD_FIRST (36u * 1024)
 #define IMG_SOURCE_HEAD (64u * 1024)
 #define IMG_SOURCE_TAIL (4u * 1024)
 
@@ -50,12 +54,23 @@ const struct img_source_stats *img_source_stats(const struct img_source *s);
 uint64_t img_source_size(const struct img_source *s); /* whole target, before offset */
 /*
  * Read the head and tail windows of many sources at once, with io_uring when
- * imgscan was built with liburing and the kernel allows it.  Returns 0, or a
- * negative errno when batching is unavailable: the windows are then read on
- * demand, as without this call.  Errors of single reads are left for the
- * on-demand reads to meet and report.
+ * imgscan was built with liburing and the kernel allows it.  A prefetch
+ * context (one ring) serves every batch of up to max_sources sources; it is
+ * NULL when batching is unavailable, and img_source_prefetch() then returns
+ * a negative errno: the windows are read on demand, as without the call.
+ * Errors of single reads are left for the on-demand reads to meet and report.
  */
-int img_source_prefetch(struct img_source *const *srcs, size_t n);
+struct img_prefetch;
+struct img_prefetch *img_prefetch_new(size_t max_sources);
+void img_prefetch_free(struct img_prefetch *pf);
+int img_source_prefetch(struct img_prefetch *pf, struct img_source *const *srcs, size_t n);
+/*
+ * The same, a source at a time: add() queues a source's reads and submits
+ * them in groups (the device works while more volumes are opened), wait()
+ * reaps them all.  At most max_sources sources between two waits.
+ */
+int img_prefetch_add(struct img_prefetch *pf, struct img_source *s);
+int img_prefetch_wait(struct img_prefetch *pf);
 /* close the descriptor at once; cached data stays readable until free */
 void img_source_close(struct img_source *s);
 void img_source_free(struct img_source *s);

@@ -103,15 +103,22 @@ static void spec_reset(struct img_spec *s)
 	s->pool_used = 0;
 }
 
+static void bytes_reset(struct img_bytes *b)
+{
+	b->present = false;
+	b->len = 0;
+	b->data[0] = '\0';
+}
+
 void img_result_init(struct img_result *res, enum img_format_id id)
 {
-	/* the spec pools are large and need no clearing: pool_used bounds them */
-	memset(res, 0, offsetof(struct img_result, spec));
+	/* the large members need no clearing: their lengths and counts bound them */
+	memset(res, 0, offsetof(struct img_result, backing_file));
+	bytes_reset(&res->backing_file);
+	bytes_reset(&res->backing_format);
+	bytes_reset(&res->data_file);
 	spec_reset(&res->spec);
 	spec_reset(&res->top);
-	res->has_image_end_offset = false;
-	res->image_end_offset = 0;
-	res->deep_incomplete = NULL;
 	res->format = id;
 }
 
