@@ -208,6 +208,9 @@ static struct img_source *scan_open(const struct target *t, const struct opts *o
 	}
 	if (o->deep)
 		img_source_set_cap(src, IMG_SOURCE_DEEP_CAP);
+	/* no ISO 9660 block to read (see udev_env_no_filesystem): a smaller first read */
+	if (o->no_content_sigs)
+		img_source_set_head(src, 4096);
 	return src;
 }
 

@@ -57,6 +57,7 @@ struct img_source {
 	uint64_t cached; /* bytes read so far */
 	uint64_t held;   /* bytes of region buffers held (reads and merged copies) */
 	uint64_t cap;    /* never read more than this */
+	uint32_t head_first; /* bytes of the first head read */
 	unsigned n;
 	struct img_source_stats st;
 	struct region r[MAX_REGIONS]; /* last: not cleared at open */
@@ -192,6 +193,7 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 	}
 	s->offset = offset;
 	s->cap = IMG_SOURCE_BYTE_CAP;
+	s->head_first = IMG_SOURCE_HEAD_FIRST;
 	s->readable = s->total;
 	if (s->st.is_block && a)
 		s->readable = align_down(s->total, a);
@@ -258,8 +260,8 @@ static void head_window(const struct img_source *s, uint64_t *start, uint64_t *s
 	uint32_t a = s->st.align;
 
 	*start = align_down(s->offset, a);
-	*stop = s->offset + IMG_SOURCE_HEAD_FIRST;
-	if (s->readable - s->offset <= IMG_SOURCE_HEAD_FIRST + IMG_SOURCE_TAIL)
+	*stop = s->offset + s->head_first;
+	if (s->readable - s->offset <= s->head_first + IMG_SOURCE_TAIL)
 		*stop = s->readable; /* head and tail in one read */
 	if (*stop > s->readable)
 		*stop = s->readable;
@@ -316,13 +318,13 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	if (end > s->readable)
 		return -ERANGE;
 
-	if (off + len <= IMG_SOURCE_HEAD_FIRST) {
+	if (off + len <= s->head_first) {
 		/* the first part of the head window: every format's header proper */
 		head_window(s, &start, &stop);
 	} else if (off + len <= IMG_SOURCE_HEAD) {
 		/* more of the head window, just the 4 KiB blocks asked for, for headers that
 		 * continue (long qcow2 extension areas): bandwidth is what costs */
-		start = align_down(s->offset + (off >= IMG_SOURCE_HEAD_FIRST ? off : 0), a);
+		start = align_down(s->offset + (off >= s->head_first ? off : 0), a);
 		stop = s->offset + align_up(off + len, 4096);
 		if (stop > s->offset + IMG_SOURCE_HEAD)
 			stop = s->offset + IMG_SOURCE_HEAD;
@@ -632,6 +634,13 @@ void img_source_reader(struct img_source *s, struct img_reader *ret)
 	ret->block_size = s->st.align;
 	ret->flags = 0;
 	ret->get = fd_get;
+}
+
+void img_source_set_head(struct img_source *s, uint32_t bytes)
+{
+	/* whole 4 KiB blocks, within the head window */
+	bytes = bytes < 4096 ? 4096 : bytes - bytes % 4096;
+	s->head_first = bytes < IMG_SOURCE_HEAD ? bytes : IMG_SOURCE_HEAD;
 }
 
 void img_source_set_cap(struct img_source *s, uint64_t cap)

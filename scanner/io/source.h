@@ -48,6 +48,12 @@ struct img_source;
  */
 int img_source_open(const char *path, uint64_t offset, bool no_direct, struct img_source **ret);
 void img_source_reader(struct img_source *s, struct img_reader *ret);
+/*
+ * Change the size of the first head read (whole 4 KiB blocks, at most
+ * IMG_SOURCE_HEAD), before any read: 4096 where no probe needs the ISO 9660
+ * block at 32 KiB (IMG_PROBE_NO_CONTENT), so one device read costs less.
+ */
+void img_source_set_head(struct img_source *s, uint32_t bytes);
 /* change the byte cap (IMG_SOURCE_DEEP_CAP for --deep); never above 1 GiB */
 void img_source_set_cap(struct img_source *s, uint64_t cap);
 const struct img_source_stats *img_source_stats(const struct img_source *s);

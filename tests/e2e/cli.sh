@@ -77,6 +77,14 @@ check_eq "--udev under udev, ID_FS_TYPE=iso9660: ambiguous" "ID_IMAGE_AMBIGUOUS=
 check_eq "--udev under udev, no ID_FS_TYPE: the ISO signature is not looked for" qcow2 \
 	"$(env SUBSYSTEM=block DEVPATH=/devices/virtual/block/loop9 "$IMGSCAN" --udev "$T/poly.iso" |
 		sed -n 's/^ID_IMAGE_FORMAT=//p')"
+# and the first read is one 4 KiB block instead of 36 KiB (qcow2: head + tail)
+reads_bytes() { sed -n 's/.*: \([0-9]*\) read(s), \([0-9]*\) bytes.*/\1 \2/p'; }
+check_eq "--udev under udev, no ID_FS_TYPE: 2 reads, under 16 KiB" "2 yes" \
+	"$(env SUBSYSTEM=block DEVPATH=/devices/virtual/block/loop9 "$IMGSCAN" -v --udev "$T/a.qcow2" 2>&1 >/dev/null |
+		reads_bytes | awk '{ print $1, ($2 < 16384 ? "yes" : "no") }')"
+check_eq "--udev outside udev: 2 reads, the first holding the ISO 9660 block" "2 yes" \
+	"$("$IMGSCAN" -v --udev "$T/a.qcow2" 2>&1 >/dev/null | reads_bytes |
+		awk '{ print $1, ($2 >= 36864 ? "yes" : "no") }')"
 check_eq "--udev under udev, DM_UDEV_DISABLE_OTHER_RULES_FLAG=1: nothing" "" \
 	"$(env SUBSYSTEM=block DEVPATH=/x DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 "$IMGSCAN" --udev "$T/a.qcow2")"
 

@@ -177,6 +177,30 @@ static void test_offset(void **state)
 	assert_int_equal(img_source_open(path, size + 1, false, &s), -EINVAL);
 }
 
+/* a smaller first read where no ISO 9660 block is wanted (--udev under udev) */
+static void test_small_head(void **state)
+{
+	const char *path = make_file("smallhead", 300000);
+	struct img_source *s;
+	struct img_reader r;
+	const uint8_t *p;
+
+	(void)state;
+	assert_int_equal(img_source_open(path, 0, false, &s), 0);
+	img_source_set_head(s, 4096);
+	img_source_reader(s, &r);
+	assert_int_equal(img_get(&r, 0, 512, &p), 0);
+	assert_pattern(p, 0, 512);
+	assert_int_equal(img_source_stats(s)->reads, 1);
+	assert_int_equal(img_source_stats(s)->bytes, 4096);
+	/* a vmdk descriptor continuing past it: only the rest is read */
+	assert_int_equal(img_get(&r, 512, 10240, &p), 0);
+	assert_pattern(p, 512, 10240);
+	assert_int_equal(img_source_stats(s)->reads, 2);
+	assert_true(img_source_stats(s)->bytes <= 4096 + 8192);
+	img_source_free(s);
+}
+
 static void test_small_file(void **state)
 {
 	const char *path = make_file("small", 100);
@@ -309,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_refuses),
 		cmocka_unit_test(test_head_tail_regions),
 		cmocka_unit_test(test_offset),
+		cmocka_unit_test(test_small_head),
 		cmocka_unit_test(test_small_file),
 		cmocka_unit_test(test_buffered),
 		cmocka_unit_test(test_byte_cap),
