@@ -38,7 +38,10 @@ qemu-img create -q -f vhdx "$S/j.vhdx" 1G
 qemu-img create -q -f vdi "$S/k.vdi" 1G
 qemu-img create -q -f parallels "$S/l.hds" 1G
 qemu-img create -q -f luks --object secret,id=s0,data=x -o key-secret=s0,iter-time=10 "$S/m.luks" 16M ||
-	qemu-img create -q -f luks --object secret,id=s0,data=x -o key-secret=s0,iter-time=10 "$S/m.luks" 16M || true
+	qemu-img create -q -f luks --object secret,id=s0,data=x -o key-secret=s0,iter-time=10 "$S/m.luks" 16M ||
+	{ rm -f "$S/m.luks"; truncate -s 16M "$S/m.luks" &&
+		printf x | cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
+			--key-file - "$S/m.luks"; } || rm -f "$S/m.luks"
 qemu-img create -q -f raw "$S/n.raw" 64M
 set -- "$S"/*
 k=0
