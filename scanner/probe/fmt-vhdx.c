@@ -46,11 +46,16 @@
  * only "vhdxfile"), damaged.  Reads past the end of the volume are seen as
  * zeros, as qemu's block layer pads them.
  * qemu-img prints no format-specific data for vhdx.
+ * Reads: one request from header 1 to the end of region table 1 (64..256
+ * KiB), one for the metadata table and the 4 KiB after it (where qemu-img
+ * and Hyper-V put the items); table 2, the log and items elsewhere only
+ * when needed.  CRC-32C: crc32c.c.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "bytes.h"
+#include "crc32c.h"
 #include "probe.h"
 
 #define KiB 1024u
@@ -64,6 +69,14 @@
 #define VHDX_RT_SIZE (64u * KiB)
 #define VHDX_RT_MAX_ENTRIES 2047u
 #define VHDX_MD_TABLE_SIZE (64u * KiB)
+/*
+ * The first read covers header 1 to the end of region table 1; the
+ * metadata table is read with up to this much of the region after it,
+ * where qemu-img and Hyper-V put the items.
+ */
+#define VHDX_SPAN_OFF VHDX_HEADER1_OFF
+#define VHDX_SPAN_LEN (VHDX_RT1_OFF + VHDX_RT_SIZE - VHDX_HEADER1_OFF)
+#define VHDX_MD_ITEMS_PEEK (4u * KiB)
 #define VHDX_ENTRY_SIZE 32u
 #define VHDX_LOG_MIN_SIZE MiB
 #define VHDX_BLOCK_MIN MiB
@@ -101,68 +114,7 @@ static const uint8_t guid_parent_locator[16] =
 static const uint8_t guid_parent_vhdx[16] =
 	GUID(0xb04aefb7u, 0xd19eu, 0x4a81u, 0xb7, 0x89, 0x25, 0xb8, 0xe9, 0x44, 0x59, 0x13);
 
-/* ---- CRC-32C (Castagnoli, reflected 0x82F63B78), nibble table ----------- */
-
-/* CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), one table lookup a byte */
-static const uint32_t crc32c_table[256] = {
-	0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,
-	0x26a1e7e8u, 0xd4ca64ebu, 0x8ad958cfu, 0x78b2dbccu, 0x6be22838u, 0x9989ab3bu,
-	0x4d43cfd0u, 0xbf284cd3u, 0xac78bf27u, 0x5e133c24u, 0x105ec76fu, 0xe235446cu,
-	0xf165b798u, 0x030e349bu, 0xd7c45070u, 0x25afd373u, 0x36ff2087u, 0xc494a384u,
-	0x9a879fa0u, 0x68ec1ca3u, 0x7bbcef57u, 0x89d76c54u, 0x5d1d08bfu, 0xaf768bbcu,
-	0xbc267848u, 0x4e4dfb4bu, 0x20bd8edeu, 0xd2d60dddu, 0xc186fe29u, 0x33ed7d2au,
-	0xe72719c1u, 0x154c9ac2u, 0x061c6936u, 0xf477ea35u, 0xaa64d611u, 0x580f5512u,
-	0x4b5fa6e6u, 0xb93425e5u, 0x6dfe410eu, 0x9f95c20du, 0x8cc531f9u, 0x7eaeb2fau,
-	0x30e349b1u, 0xc288cab2u, 0xd1d83946u, 0x23b3ba45u, 0xf779deaeu, 0x05125dadu,
-	0x1642ae59u, 0xe4292d5au, 0xba3a117eu, 0x4851927du, 0x5b016189u, 0xa96ae28au,
-	0x7da08661u, 0x8fcb0562u, 0x9c9bf696u, 0x6ef07595u, 0x417b1dbcu, 0xb3109ebfu,
-	0xa0406d4bu, 0x522bee48u, 0x86e18aa3u, 0x748a09a0u, 0x67dafa54u, 0x95b17957u,
-	0xcba24573u, 0x39c9c670u, 0x2a993584u, 0xd8f2b687u, 0x0c38d26cu, 0xfe53516fu,
-	0xed03a29bu, 0x1f682198u, 0x5125dad3u, 0xa34e59d0u, 0xb01eaa24u, 0x42752927u,
-	0x96bf4dccu, 0x64d4cecfu, 0x77843d3bu, 0x85efbe38u, 0xdbfc821cu, 0x2997011fu,
-	0x3ac7f2ebu, 0xc8ac71e8u, 0x1c661503u, 0xee0d9600u, 0xfd5d65f4u, 0x0f36e6f7u,
-	0x61c69362u, 0x93ad1061u, 0x80fde395u, 0x72966096u, 0xa65c047du, 0x5437877eu,
-	0x4767748au, 0xb50cf789u, 0xeb1fcbadu, 0x197448aeu, 0x0a24bb5au, 0xf84f3859u,
-	0x2c855cb2u, 0xdeeedfb1u, 0xcdbe2c45u, 0x3fd5af46u, 0x7198540du, 0x83f3d70eu,
-	0x90a324fau, 0x62c8a7f9u, 0xb602c312u, 0x44694011u, 0x5739b3e5u, 0xa55230e6u,
-	0xfb410cc2u, 0x092a8fc1u, 0x1a7a7c35u, 0xe811ff36u, 0x3cdb9bddu, 0xceb018deu,
-	0xdde0eb2au, 0x2f8b6829u, 0x82f63b78u, 0x709db87bu, 0x63cd4b8fu, 0x91a6c88cu,
-	0x456cac67u, 0xb7072f64u, 0xa457dc90u, 0x563c5f93u, 0x082f63b7u, 0xfa44e0b4u,
-	0xe9141340u, 0x1b7f9043u, 0xcfb5f4a8u, 0x3dde77abu, 0x2e8e845fu, 0xdce5075cu,
-	0x92a8fc17u, 0x60c37f14u, 0x73938ce0u, 0x81f80fe3u, 0x55326b08u, 0xa759e80bu,
-	0xb4091bffu, 0x466298fcu, 0x1871a4d8u, 0xea1a27dbu, 0xf94ad42fu, 0x0b21572cu,
-	0xdfeb33c7u, 0x2d80b0c4u, 0x3ed04330u, 0xccbbc033u, 0xa24bb5a6u, 0x502036a5u,
-	0x4370c551u, 0xb11b4652u, 0x65d122b9u, 0x97baa1bau, 0x84ea524eu, 0x7681d14du,
-	0x2892ed69u, 0xdaf96e6au, 0xc9a99d9eu, 0x3bc21e9du, 0xef087a76u, 0x1d63f975u,
-	0x0e330a81u, 0xfc588982u, 0xb21572c9u, 0x407ef1cau, 0x532e023eu, 0xa145813du,
-	0x758fe5d6u, 0x87e466d5u, 0x94b49521u, 0x66df1622u, 0x38cc2a06u, 0xcaa7a905u,
-	0xd9f75af1u, 0x2b9cd9f2u, 0xff56bd19u, 0x0d3d3e1au, 0x1e6dcdeeu, 0xec064eedu,
-	0xc38d26c4u, 0x31e6a5c7u, 0x22b65633u, 0xd0ddd530u, 0x0417b1dbu, 0xf67c32d8u,
-	0xe52cc12cu, 0x1747422fu, 0x49547e0bu, 0xbb3ffd08u, 0xa86f0efcu, 0x5a048dffu,
-	0x8ecee914u, 0x7ca56a17u, 0x6ff599e3u, 0x9d9e1ae0u, 0xd3d3e1abu, 0x21b862a8u,
-	0x32e8915cu, 0xc083125fu, 0x144976b4u, 0xe622f5b7u, 0xf5720643u, 0x07198540u,
-	0x590ab964u, 0xab613a67u, 0xb831c993u, 0x4a5a4a90u, 0x9e902e7bu, 0x6cfbad78u,
-	0x7fab5e8cu, 0x8dc0dd8fu, 0xe330a81au, 0x115b2b19u, 0x020bd8edu, 0xf0605beeu,
-	0x24aa3f05u, 0xd6c1bc06u, 0xc5914ff2u, 0x37faccf1u, 0x69e9f0d5u, 0x9b8273d6u,
-	0x88d28022u, 0x7ab90321u, 0xae7367cau, 0x5c18e4c9u, 0x4f48173du, 0xbd23943eu,
-	0xf36e6f75u, 0x0105ec76u, 0x12551f82u, 0xe03e9c81u, 0x34f4f86au, 0xc69f7b69u,
-	0xd5cf889du, 0x27a40b9eu, 0x79b737bau, 0x8bdcb4b9u, 0x988c474du, 0x6ae7c44eu,
-	0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
-};
-
-static uint32_t crc32c_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		crc = (crc >> 8) ^ crc32c_table[(crc ^ p[i]) & 0xff];
-	return crc;
-}
-
-static uint32_t crc32c_zeros(uint32_t crc, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		crc = (crc >> 8) ^ crc32c_table[crc & 0xff];
-	return crc;
-}
+/* ---- checksums ---------------------------------------------------------- */
 
 /*
  * CRC-32C of a span of span bytes of which the first avail are in buf (the
@@ -170,20 +122,16 @@ static uint32_t crc32c_zeros(uint32_t crc, size_t n)
  */
 static uint32_t vhdx_crc(const uint8_t *buf, size_t avail, size_t span)
 {
-	uint32_t crc = 0xffffffffu;
 	size_t have = avail < span ? avail : span;
+	uint32_t crc;
 
-	if (have <= 4) {
-		crc = crc32c_update(crc, buf, have);
-		crc = crc32c_zeros(crc, span - have);
-	} else {
-		crc = crc32c_update(crc, buf, 4);
-		crc = crc32c_zeros(crc, have < 8 ? have - 4 : 4);
-		if (have > 8)
-			crc = crc32c_update(crc, buf + 8, have - 8);
-		crc = crc32c_zeros(crc, span - have);
-	}
-	return crc ^ 0xffffffffu;
+	if (have <= 4)
+		return img_crc32c_zeros(img_crc32c_update(0, buf, have), span - have);
+	crc = img_crc32c_update(0, buf, 4);
+	crc = img_crc32c_zeros(crc, have < 8 ? have - 4 : 4);
+	if (have > 8)
+		crc = img_crc32c_update(crc, buf + 8, have - 8);
+	return img_crc32c_zeros(crc, span - have);
 }
 
 /* ---- zero-extended reads ------------------------------------------------- */
@@ -204,6 +152,35 @@ static int win_get(const struct img_reader *r, uint64_t off, size_t want, struct
 	return img_get_upto(r, off, want, &w->p, &w->avail);
 }
 
+/*
+ * The window of want bytes at off inside span w (want <= the span's
+ * length): exactly what win_get() of the same range would give, without a
+ * read.
+ */
+static void win_sub(const struct win *w, size_t off, size_t want, struct win *ret)
+{
+	ret->p = w->p;
+	ret->avail = 0;
+	if (off < w->avail) {
+		ret->p = w->p + off;
+		ret->avail = w->avail - off < want ? w->avail - off : want;
+	}
+}
+
+/*
+ * win_get() of [off, off + want), served from span w (holding the volume
+ * from w_off) when it holds all of it, else read.
+ */
+static int win_get_from(const struct img_reader *r, const struct win *w, uint64_t w_off,
+                        uint64_t off, size_t want, struct win *ret)
+{
+	if (off >= w_off && img_in_bounds(off - w_off, want, w->avail)) {
+		win_sub(w, (size_t)(off - w_off), want, ret);
+		return 0;
+	}
+	return win_get(r, off, want, ret);
+}
+
 static uint8_t win_byte(const struct win *w, size_t i)
 {
 	return i < w->avail ? w->p[i] : 0;
@@ -212,8 +189,13 @@ static uint8_t win_byte(const struct win *w, size_t i)
 /* copy n bytes at off of the window into dst, zero-padded */
 static void win_copy(const struct win *w, size_t off, uint8_t *dst, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		dst[i] = off + i < off ? 0 : win_byte(w, off + i);
+	size_t have = off < w->avail ? w->avail - off : 0;
+
+	if (have > n)
+		have = n;
+	if (have)
+		memcpy(dst, w->p + off, have);
+	memset(dst + have, 0, n - have);
 }
 
 static uint32_t win_le32(const struct win *w, size_t off)
@@ -244,21 +226,17 @@ struct vhdx_header {
 	uint64_t log_offset;
 };
 
-static int read_header(const struct img_reader *r, uint64_t off, struct win *w,
-                       struct vhdx_header *h)
+/* parse the 4 KiB header in window w */
+static void parse_header(const struct win *w, struct vhdx_header *h)
 {
 	uint8_t b[80];
-	int rc;
 
 	memset(h, 0, sizeof(*h));
-	rc = win_get(r, off, VHDX_HEADER_SIZE, w);
-	if (rc < 0)
-		return rc;
 	win_copy(w, 0, b, sizeof(b));
 	if (vhdx_crc(w->p, w->avail, VHDX_HEADER_SIZE) != img_le32(b + 4))
-		return 0;
+		return;
 	if (memcmp(b, "head", 4) != 0 || img_le16(b + 66) != 1)
-		return 0;
+		return;
 	h->valid = true;
 	h->seq = img_le64(b + 8);
 	memcpy(h->log_guid, b + 48, 16);
@@ -266,14 +244,20 @@ static int read_header(const struct img_reader *r, uint64_t off, struct win *w,
 	h->version = img_le16(b + 66);
 	h->log_length = img_le32(b + 68);
 	h->log_offset = img_le64(b + 72);
-	return 0;
 }
 
 /* two windows hold the same 4 KiB, zero padding included */
 static bool headers_identical(const struct win *a, const struct win *b)
 {
-	for (size_t i = 0; i < VHDX_HEADER_SIZE; i++)
-		if (win_byte(a, i) != win_byte(b, i))
+	size_t na = a->avail < VHDX_HEADER_SIZE ? a->avail : VHDX_HEADER_SIZE;
+	size_t nb = b->avail < VHDX_HEADER_SIZE ? b->avail : VHDX_HEADER_SIZE;
+	const struct win *longer = na > nb ? a : b;
+
+	if (na && nb && memcmp(a->p, b->p, na < nb ? na : nb) != 0)
+		return false;
+	/* past the shorter one's end: the longer one must hold zeros */
+	for (size_t i = na < nb ? na : nb; i < (na > nb ? na : nb); i++)
+		if (longer->p[i])
 			return false;
 	return true;
 }
@@ -446,10 +430,13 @@ static size_t utf16le_to_utf8(const uint8_t *s, size_t len, char *out, size_t ca
 static const char *const locator_paths[] = { "relative_path", "volume_path",
 	                                     "absolute_win32_path" };
 
-static int parse_locator(const struct img_reader *r, uint64_t off, uint32_t len,
-                         struct img_result *res)
+/* the locator item at base + off (len bytes); md: the metadata span read at base */
+static int parse_locator(const struct img_reader *r, const struct win *md, uint64_t base,
+                         uint32_t item_off, uint32_t len, struct img_result *res)
 {
+	struct win w;
 	const uint8_t *p;
+	uint64_t off;
 	size_t avail;
 	uint16_t count;
 	int best = -1;
@@ -461,9 +448,13 @@ static int parse_locator(const struct img_reader *r, uint64_t off, uint32_t len,
 
 	if (len > VHDX_LOCATOR_MAX)
 		len = VHDX_LOCATOR_MAX;
-	rc = img_get_upto(r, off, len, &p, &avail);
+	if (img_add_overflow(base, item_off, &off)) /* base <= r->size: cannot happen */
+		return 0;
+	rc = win_get_from(r, md, base, off, len, &w);
 	if (rc < 0)
 		return rc;
+	p = w.p;
+	avail = w.avail;
 	if (avail < 20)
 		return 0;
 	if (memcmp(p, guid_parent_vhdx, 16) == 0)
@@ -509,17 +500,21 @@ static const uint8_t *const md_guids[MD_N] = {
 	[MD_PSS] = guid_phys_sector,          [MD_LOCATOR] = guid_parent_locator,
 };
 
-/* read n (<= 8) bytes of an item at base + off, zeros past the end */
-static int read_item(const struct img_reader *r, uint64_t base, uint32_t off, uint8_t *dst,
-                     size_t n)
+/*
+ * read n (<= 8) bytes of an item at base + off, zeros past the end: from
+ * the metadata span md (read at base) when it holds them
+ */
+static int read_item(const struct img_reader *r, const struct win *md, uint64_t base,
+                     uint32_t off, uint8_t *dst, size_t n)
 {
 	struct win w;
+	uint64_t at;
 	int rc;
 
 	memset(dst, 0, n);
-	if (base > UINT64_MAX - off) /* base <= r->size: cannot happen, but be safe */
+	if (img_add_overflow(base, off, &at)) /* base <= r->size: cannot happen, but be safe */
 		return 0;
-	rc = win_get(r, base + off, n, &w);
+	rc = win_get_from(r, md, base, at, n, &w);
 	if (rc < 0)
 		return rc;
 	win_copy(&w, 0, dst, n);
@@ -529,7 +524,8 @@ static int read_item(const struct img_reader *r, uint64_t base, uint32_t off, ui
 static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
                           struct img_result *res)
 {
-	struct win w;
+	struct win span, w;
+	size_t want = VHDX_MD_TABLE_SIZE;
 	uint32_t off[MD_N] = { 0 }, len[MD_N] = { 0 };
 	bool present[MD_N] = { false };
 	uint8_t b[8];
@@ -542,9 +538,16 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 		img_set_damaged(res, "VHDX metadata region outside the volume");
 		return 0;
 	}
-	rc = win_get(r, ri->md_off, VHDX_MD_TABLE_SIZE, &w);
+	/* the table and, inside the region, the items that usually follow it */
+	if (ri->md_len > VHDX_MD_TABLE_SIZE)
+		want += ri->md_len - VHDX_MD_TABLE_SIZE < VHDX_MD_ITEMS_PEEK
+		        ? ri->md_len - VHDX_MD_TABLE_SIZE : VHDX_MD_ITEMS_PEEK;
+	rc = win_get(r, ri->md_off, want, &span);
+	if (rc < 0 && want > VHDX_MD_TABLE_SIZE) /* as the table alone would be read */
+		rc = win_get(r, ri->md_off, VHDX_MD_TABLE_SIZE, &span);
 	if (rc < 0)
 		return rc;
+	win_sub(&span, 0, VHDX_MD_TABLE_SIZE, &w);
 	win_copy(&w, 0, b, 8);
 	if (memcmp(b, "metadata", 8) != 0) {
 		img_set_damaged(res, "VHDX metadata table signature mismatch");
@@ -587,7 +590,7 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 		}
 	}
 
-	rc = read_item(r, ri->md_off, off[MD_PARAMS], b, 8);
+	rc = read_item(r, &span, ri->md_off, off[MD_PARAMS], b, 8);
 	if (rc < 0)
 		return rc;
 	block_size = img_le32(b);
@@ -599,7 +602,8 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 		res->subformat = "differencing";
 		if (present[MD_LOCATOR]) {
 			img_set_damaged(res, "Differencing VHDX images are not supported");
-			rc = parse_locator(r, ri->md_off + off[MD_LOCATOR], len[MD_LOCATOR], res);
+			rc = parse_locator(r, &span, ri->md_off, off[MD_LOCATOR],
+			                   len[MD_LOCATOR], res);
 			if (rc < 0)
 				return rc;
 		} else {
@@ -611,11 +615,11 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 		res->subformat = "dynamic";
 	}
 
-	rc = read_item(r, ri->md_off, off[MD_VSIZE], b, 8);
+	rc = read_item(r, &span, ri->md_off, off[MD_VSIZE], b, 8);
 	if (rc < 0)
 		return rc;
 	vds = img_le64(b);
-	rc = read_item(r, ri->md_off, off[MD_LSS], b, 4);
+	rc = read_item(r, &span, ri->md_off, off[MD_LSS], b, 4);
 	if (rc < 0)
 		return rc;
 	lss = img_le32(b);
@@ -654,20 +658,37 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
 {
-	struct win w1, w2, wrt;
+	struct win span, w1, w2, wrt;
 	struct vhdx_header h1, h2;
 	const struct vhdx_header *h;
 	struct rt_info ri;
 	const char *why;
+	bool have_rt;
 	int rc;
 
 	(void)hit;
-	rc = read_header(r, VHDX_HEADER1_OFF, &w1, &h1);
-	if (rc < 0)
-		return rc;
-	rc = read_header(r, VHDX_HEADER2_OFF, &w2, &h2);
-	if (rc < 0)
-		return rc;
+	/*
+	 * One request for header 1, header 2 and region table 1.  Should the
+	 * reader refuse it (a partial last block of a device, an I/O error in
+	 * a part that is not needed), fall back to the separate requests, so
+	 * the outcome is that of reading each structure on its own.
+	 */
+	rc = win_get(r, VHDX_SPAN_OFF, VHDX_SPAN_LEN, &span);
+	have_rt = rc == 0;
+	if (have_rt) {
+		win_sub(&span, VHDX_HEADER1_OFF - VHDX_SPAN_OFF, VHDX_HEADER_SIZE, &w1);
+		win_sub(&span, VHDX_HEADER2_OFF - VHDX_SPAN_OFF, VHDX_HEADER_SIZE, &w2);
+		win_sub(&span, VHDX_RT1_OFF - VHDX_SPAN_OFF, VHDX_RT_SIZE, &wrt);
+	} else {
+		rc = win_get(r, VHDX_HEADER1_OFF, VHDX_HEADER_SIZE, &w1);
+		if (rc < 0)
+			return rc;
+		rc = win_get(r, VHDX_HEADER2_OFF, VHDX_HEADER_SIZE, &w2);
+		if (rc < 0)
+			return rc;
+	}
+	parse_header(&w1, &h1);
+	parse_header(&w2, &h2);
 	if (h1.valid && h2.valid) {
 		if (h1.seq > h2.seq)
 			h = &h1;
@@ -709,9 +730,11 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 		}
 	}
 
-	rc = win_get(r, VHDX_RT1_OFF, VHDX_RT_SIZE, &wrt);
-	if (rc < 0)
-		return rc;
+	if (!have_rt) {
+		rc = win_get(r, VHDX_RT1_OFF, VHDX_RT_SIZE, &wrt);
+		if (rc < 0)
+			return rc;
+	}
 	why = parse_region_table(&wrt, h, &ri);
 	if (why) {
 		/* qemu reads only table 1; take the facts from table 2 if it is sound */

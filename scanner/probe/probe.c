@@ -388,7 +388,7 @@ int img_probe(const struct img_reader *r, struct img_result *res)
 {
 	struct img_result tmp;
 	enum img_format_id cand[_IMG_FMT_MAX];
-	unsigned n = 0, n_content = 0;
+	unsigned n = 0;
 
 	/* image formats first: the first match's facts land in res */
 	for (unsigned pass = 0; pass < 2; pass++) {
@@ -406,10 +406,8 @@ int img_probe(const struct img_reader *r, struct img_result *res)
 				img_result_init(res, IMG_FMT_RAW);
 				return rc;
 			}
-			if (rc == IMG_MATCH) {
+			if (rc == IMG_MATCH)
 				cand[n++] = f->id;
-				n_content += pass;
-			}
 		}
 	}
 	if (n == 0) {

@@ -35,6 +35,7 @@ struct mr {
 	uint64_t size;
 	unsigned gets;
 	uint64_t bytes;
+	uint64_t readable; /* non-zero: gets ending past it fail (a device's partial last block) */
 	unsigned n_bufs;
 	void *bufs[64];
 	uint8_t *own[16];
@@ -47,6 +48,8 @@ static int mr_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	uint8_t *b;
 
 	if (off > m->size || len > m->size - off)
+		return -ERANGE;
+	if (m->readable && off + len > m->readable)
 		return -ERANGE;
 	if (m->n_bufs >= IMG_ARRAY_SIZE(m->bufs))
 		return -ENOMEM;
@@ -343,15 +346,183 @@ static void check_fixture(const char *name, uint64_t md, uint64_t vsize, uint64_
 	assert_false(img_has_feature(res, "has_parent"));
 	mr_free(&m);
 
-	/* the vhdx probe alone: few reads, bounded bytes */
+	/*
+	 * the vhdx probe alone: the magic check, then two requests, header 1
+	 * to the end of region table 1, and the metadata table with the items
+	 * after it
+	 */
 	mr_fixture(&m, name, offs, IMG_ARRAY_SIZE(offs));
 	mr_reader(&m, &r);
 	assert_int_equal(img_probe_format(&r, IMG_FMT_VHDX, res), 0);
 	assert_ok(res, vsize, cluster, subformat);
-	assert_true(m.gets <= 10);
-	assert_true(m.bytes <= 2 * 4096 + 2 * 65536 + 64);
+	assert_int_equal(m.gets, 1 + 2);
+	assert_true(m.bytes <= 8 + 192 * KiB + 68 * KiB);
 	mr_free(&m);
 	free(res);
+}
+
+/*
+ * The fixture flattened into one buffer and probed through the library's
+ * own memory reader, which counts get() calls: after the magic check the
+ * vhdx probe makes two.
+ */
+static void test_fixture_mem_reads(void **state)
+{
+	const uint64_t offs[] = { 0, 65536, 131072, 196608, 262144, 3 * MiB, 3 * MiB + 65536 };
+	struct img_result *res = t_result_new(), *all = t_result_new();
+	struct img_mem_source ms;
+	struct img_reader r;
+	uint8_t *flat;
+	struct mr m;
+	unsigned before;
+
+	(void)state;
+	mr_fixture(&m, "vhdx-dyn1g", offs, IMG_ARRAY_SIZE(offs));
+	assert_int_equal(m.size, 8 * MiB);
+	flat = calloc(1, (size_t)m.size);
+	assert_non_null(flat);
+	for (unsigned i = 0; i < m.n; i++)
+		memcpy(flat + m.piece[i].off, m.piece[i].p, m.piece[i].len);
+	img_mem_reader(&ms, flat, (size_t)m.size, &r);
+	assert_int_equal(img_probe_format(&r, IMG_FMT_VHDX, res), 0);
+	assert_ok(res, 1ull << 30, 8 * MiB, "dynamic");
+	assert_int_equal(ms.reads, 1 + 2);
+	/* through img_probe: the same facts, still only two reads by vhdx */
+	before = ms.reads;
+	assert_int_equal(img_probe(&r, all), 0);
+	assert_ok(all, 1ull << 30, 8 * MiB, "dynamic");
+	print_message("img_probe of the flattened fixture: %u get() calls\n", ms.reads - before);
+	free(flat);
+	mr_free(&m);
+	free(all);
+	free(res);
+}
+
+/*
+ * requests (after the magic check) in the other layouts: log peek, region
+ * table 2, items elsewhere
+ */
+static void test_read_counts(void **state)
+{
+	struct img_result *res;
+	struct vimg *v;
+	struct mr m;
+
+	(void)state;
+	/* a log to peek at: one more request */
+	v = vimg_new();
+	v->with_log = true;
+	t_put_le64(v->h2 + 48, 0x1234); /* log_guid */
+	vimg_fix(v);
+	vimg_reader(v, &m);
+	res = t_result_new();
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_true(res->dirty);
+	assert_int_equal(m.gets, 1 + 3);
+	mr_free(&m);
+	free(res);
+	free(v);
+
+	/* region table 1 bad: table 2 is read on its own */
+	v = vimg_new();
+	vimg_fix(v);
+	v->rt1[100] ^= 1;
+	vimg_reader(v, &m);
+	res = t_result_new();
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_damaged(res, "VHDX region table checksum mismatch");
+	assert_int_equal(res->virtual_size, 1ull << 30);
+	assert_int_equal(m.gets, 1 + 3);
+	mr_free(&m);
+	free(res);
+	free(v);
+
+	/*
+	 * a metadata region of exactly 64 KiB + 40 (the items' end): the span
+	 * stops there and still holds them
+	 */
+	v = vimg_new();
+	put_entry(v->rt1 + 48, g_md, MD_OFF, 64 * KiB + 40, 1);
+	res = vimg_probe(v, true);
+	assert_ok(res, 1ull << 30, 8 * MiB, "dynamic");
+	free(res);
+	vimg_reader(v, &m);
+	res = t_result_new();
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_int_equal(m.gets, 1 + 2);
+	assert_true(m.bytes <= 8 + 192 * KiB + 64 * KiB + 40);
+	mr_free(&m);
+	free(res);
+
+	/*
+	 * a region of 64 KiB only: the items lie past it (qemu reads them
+	 * anyway), each read on its own, the same facts
+	 */
+	put_entry(v->rt1 + 48, g_md, MD_OFF, 64 * KiB, 1);
+	vimg_fix(v);
+	vimg_reader(v, &m);
+	res = t_result_new();
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_ok(res, 1ull << 30, 8 * MiB, "dynamic");
+	assert_int_equal(m.gets, 1 + 2 + 3);
+	mr_free(&m);
+	free(res);
+	free(v);
+
+	/* items past the first 4 KiB after the table: read on their own */
+	v = vimg_new();
+	put_md_entry(v->md + 64, g_vsize, ITEMS + 4096, 8, 6);
+	t_put_le64(v->md + ITEMS + 4096, 5ull << 30);
+	put_md_entry(v->md + 128, g_lss, ITEMS + 4092, 4, 6); /* straddles the span end */
+	t_put_le32(v->md + ITEMS + 4092, 512);
+	vimg_fix(v);
+	vimg_reader(v, &m);
+	res = t_result_new();
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_ok(res, 5ull << 30, 8 * MiB, "dynamic");
+	assert_int_equal(m.gets, 1 + 2 + 1); /* 4092..4096 is inside; 4096.. is not */
+	mr_free(&m);
+	t_put_le32(v->md + ITEMS + 4092, 0);
+	put_md_entry(v->md + 128, g_lss, ITEMS + 4094, 4, 6);
+	t_put_le32(v->md + ITEMS + 4094, 512);
+	vimg_reader(v, &m);
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_ok(res, 5ull << 30, 8 * MiB, "dynamic");
+	assert_int_equal(m.gets, 1 + 2 + 2);
+	mr_free(&m);
+	free(res);
+	free(v);
+
+	/*
+	 * a reader that refuses the span but serves each structure (the
+	 * fd reader past the last whole block of a device): the same
+	 * outcome as separate reads
+	 */
+	v = vimg_new();
+	vimg_fix(v);
+	vimg_reader(v, &m);
+	m.size = 100 * KiB + 1;
+	m.readable = 100 * KiB;
+	res = t_result_new();
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_damaged(res, "VHDX region table checksum mismatch");
+	assert_true(res->has_version); /* header 1 was read */
+	mr_free(&m);
+	/* the same with the metadata span refused, the table alone served */
+	vimg_reader(v, &m);
+	m.size = MD_OFF + 64 * KiB + 1;
+	m.readable = MD_OFF + 64 * KiB;
+	put_md_entry(v->md + 32, g_params, 4096, 8, 4);
+	put_md_entry(v->md + 64, g_vsize, 4104, 8, 6);
+	put_md_entry(v->md + 128, g_lss, 4112, 4, 6);
+	t_put_le32(v->md + 4096, 8 * MiB);
+	t_put_le64(v->md + 4104, 2ull << 30);
+	t_put_le32(v->md + 4112, 512);
+	assert_int_equal(mr_probe(&m, res), 0);
+	assert_ok(res, 2ull << 30, 8 * MiB, "dynamic");
+	mr_free(&m);
+	free(res);
+	free(v);
 }
 
 static void test_fixture_dynamic(void **state)
@@ -1045,6 +1216,8 @@ int main(void)
 		cmocka_unit_test(test_fixture_fixed),
 		cmocka_unit_test(test_fixture_bs32m),
 		cmocka_unit_test(test_fixture_crc),
+		cmocka_unit_test(test_fixture_mem_reads),
+		cmocka_unit_test(test_read_counts),
 		cmocka_unit_test(test_built_default),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_log),
