@@ -5,6 +5,9 @@
  * blkid builtin already sets ID_FS_* there.  The device is opened read-only
  * and non-blocking like everywhere else; libblkid does its own (buffered)
  * reads, limited to the volume from the probe offset on.
+ *
+ * libblkid is loaded with dlopen when the first raw volume is named (dl.h):
+ * --udev never loads it.
  */
 #include <blkid.h>
 #include <errno.h>
@@ -13,13 +16,43 @@
 #include <unistd.h>
 
 #include "content.h"
+#include "dl.h"
+
+static __typeof__(&blkid_new_probe) sym_blkid_new_probe;
+static __typeof__(&blkid_free_probe) sym_blkid_free_probe;
+static __typeof__(&blkid_probe_set_device) sym_blkid_probe_set_device;
+static __typeof__(&blkid_probe_enable_superblocks) sym_blkid_probe_enable_superblocks;
+static __typeof__(&blkid_probe_set_superblocks_flags) sym_blkid_probe_set_superblocks_flags;
+static __typeof__(&blkid_probe_filter_superblocks_type) sym_blkid_probe_filter_superblocks_type;
+static __typeof__(&blkid_probe_enable_partitions) sym_blkid_probe_enable_partitions;
+static __typeof__(&blkid_do_safeprobe) sym_blkid_do_safeprobe;
+static __typeof__(&blkid_probe_lookup_value) sym_blkid_probe_lookup_value;
+
+static const struct img_dl_sym blkid_syms[] = {
+	IMG_DL_SYM(blkid_new_probe),
+	IMG_DL_SYM(blkid_free_probe),
+	IMG_DL_SYM(blkid_probe_set_device),
+	IMG_DL_SYM(blkid_probe_enable_superblocks),
+	IMG_DL_SYM(blkid_probe_set_superblocks_flags),
+	IMG_DL_SYM(blkid_probe_filter_superblocks_type),
+	IMG_DL_SYM(blkid_probe_enable_partitions),
+	IMG_DL_SYM(blkid_do_safeprobe),
+	IMG_DL_SYM(blkid_probe_lookup_value),
+};
+
+static struct img_dl_lib blkid_lib = IMG_DL_LIB(BLKID_SONAME, BLKID_PACKAGE, blkid_syms);
+
+int dlopen_blkid(void)
+{
+	return img_dl_load(&blkid_lib, "naming what a raw volume holds");
+}
 
 static void copy_value(blkid_probe pr, const char *name, char *dst, size_t dstlen)
 {
 	const char *data = NULL;
 	size_t len = 0;
 
-	if (blkid_probe_lookup_value(pr, name, &data, &len) != 0 || !data)
+	if (sym_blkid_probe_lookup_value(pr, name, &data, &len) != 0 || !data)
 		return;
 	/* len counts the terminating NUL */
 	if (len && data[len - 1] == '\0')
@@ -36,21 +69,25 @@ int img_content_probe(const char *path, uint64_t offset, uint64_t size, struct i
 	int fd, rc;
 
 	memset(ret, 0, sizeof(*ret));
+	/* the message is printed once; each raw volume then shows no content */
+	rc = dlopen_blkid();
+	if (rc < 0)
+		return rc;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	pr = blkid_new_probe();
+	pr = sym_blkid_new_probe();
 	if (!pr) {
 		close(fd);
 		return -ENOMEM;
 	}
-	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)size) != 0) {
-		blkid_free_probe(pr);
+	if (sym_blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)size) != 0) {
+		sym_blkid_free_probe(pr);
 		close(fd);
 		return -EIO;
 	}
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
+	sym_blkid_probe_enable_superblocks(pr, 1);
+	sym_blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
 	                                          BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID |
 	                                          BLKID_SUBLKS_VERSION);
 	/*
@@ -61,10 +98,10 @@ int img_content_probe(const char *path, uint64_t offset, uint64_t size, struct i
 	{
 		static char *slow[] = { "zfs_member", NULL };
 
-		blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_NOTIN, slow);
+		sym_blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_NOTIN, slow);
 	}
-	blkid_probe_enable_partitions(pr, 1);
-	rc = blkid_do_safeprobe(pr);
+	sym_blkid_probe_enable_partitions(pr, 1);
+	rc = sym_blkid_do_safeprobe(pr);
 	if (rc == 0) {
 		copy_value(pr, "TYPE", ret->type, sizeof(ret->type));
 		copy_value(pr, "USAGE", ret->usage, sizeof(ret->usage));
@@ -79,7 +116,7 @@ int img_content_probe(const char *path, uint64_t offset, uint64_t size, struct i
 		strcpy(ret->type, "ambivalent");
 		ret->present = true;
 	}
-	blkid_free_probe(pr);
+	sym_blkid_free_probe(pr);
 	close(fd);
 	return rc == -1 ? -EIO : 0;
 }

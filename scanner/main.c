@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <locale.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -214,6 +215,9 @@ static struct img_source *scan_open(const struct target *t, const struct opts *o
 	return src;
 }
 
+/* set by workers when content naming needs a library that cannot be loaded */
+static atomic_bool content_lib_missing;
+
 /* second half: probe, close at once, then name a raw volume's content */
 /*
  * The result lands in slot when given (reused across batches: a result is
@@ -263,6 +267,9 @@ static void scan_finish(const struct target *t, const struct opts *o, struct img
 
 	if (s->res->format == IMG_FMT_RAW && o->mode != MODE_UDEV) {
 		rc = img_content_probe(path, o->offset, s->size, &s->content);
+		/* libblkid could not be loaded (said once): the run must not end in success */
+		if (rc == -ELIBACC || rc == -ELIBBAD)
+			atomic_store(&content_lib_missing, true);
 		if (rc < 0 && o->verbose)
 			fprintf(stderr, "imgscan: %s: content not probed: %s\n", path, strerror(-rc));
 	}
@@ -915,5 +922,7 @@ int main(int argc, char **argv)
 	batch_free(&bt[1]);
 	free(targets);
 	img_devices_free(devs, ndev);
+	if (atomic_load(&content_lib_missing))
+		failed++;
 	return failed ? EXIT_SOME_FAILED : EXIT_OK;
 }

@@ -12,6 +12,9 @@
  * SIGINT and SIGTERM end the loop (signalfd, so nothing is interrupted
  * half-way through a line).
  *
+ * libudev and libjson-c are loaded with dlopen when the monitor starts
+ * (dl.h).
+ *
  * Also the progress line of long scans: stderr only, only on a terminal,
  * only after the first second.
  */
@@ -28,13 +31,98 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "monitor.h"
+
+static __typeof__(&udev_device_get_action) sym_udev_device_get_action;
+static __typeof__(&udev_device_get_devnode) sym_udev_device_get_devnode;
+static __typeof__(&udev_device_get_devnum) sym_udev_device_get_devnum;
+static __typeof__(&udev_device_get_properties_list_entry) sym_udev_device_get_properties_list_entry;
+static __typeof__(&udev_device_get_property_value) sym_udev_device_get_property_value;
+static __typeof__(&udev_device_get_seqnum) sym_udev_device_get_seqnum;
+static __typeof__(&udev_device_get_sysattr_value) sym_udev_device_get_sysattr_value;
+static __typeof__(&udev_device_get_sysname) sym_udev_device_get_sysname;
+static __typeof__(&udev_device_unref) sym_udev_device_unref;
+static __typeof__(&udev_list_entry_get_name) sym_udev_list_entry_get_name;
+static __typeof__(&udev_list_entry_get_next) sym_udev_list_entry_get_next;
+static __typeof__(&udev_list_entry_get_value) sym_udev_list_entry_get_value;
+static __typeof__(&udev_monitor_enable_receiving) sym_udev_monitor_enable_receiving;
+static __typeof__(&udev_monitor_filter_add_match_subsystem_devtype)
+	sym_udev_monitor_filter_add_match_subsystem_devtype;
+static __typeof__(&udev_monitor_get_fd) sym_udev_monitor_get_fd;
+static __typeof__(&udev_monitor_new_from_netlink) sym_udev_monitor_new_from_netlink;
+static __typeof__(&udev_monitor_receive_device) sym_udev_monitor_receive_device;
+static __typeof__(&udev_monitor_unref) sym_udev_monitor_unref;
+static __typeof__(&udev_new) sym_udev_new;
+static __typeof__(&udev_unref) sym_udev_unref;
+static __typeof__(&json_object_new_int64) sym_json_object_new_int64;
+static __typeof__(&json_object_new_object) sym_json_object_new_object;
+static __typeof__(&json_object_new_string) sym_json_object_new_string;
+static __typeof__(&json_object_object_add) sym_json_object_object_add;
+static __typeof__(&json_object_put) sym_json_object_put;
+static __typeof__(&json_object_to_json_string_ext) sym_json_object_to_json_string_ext;
+static __typeof__(&json_tokener_parse) sym_json_tokener_parse;
+
+static const struct img_dl_sym monitor_udev_syms[] = {
+	IMG_DL_SYM(udev_device_get_action),
+	IMG_DL_SYM(udev_device_get_devnode),
+	IMG_DL_SYM(udev_device_get_devnum),
+	IMG_DL_SYM(udev_device_get_properties_list_entry),
+	IMG_DL_SYM(udev_device_get_property_value),
+	IMG_DL_SYM(udev_device_get_seqnum),
+	IMG_DL_SYM(udev_device_get_sysattr_value),
+	IMG_DL_SYM(udev_device_get_sysname),
+	IMG_DL_SYM(udev_device_unref),
+	IMG_DL_SYM(udev_list_entry_get_name),
+	IMG_DL_SYM(udev_list_entry_get_next),
+	IMG_DL_SYM(udev_list_entry_get_value),
+	IMG_DL_SYM(udev_monitor_enable_receiving),
+	IMG_DL_SYM(udev_monitor_filter_add_match_subsystem_devtype),
+	IMG_DL_SYM(udev_monitor_get_fd),
+	IMG_DL_SYM(udev_monitor_new_from_netlink),
+	IMG_DL_SYM(udev_monitor_receive_device),
+	IMG_DL_SYM(udev_monitor_unref),
+	IMG_DL_SYM(udev_new),
+	IMG_DL_SYM(udev_unref),
+};
+
+static const struct img_dl_sym monitor_json_syms[] = {
+	IMG_DL_SYM(json_object_new_int64),
+	IMG_DL_SYM(json_object_new_object),
+	IMG_DL_SYM(json_object_new_string),
+	IMG_DL_SYM(json_object_object_add),
+	IMG_DL_SYM(json_object_put),
+	IMG_DL_SYM(json_object_to_json_string_ext),
+	IMG_DL_SYM(json_tokener_parse),
+};
+
+static struct img_dl_lib monitor_udev_lib =
+	IMG_DL_LIB(UDEV_SONAME, UDEV_PACKAGE, monitor_udev_syms);
+static struct img_dl_lib monitor_json_lib =
+	IMG_DL_LIB(JSONC_SONAME, JSONC_PACKAGE, monitor_json_syms);
+
+/* udev_list_entry_foreach of libudev.h, through the loaded symbols */
+#define sym_udev_list_entry_foreach(entry, first) \
+	for (entry = (first); entry; entry = sym_udev_list_entry_get_next(entry))
+
+/* both libraries, before anything is set up */
+static int dlopen_monitor(void)
+{
+	int r = img_dl_load(&monitor_udev_lib, "--monitor");
+
+	if (r == 0)
+		r = img_dl_load(&monitor_json_lib, "--monitor");
+	/* the events' "image" objects are written by out-json.c */
+	if (r == 0)
+		r = dlopen_json_c();
+	return r;
+}
 
 /* ---- --monitor ---------------------------------------------------------------- */
 
 static const char *prop(struct udev_device *d, const char *key)
 {
-	const char *v = udev_device_get_property_value(d, key);
+	const char *v = sym_udev_device_get_property_value(d, key);
 
 	return v && *v ? v : NULL;
 }
@@ -42,11 +130,11 @@ static const char *prop(struct udev_device *d, const char *key)
 /* why the udev rule would not open this device; NULL when it would */
 static const char *guard(struct udev_device *d)
 {
-	const char *sysname = udev_device_get_sysname(d);
+	const char *sysname = sym_udev_device_get_sysname(d);
 	const char *v;
 	bool dm = sysname && strncmp(sysname, "dm-", 3) == 0;
 
-	v = udev_device_get_sysattr_value(d, "size");
+	v = sym_udev_device_get_sysattr_value(d, "size");
 	if (v && strcmp(v, "0") == 0)
 		return "empty device";
 	if ((v = prop(d, "IMGSCAN_DISABLE")) && strcmp(v, "1") == 0)
@@ -73,8 +161,8 @@ static json_object *safe_str(const char *v)
 	char buf[4 * 4200 + 1];
 
 	if (img_safe(v, strlen(v), buf, sizeof(buf)) < 0 && !buf[0])
-		return json_object_new_string("");
-	return json_object_new_string(buf);
+		return sym_json_object_new_string("");
+	return sym_json_object_new_string(buf);
 }
 
 /* the ID_IMAGE_* properties of the event, or NULL when there are none */
@@ -83,16 +171,16 @@ static json_object *image_props(struct udev_device *d)
 	struct udev_list_entry *e;
 	json_object *o = NULL;
 
-	udev_list_entry_foreach(e, udev_device_get_properties_list_entry(d)) {
-		const char *k = udev_list_entry_get_name(e);
-		const char *v = udev_list_entry_get_value(e);
+	sym_udev_list_entry_foreach(e, sym_udev_device_get_properties_list_entry(d)) {
+		const char *k = sym_udev_list_entry_get_name(e);
+		const char *v = sym_udev_list_entry_get_value(e);
 
 		if (!k || strncmp(k, "ID_IMAGE_", 9) != 0 || !v)
 			continue;
 		if (!o)
-			o = json_object_new_object();
+			o = sym_json_object_new_object();
 		if (o)
-			json_object_object_add(o, k, safe_str(v));
+			sym_json_object_object_add(o, k, safe_str(v));
 	}
 	return o;
 }
@@ -109,16 +197,16 @@ static json_object *scan_object(const struct img_scan *s)
 		return NULL;
 	img_out_json_item(f, s, true);
 	if (fclose(f) == 0 && text)
-		o = json_tokener_parse(text);
+		o = sym_json_tokener_parse(text);
 	free(text);
 	return o;
 }
 
 static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, struct udev_device *d)
 {
-	const char *action = udev_device_get_action(d);
-	const char *node = udev_device_get_devnode(d);
-	dev_t devnum = udev_device_get_devnum(d);
+	const char *action = sym_udev_device_get_action(d);
+	const char *node = sym_udev_device_get_devnode(d);
+	dev_t devnum = sym_udev_device_get_devnum(d);
 	json_object *ev, *props;
 	const char *why;
 	char buf[32];
@@ -128,40 +216,40 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 	if (strcmp(action, "add") != 0 && strcmp(action, "change") != 0 &&
 	    strcmp(action, "remove") != 0)
 		return;
-	ev = json_object_new_object();
+	ev = sym_json_object_new_object();
 	if (!ev)
 		return;
-	json_object_object_add(ev, "action", json_object_new_string(action));
-	json_object_object_add(ev, "devname", safe_str(node));
+	sym_json_object_object_add(ev, "action", sym_json_object_new_string(action));
+	sym_json_object_object_add(ev, "devname", safe_str(node));
 	snprintf(buf, sizeof(buf), "%u:%u", major(devnum), minor(devnum));
-	json_object_object_add(ev, "devnum", json_object_new_string(buf));
-	json_object_object_add(ev, "seqnum",
-	                       json_object_new_int64((int64_t)udev_device_get_seqnum(d)));
+	sym_json_object_object_add(ev, "devnum", sym_json_object_new_string(buf));
+	sym_json_object_object_add(ev, "seqnum",
+	                       sym_json_object_new_int64((int64_t)sym_udev_device_get_seqnum(d)));
 
 	props = image_props(d);
 	if (props) {
-		json_object_object_add(ev, "source", json_object_new_string("udev"));
-		json_object_object_add(ev, "properties", props);
+		sym_json_object_object_add(ev, "source", sym_json_object_new_string("udev"));
+		sym_json_object_object_add(ev, "properties", props);
 	} else if (strcmp(action, "remove") == 0) {
-		json_object_object_add(ev, "source", json_object_new_string("none"));
-		json_object_object_add(ev, "skipped", json_object_new_string("device removed"));
+		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
+		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string("device removed"));
 	} else if ((why = guard(d)) != NULL) {
-		json_object_object_add(ev, "source", json_object_new_string("none"));
-		json_object_object_add(ev, "skipped", json_object_new_string(why));
+		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
+		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(why));
 	} else {
 		struct img_scan s;
 
 		ops->scan(ctx, node, &s);
-		json_object_object_add(ev, "source", json_object_new_string("probe"));
-		json_object_object_add(ev, "image", scan_object(&s));
+		sym_json_object_object_add(ev, "source", sym_json_object_new_string("probe"));
+		sym_json_object_object_add(ev, "image", scan_object(&s));
 		ops->release(ctx, &s);
 	}
-	fputs(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+	fputs(sym_json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
 	                                             JSON_C_TO_STRING_NOSLASHESCAPE),
 	      out);
 	fputc('\n', out);
 	fflush(out);
-	json_object_put(ev);
+	sym_json_object_put(ev);
 }
 
 int img_monitor_run(const struct img_monitor_ops *ops, void *ctx, FILE *out)
@@ -169,8 +257,11 @@ int img_monitor_run(const struct img_monitor_ops *ops, void *ctx, FILE *out)
 	struct udev *udev = NULL;
 	struct udev_monitor *mon = NULL;
 	sigset_t mask, old;
-	int sfd = -1, rc = 0;
+	int sfd = -1, rc;
 
+	rc = dlopen_monitor();
+	if (rc < 0)
+		return rc;
 	/*
 	 * A background job of a non-interactive shell starts with SIGINT
 	 * ignored, and an ignored signal is discarded, never queued: restore
@@ -188,18 +279,18 @@ int img_monitor_run(const struct img_monitor_ops *ops, void *ctx, FILE *out)
 		rc = -errno;
 		goto out;
 	}
-	udev = udev_new();
+	udev = sym_udev_new();
 	if (!udev) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	mon = udev_monitor_new_from_netlink(udev, "udev");
+	mon = sym_udev_monitor_new_from_netlink(udev, "udev");
 	if (!mon) {
 		rc = errno ? -errno : -EPROTONOSUPPORT;
 		goto out;
 	}
-	if (udev_monitor_filter_add_match_subsystem_devtype(mon, "block", NULL) < 0 ||
-	    udev_monitor_enable_receiving(mon) < 0) {
+	if (sym_udev_monitor_filter_add_match_subsystem_devtype(mon, "block", NULL) < 0 ||
+	    sym_udev_monitor_enable_receiving(mon) < 0) {
 		rc = errno ? -errno : -EIO;
 		goto out;
 	}
@@ -208,7 +299,7 @@ int img_monitor_run(const struct img_monitor_ops *ops, void *ctx, FILE *out)
 
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = udev_monitor_get_fd(mon), .events = POLLIN },
+			{ .fd = sym_udev_monitor_get_fd(mon), .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 		};
 
@@ -227,11 +318,11 @@ int img_monitor_run(const struct img_monitor_ops *ops, void *ctx, FILE *out)
 			break; /* SIGINT or SIGTERM */
 		}
 		if (p[0].revents & POLLIN) {
-			struct udev_device *d = udev_monitor_receive_device(mon);
+			struct udev_device *d = sym_udev_monitor_receive_device(mon);
 
 			if (d) {
 				report(ops, ctx, out, d);
-				udev_device_unref(d);
+				sym_udev_device_unref(d);
 			}
 		}
 		if (ferror(out)) {
@@ -240,8 +331,8 @@ int img_monitor_run(const struct img_monitor_ops *ops, void *ctx, FILE *out)
 		}
 	}
 out:
-	udev_monitor_unref(mon);
-	udev_unref(udev);
+	sym_udev_monitor_unref(mon);
+	sym_udev_unref(udev);
 	if (sfd >= 0)
 		close(sfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

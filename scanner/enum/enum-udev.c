@@ -8,7 +8,9 @@
  * a suspended device-mapper device, a device the dm rules flag with
  * DM_UDEV_DISABLE_OTHER_RULES_FLAG=1, or has size 0 (a CD-ROM without media,
  * a loop device without a backing file, a dm device without a table).
- * libudev is used from one thread only.
+ * libudev is used from one thread only, loaded with dlopen when a device is
+ * first looked up in the udev database (dl.h); without it a PATH operand
+ * gets its sysfs facts only, and enumeration fails with a message.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -22,7 +24,57 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "enum/device.h"
+
+static __typeof__(&udev_device_get_devnode) sym_udev_device_get_devnode;
+static __typeof__(&udev_device_get_devnum) sym_udev_device_get_devnum;
+static __typeof__(&udev_device_get_properties_list_entry) sym_udev_device_get_properties_list_entry;
+static __typeof__(&udev_device_get_property_value) sym_udev_device_get_property_value;
+static __typeof__(&udev_device_new_from_devnum) sym_udev_device_new_from_devnum;
+static __typeof__(&udev_device_new_from_syspath) sym_udev_device_new_from_syspath;
+static __typeof__(&udev_device_unref) sym_udev_device_unref;
+static __typeof__(&udev_enumerate_add_match_subsystem) sym_udev_enumerate_add_match_subsystem;
+static __typeof__(&udev_enumerate_get_list_entry) sym_udev_enumerate_get_list_entry;
+static __typeof__(&udev_enumerate_new) sym_udev_enumerate_new;
+static __typeof__(&udev_enumerate_scan_devices) sym_udev_enumerate_scan_devices;
+static __typeof__(&udev_enumerate_unref) sym_udev_enumerate_unref;
+static __typeof__(&udev_list_entry_get_name) sym_udev_list_entry_get_name;
+static __typeof__(&udev_list_entry_get_next) sym_udev_list_entry_get_next;
+static __typeof__(&udev_list_entry_get_value) sym_udev_list_entry_get_value;
+static __typeof__(&udev_new) sym_udev_new;
+static __typeof__(&udev_unref) sym_udev_unref;
+
+static const struct img_dl_sym udev_syms[] = {
+	IMG_DL_SYM(udev_device_get_devnode),
+	IMG_DL_SYM(udev_device_get_devnum),
+	IMG_DL_SYM(udev_device_get_properties_list_entry),
+	IMG_DL_SYM(udev_device_get_property_value),
+	IMG_DL_SYM(udev_device_new_from_devnum),
+	IMG_DL_SYM(udev_device_new_from_syspath),
+	IMG_DL_SYM(udev_device_unref),
+	IMG_DL_SYM(udev_enumerate_add_match_subsystem),
+	IMG_DL_SYM(udev_enumerate_get_list_entry),
+	IMG_DL_SYM(udev_enumerate_new),
+	IMG_DL_SYM(udev_enumerate_scan_devices),
+	IMG_DL_SYM(udev_enumerate_unref),
+	IMG_DL_SYM(udev_list_entry_get_name),
+	IMG_DL_SYM(udev_list_entry_get_next),
+	IMG_DL_SYM(udev_list_entry_get_value),
+	IMG_DL_SYM(udev_new),
+	IMG_DL_SYM(udev_unref),
+};
+
+static struct img_dl_lib udev_lib = IMG_DL_LIB(UDEV_SONAME, UDEV_PACKAGE, udev_syms);
+
+/* udev_list_entry_foreach of libudev.h, through the loaded symbols */
+#define sym_udev_list_entry_foreach(entry, first) \
+	for (entry = (first); entry; entry = sym_udev_list_entry_get_next(entry))
+
+int dlopen_udev(void)
+{
+	return img_dl_load(&udev_lib, "reading the udev database");
+}
 
 /* read a one-line sysfs attribute into buf without its newline; false when absent */
 static bool sysfs_read(const char *base, const char *attr, char *buf, size_t len)
@@ -120,28 +172,28 @@ static void set_type(struct img_device *d, const char *base)
 
 static void read_udev(struct img_device *d, struct udev *udev, bool want_props)
 {
-	struct udev_device *ud = udev_device_new_from_devnum(udev, 'b', d->devnum);
+	struct udev_device *ud = sym_udev_device_new_from_devnum(udev, 'b', d->devnum);
 	struct udev_list_entry *e;
 	const char *v;
 
 	if (!ud)
 		return;
-	if ((v = udev_device_get_devnode(ud)))
+	if ((v = sym_udev_device_get_devnode(ud)))
 		copy(d->node, sizeof(d->node), v);
-	if ((v = udev_device_get_property_value(ud, "DM_UDEV_DISABLE_OTHER_RULES_FLAG")))
+	if ((v = sym_udev_device_get_property_value(ud, "DM_UDEV_DISABLE_OTHER_RULES_FLAG")))
 		d->disable_other_rules = strcmp(v, "1") == 0;
-	if ((v = udev_device_get_property_value(ud, "DM_UDEV_LOW_PRIORITY_FLAG")))
+	if ((v = sym_udev_device_get_property_value(ud, "DM_UDEV_LOW_PRIORITY_FLAG")))
 		d->low_priority = strcmp(v, "1") == 0;
-	if ((v = udev_device_get_property_value(ud, "DM_VG_NAME")) && *v)
+	if ((v = sym_udev_device_get_property_value(ud, "DM_VG_NAME")) && *v)
 		copy(d->vg, sizeof(d->vg), v);
-	if ((v = udev_device_get_property_value(ud, "DM_LV_NAME")) && *v)
+	if ((v = sym_udev_device_get_property_value(ud, "DM_LV_NAME")) && *v)
 		copy(d->lv, sizeof(d->lv), v);
-	if ((v = udev_device_get_property_value(ud, "DM_LV_LAYER")) && *v)
+	if ((v = sym_udev_device_get_property_value(ud, "DM_LV_LAYER")) && *v)
 		copy(d->layer, sizeof(d->layer), v);
 	if (want_props) {
-		udev_list_entry_foreach(e, udev_device_get_properties_list_entry(ud))
+		sym_udev_list_entry_foreach(e, sym_udev_device_get_properties_list_entry(ud))
 		{
-			const char *k = udev_list_entry_get_name(e);
+			const char *k = sym_udev_list_entry_get_name(e);
 
 			if (strncmp(k, "ID_IMAGE_", 9) != 0)
 				continue;
@@ -154,11 +206,11 @@ static void read_udev(struct img_device *d, struct udev *udev, bool want_props)
 				break;
 			copy(d->props[d->n_props].key, sizeof(d->props[0].key), k);
 			copy(d->props[d->n_props].value, sizeof(d->props[0].value),
-			     udev_list_entry_get_value(e));
+			     sym_udev_list_entry_get_value(e));
 			d->n_props++;
 		}
 	}
-	udev_device_unref(ud);
+	sym_udev_device_unref(ud);
 }
 
 static int device_fill(dev_t devnum, struct udev *udev, bool want_props, struct img_device *d)
@@ -211,11 +263,12 @@ static int device_fill(dev_t devnum, struct udev *udev, bool want_props, struct 
 
 int img_device_from_devnum(dev_t devnum, bool use_udev, struct img_device *dev)
 {
-	struct udev *udev = use_udev ? udev_new() : NULL;
+	/* without libudev: the sysfs facts and checks still (the message is printed once) */
+	struct udev *udev = use_udev && dlopen_udev() == 0 ? sym_udev_new() : NULL;
 	int r = device_fill(devnum, udev, false, dev);
 
 	if (udev)
-		udev_unref(udev);
+		sym_udev_unref(udev);
 	return r;
 }
 
@@ -273,22 +326,30 @@ int img_enum_devices(bool use_udev, bool want_props, struct img_device **ret, si
 {
 	struct img_device *devs = NULL;
 	size_t n = 0, cap = 0;
-	struct udev *udev = use_udev ? udev_new() : NULL;
-	struct udev_enumerate *en = udev ? udev_enumerate_new(udev) : NULL;
+	struct udev *udev;
+	struct udev_enumerate *en;
 	int r = 0;
 
-	if (en && udev_enumerate_add_match_subsystem(en, "block") == 0 &&
-	    udev_enumerate_scan_devices(en) == 0) {
+	if (use_udev) {
+		r = dlopen_udev();
+		if (r < 0)
+			return r;
+	}
+	udev = use_udev ? sym_udev_new() : NULL;
+	en = udev ? sym_udev_enumerate_new(udev) : NULL;
+
+	if (en && sym_udev_enumerate_add_match_subsystem(en, "block") == 0 &&
+	    sym_udev_enumerate_scan_devices(en) == 0) {
 		struct udev_list_entry *e;
 
-		udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en))
+		sym_udev_list_entry_foreach(e, sym_udev_enumerate_get_list_entry(en))
 		{
 			struct udev_device *ud =
-				udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
-			dev_t devnum = ud ? udev_device_get_devnum(ud) : 0;
+				sym_udev_device_new_from_syspath(udev, sym_udev_list_entry_get_name(e));
+			dev_t devnum = ud ? sym_udev_device_get_devnum(ud) : 0;
 
 			if (ud)
-				udev_device_unref(ud);
+				sym_udev_device_unref(ud);
 			if (major(devnum) == 0)
 				continue;
 			r = add_device(&devs, &n, &cap, devnum, udev, want_props);
@@ -299,9 +360,9 @@ int img_enum_devices(bool use_udev, bool want_props, struct img_device **ret, si
 		r = enum_sysfs(&devs, &n, &cap);
 	}
 	if (en)
-		udev_enumerate_unref(en);
+		sym_udev_enumerate_unref(en);
 	if (udev)
-		udev_unref(udev);
+		sym_udev_unref(udev);
 	if (r < 0) {
 		img_devices_free(devs, n);
 		return r;

@@ -12,6 +12,8 @@
  * with its too few continuation bytes; overlong forms, surrogates,
  * noncharacters, anything above U+10FFFF) becomes one U+FFFD.
  * security-io.md R4.
+ *
+ * libjson-c is loaded with dlopen by img_out_json_begin (dl.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +23,59 @@
 
 #include <json-c/json.h>
 
+#include "dl.h"
 #include "output/output.h"
+
+static __typeof__(&json_object_array_add) sym_json_object_array_add;
+static __typeof__(&json_object_array_length) sym_json_object_array_length;
+static __typeof__(&json_object_get) sym_json_object_get;
+static __typeof__(&json_object_iter_begin) sym_json_object_iter_begin;
+static __typeof__(&json_object_iter_end) sym_json_object_iter_end;
+static __typeof__(&json_object_iter_equal) sym_json_object_iter_equal;
+static __typeof__(&json_object_iter_next) sym_json_object_iter_next;
+static __typeof__(&json_object_iter_peek_name) sym_json_object_iter_peek_name;
+static __typeof__(&json_object_iter_peek_value) sym_json_object_iter_peek_value;
+static __typeof__(&json_object_new_array) sym_json_object_new_array;
+static __typeof__(&json_object_new_boolean) sym_json_object_new_boolean;
+static __typeof__(&json_object_new_int) sym_json_object_new_int;
+static __typeof__(&json_object_new_int64) sym_json_object_new_int64;
+static __typeof__(&json_object_new_object) sym_json_object_new_object;
+static __typeof__(&json_object_new_string) sym_json_object_new_string;
+static __typeof__(&json_object_new_string_len) sym_json_object_new_string_len;
+static __typeof__(&json_object_new_uint64) sym_json_object_new_uint64;
+static __typeof__(&json_object_object_add) sym_json_object_object_add;
+static __typeof__(&json_object_put) sym_json_object_put;
+static __typeof__(&json_object_to_json_string_ext) sym_json_object_to_json_string_ext;
+
+static const struct img_dl_sym json_c_syms[] = {
+	IMG_DL_SYM(json_object_array_add),
+	IMG_DL_SYM(json_object_array_length),
+	IMG_DL_SYM(json_object_get),
+	IMG_DL_SYM(json_object_iter_begin),
+	IMG_DL_SYM(json_object_iter_end),
+	IMG_DL_SYM(json_object_iter_equal),
+	IMG_DL_SYM(json_object_iter_next),
+	IMG_DL_SYM(json_object_iter_peek_name),
+	IMG_DL_SYM(json_object_iter_peek_value),
+	IMG_DL_SYM(json_object_new_array),
+	IMG_DL_SYM(json_object_new_boolean),
+	IMG_DL_SYM(json_object_new_int),
+	IMG_DL_SYM(json_object_new_int64),
+	IMG_DL_SYM(json_object_new_object),
+	IMG_DL_SYM(json_object_new_string),
+	IMG_DL_SYM(json_object_new_string_len),
+	IMG_DL_SYM(json_object_new_uint64),
+	IMG_DL_SYM(json_object_object_add),
+	IMG_DL_SYM(json_object_put),
+	IMG_DL_SYM(json_object_to_json_string_ext),
+};
+
+static struct img_dl_lib json_c_lib = IMG_DL_LIB(JSONC_SONAME, JSONC_PACKAGE, json_c_syms);
+
+int dlopen_json_c(void)
+{
+	return img_dl_load(&json_c_lib, "JSON output");
+}
 
 /*
  * containers nested deeper than this in the format-specific tree are dropped
@@ -81,11 +135,11 @@ static json_object *jstr(const char *str, size_t len)
 	bool clean = true;
 
 	if (!s)
-		return json_object_new_string("");
+		return sym_json_object_new_string("");
 	for (i = 0; i < len && clean; i += n)
 		clean = s[i] < 0x80 ? (n = 1, true) : qemu_codepoint(s + i, len - i, &n) > 0;
 	if (clean)
-		return json_object_new_string_len(str, (int)len);
+		return sym_json_object_new_string_len(str, (int)len);
 
 	/* U+FFFD takes 3 bytes and replaces at least one */
 	buf = malloc(3 * len + 1);
@@ -104,7 +158,7 @@ static json_object *jstr(const char *str, size_t len)
 			j += n;
 		}
 	}
-	o = json_object_new_string_len((const char *)buf, (int)j);
+	o = sym_json_object_new_string_len((const char *)buf, (int)j);
 	free(buf);
 	return o;
 }
@@ -119,7 +173,7 @@ static json_object *jcstr(const char *s)
 	do {                                                                    \
 		size_t l_ = strnlen((arr), sizeof(arr));                        \
 		if (l_)                                                         \
-			json_object_object_add((obj), (key), jstr((arr), l_)); \
+			sym_json_object_object_add((obj), (key), jstr((arr), l_)); \
 	} while (0)
 
 static void add_child(json_object *parent, bool is_array, const char *key, json_object *child)
@@ -127,11 +181,11 @@ static void add_child(json_object *parent, bool is_array, const char *key, json_
 	if (!child)
 		return;
 	if (is_array)
-		json_object_array_add(parent, child);
+		sym_json_object_array_add(parent, child);
 	else if (key)
-		json_object_object_add(parent, key, child);
+		sym_json_object_object_add(parent, key, child);
 	else
-		json_object_put(child);
+		sym_json_object_put(child);
 }
 
 /*
@@ -142,7 +196,7 @@ static void add_child(json_object *parent, bool is_array, const char *key, json_
 static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned *i,
                                 bool is_array, unsigned depth)
 {
-	json_object *c = is_array ? json_object_new_array() : json_object_new_object();
+	json_object *c = is_array ? sym_json_object_new_array() : sym_json_object_new_object();
 	uint32_t pool = sp->pool_used < IMG_SPEC_POOL ? sp->pool_used : IMG_SPEC_POOL;
 
 	while (*i < n) {
@@ -157,13 +211,13 @@ static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned 
 				v = jstr(sp->pool + e->v.str.off, e->v.str.len);
 			break;
 		case IMG_SPEC_UINT:
-			v = json_object_new_uint64(e->v.u);
+			v = sym_json_object_new_uint64(e->v.u);
 			break;
 		case IMG_SPEC_INT:
-			v = json_object_new_int64(e->v.i);
+			v = sym_json_object_new_int64(e->v.i);
 			break;
 		case IMG_SPEC_BOOL:
-			v = json_object_new_boolean(e->v.b);
+			v = sym_json_object_new_boolean(e->v.b);
 			break;
 		case IMG_SPEC_OBJ:
 		case IMG_SPEC_ARR:
@@ -191,25 +245,33 @@ static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned 
 	return c;
 }
 
+/* every member of from added to to, then from released */
+static void move_members(json_object *to, json_object *from)
+{
+	struct json_object_iterator it = sym_json_object_iter_begin(from);
+	struct json_object_iterator end = sym_json_object_iter_end(from);
+
+	for (; !sym_json_object_iter_equal(&it, &end); sym_json_object_iter_next(&it))
+		sym_json_object_object_add(to, sym_json_object_iter_peek_name(&it),
+		                       sym_json_object_get(sym_json_object_iter_peek_value(&it)));
+	sym_json_object_put(from);
+}
+
 static json_object *spec_json(const struct img_spec *sp)
 {
-	json_object *fs = json_object_new_object();
+	json_object *fs = sym_json_object_new_object();
 	unsigned n = sp->n < IMG_SPEC_MAX ? sp->n : IMG_SPEC_MAX;
 	unsigned i = 0;
-	json_object *data = json_object_new_object();
+	json_object *data = sym_json_object_new_object();
 
-	json_object_object_add(fs, "type", jcstr(sp->type));
+	sym_json_object_object_add(fs, "type", jcstr(sp->type));
 	/* the top level is the "data" object; stray END entries there are ignored */
 	while (i < n) {
 		json_object *part = spec_render(sp, n, &i, false, 0);
 
-		json_object_object_foreach(part, k, v)
-		{
-			json_object_object_add(data, k, json_object_get(v));
-		}
-		json_object_put(part);
+		move_members(data, part);
 	}
-	json_object_object_add(fs, "data", data);
+	sym_json_object_object_add(fs, "data", data);
 	return fs;
 }
 
@@ -230,7 +292,7 @@ static const char *kind_name(enum img_feature_kind k)
 static void add_bytes(json_object *o, const char *key, const struct img_bytes *b)
 {
 	if (b->present)
-		json_object_object_add(o, key,
+		sym_json_object_object_add(o, key,
 		                       jstr(b->data, b->len < IMG_STR_MAX ? b->len : IMG_STR_MAX - 1));
 }
 
@@ -241,31 +303,31 @@ static void add_features(json_object *o, const struct img_result *res)
 
 	if (!n)
 		return;
-	feat = json_object_new_array();
-	unk = json_object_new_array();
+	feat = sym_json_object_new_array();
+	unk = sym_json_object_new_array();
 	for (unsigned i = 0; i < n; i++) {
 		const struct img_feature *f = &res->features[i];
 		char tok[IMG_FEATURE_NAME_MAX + 24];
 
 		if (img_feature_token(f, tok, sizeof(tok)) > 0)
-			json_object_array_add(feat, json_object_new_string(tok));
+			sym_json_object_array_add(feat, sym_json_object_new_string(tok));
 		if (!f->name) {
-			json_object *u = json_object_new_object();
+			json_object *u = sym_json_object_new_object();
 			size_t tl = f->table_name_len < IMG_FEATURE_NAME_MAX ? f->table_name_len :
 			                                                       IMG_FEATURE_NAME_MAX;
 
-			json_object_object_add(u, "type", json_object_new_string(kind_name(f->kind)));
-			json_object_object_add(u, "bit", json_object_new_int(f->bit));
+			sym_json_object_object_add(u, "type", sym_json_object_new_string(kind_name(f->kind)));
+			sym_json_object_object_add(u, "bit", sym_json_object_new_int(f->bit));
 			if (tl)
-				json_object_object_add(u, "name", jstr(f->table_name, tl));
-			json_object_array_add(unk, u);
+				sym_json_object_object_add(u, "name", jstr(f->table_name, tl));
+			sym_json_object_array_add(unk, u);
 		}
 	}
-	json_object_object_add(o, "features", feat);
-	if (json_object_array_length(unk))
-		json_object_object_add(o, "unknown-features", unk);
+	sym_json_object_object_add(o, "features", feat);
+	if (sym_json_object_array_length(unk))
+		sym_json_object_object_add(o, "unknown-features", unk);
 	else
-		json_object_put(unk);
+		sym_json_object_put(unk);
 }
 
 static void add_content(json_object *o, const struct img_content *c)
@@ -274,7 +336,7 @@ static void add_content(json_object *o, const struct img_content *c)
 
 	if (!c->present)
 		return;
-	j = json_object_new_object();
+	j = sym_json_object_new_object();
 	jfield(j, "type", c->type);
 	jfield(j, "usage", c->usage);
 	jfield(j, "version", c->version);
@@ -282,7 +344,7 @@ static void add_content(json_object *o, const struct img_content *c)
 	jfield(j, "uuid", c->uuid);
 	jfield(j, "pttype", c->pttype);
 	jfield(j, "ptuuid", c->ptuuid);
-	json_object_object_add(o, "content", j);
+	sym_json_object_object_add(o, "content", j);
 }
 
 static void add_stats(json_object *o, const struct img_scan *s)
@@ -291,14 +353,14 @@ static void add_stats(json_object *o, const struct img_scan *s)
 
 	if (!s->have_stats)
 		return;
-	j = json_object_new_object();
-	json_object_object_add(j, "reads", json_object_new_uint64(s->stats.reads));
-	json_object_object_add(j, "bytes", json_object_new_uint64(s->stats.bytes));
-	json_object_object_add(j, "direct", json_object_new_boolean(s->stats.direct));
-	json_object_object_add(j, "direct-refused",
-	                       json_object_new_boolean(s->stats.direct_refused));
-	json_object_object_add(j, "align", json_object_new_uint64(s->stats.align));
-	json_object_object_add(o, "scan", j);
+	j = sym_json_object_new_object();
+	sym_json_object_object_add(j, "reads", sym_json_object_new_uint64(s->stats.reads));
+	sym_json_object_object_add(j, "bytes", sym_json_object_new_uint64(s->stats.bytes));
+	sym_json_object_object_add(j, "direct", sym_json_object_new_boolean(s->stats.direct));
+	sym_json_object_object_add(j, "direct-refused",
+	                       sym_json_object_new_boolean(s->stats.direct_refused));
+	sym_json_object_object_add(j, "align", sym_json_object_new_uint64(s->stats.align));
+	sym_json_object_object_add(o, "scan", j);
 }
 
 /* the block device behind the path: lsblk-like facts from sysfs and the udev db */
@@ -309,19 +371,19 @@ static void add_device(json_object *o, const struct img_device *d)
 
 	if (!d)
 		return;
-	j = json_object_new_object();
+	j = sym_json_object_new_object();
 	jfield(j, "name", d->name);
 	snprintf(devnum, sizeof(devnum), "%u:%u", major(d->devnum), minor(d->devnum));
-	json_object_object_add(j, "devnum", jcstr(devnum));
+	sym_json_object_object_add(j, "devnum", jcstr(devnum));
 	jfield(j, "type", d->type);
 	jfield(j, "vg", d->vg);
 	jfield(j, "lv", d->lv);
 	jfield(j, "dm-name", d->dm_name);
 	jfield(j, "dm-uuid", d->dm_uuid);
-	json_object_object_add(j, "size", json_object_new_uint64(d->size));
+	sym_json_object_object_add(j, "size", sym_json_object_new_uint64(d->size));
 	if (d->low_priority)
-		json_object_object_add(j, "snapshot", json_object_new_boolean(true));
-	json_object_object_add(o, "device", j);
+		sym_json_object_object_add(j, "snapshot", sym_json_object_new_boolean(true));
+	sym_json_object_object_add(o, "device", j);
 }
 
 /* --deep: the top-level entries (qemu-img's "snapshots") and image-end-offset */
@@ -334,89 +396,87 @@ static void add_top(json_object *o, const struct img_result *res)
 		json_object *t = spec_render(&res->top, n, &i, false, 0);
 
 		/* move the rendered members into the image object */
-		json_object_object_foreach(t, key, val)
-			json_object_object_add(o, key, json_object_get(val));
-		json_object_put(t);
+		move_members(o, t);
 	}
 	if (res->has_image_end_offset)
-		json_object_object_add(o, "image-end-offset",
-		                       json_object_new_uint64(res->image_end_offset));
+		sym_json_object_object_add(o, "image-end-offset",
+		                       sym_json_object_new_uint64(res->image_end_offset));
 	if (res->deep_incomplete)
-		json_object_object_add(o, "deep-incomplete", jcstr(res->deep_incomplete));
+		sym_json_object_object_add(o, "deep-incomplete", jcstr(res->deep_incomplete));
 }
 
 static json_object *scan_json(const struct img_scan *s)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = sym_json_object_new_object();
 	const struct img_result *res = s->res;
 	bool raw;
 
-	json_object_object_add(o, "path", jcstr(s->path));
+	sym_json_object_object_add(o, "path", jcstr(s->path));
 	add_device(o, s->dev);
 	if (s->error || !res) {
 		int e = s->error ? s->error : -EINVAL;
 
-		json_object_object_add(o, "error",
+		sym_json_object_object_add(o, "error",
 		                       jcstr(s->error_text ? s->error_text : strerror(e < 0 ? -e : e)));
 		if (s->error_op)
-			json_object_object_add(o, "error-op", jcstr(s->error_op));
+			sym_json_object_object_add(o, "error-op", jcstr(s->error_op));
 		return o;
 	}
 
 	raw = res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX;
 	if (raw) {
-		json_object_object_add(o, "format", json_object_new_string("raw"));
+		sym_json_object_object_add(o, "format", sym_json_object_new_string("raw"));
 		/* qemu counts whole sectors: a 29-byte raw file is 512 bytes to it */
-		json_object_object_add(o, "virtual-size",
-		                       json_object_new_uint64(s->size > UINT64_MAX - 511
+		sym_json_object_object_add(o, "virtual-size",
+		                       sym_json_object_new_uint64(s->size > UINT64_MAX - 511
 		                                                      ? s->size
 		                                                      : (s->size + 511) / 512 * 512));
-		json_object_object_add(o, "dirty-flag", json_object_new_boolean(false));
-		json_object_object_add(o, "size", json_object_new_uint64(s->size));
-		json_object_object_add(o, "offset", json_object_new_uint64(s->offset));
+		sym_json_object_object_add(o, "dirty-flag", sym_json_object_new_boolean(false));
+		sym_json_object_object_add(o, "size", sym_json_object_new_uint64(s->size));
+		sym_json_object_object_add(o, "offset", sym_json_object_new_uint64(s->offset));
 		add_content(o, &s->content);
 		add_stats(o, s);
 		return o;
 	}
 
-	json_object_object_add(o, "format", jcstr(img_format_name(res->format)));
+	sym_json_object_object_add(o, "format", jcstr(img_format_name(res->format)));
 	if (res->has_virtual_size)
-		json_object_object_add(o, "virtual-size", json_object_new_uint64(res->virtual_size));
+		sym_json_object_object_add(o, "virtual-size", sym_json_object_new_uint64(res->virtual_size));
 	if (res->cluster_size)
-		json_object_object_add(o, "cluster-size", json_object_new_uint64(res->cluster_size));
+		sym_json_object_object_add(o, "cluster-size", sym_json_object_new_uint64(res->cluster_size));
 	add_bytes(o, "backing-filename", &res->backing_file);
 	add_bytes(o, "backing-filename-format", &res->backing_format);
 	if (res->encryption != IMG_ENC_NONE)
-		json_object_object_add(o, "encrypted", json_object_new_boolean(true));
+		sym_json_object_object_add(o, "encrypted", sym_json_object_new_boolean(true));
 	if (!res->no_dirty_flag)
-		json_object_object_add(o, "dirty-flag", json_object_new_boolean(res->dirty));
+		sym_json_object_object_add(o, "dirty-flag", sym_json_object_new_boolean(res->dirty));
 	if (res->spec.type)
-		json_object_object_add(o, "format-specific", spec_json(&res->spec));
+		sym_json_object_object_add(o, "format-specific", spec_json(&res->spec));
 
-	json_object_object_add(o, "size", json_object_new_uint64(s->size));
-	json_object_object_add(o, "offset", json_object_new_uint64(s->offset));
+	sym_json_object_object_add(o, "size", sym_json_object_new_uint64(s->size));
+	sym_json_object_object_add(o, "offset", sym_json_object_new_uint64(s->offset));
 	if (res->has_version)
-		json_object_object_add(o, "format-version", json_object_new_uint64(res->version));
+		sym_json_object_object_add(o, "format-version", sym_json_object_new_uint64(res->version));
 	if (res->subformat)
-		json_object_object_add(o, "subformat", jcstr(res->subformat));
+		sym_json_object_object_add(o, "subformat", jcstr(res->subformat));
 	if (res->header_length)
-		json_object_object_add(o, "header-length",
-		                       json_object_new_uint64(res->header_length));
+		sym_json_object_object_add(o, "header-length",
+		                       sym_json_object_new_uint64(res->header_length));
 	add_features(o, res);
 	if (res->has_snapshots)
-		json_object_object_add(o, "snapshot-count", json_object_new_uint64(res->snapshots));
+		sym_json_object_object_add(o, "snapshot-count", sym_json_object_new_uint64(res->snapshots));
 	if (res->has_bitmaps)
-		json_object_object_add(o, "bitmap-count", json_object_new_uint64(res->bitmaps));
+		sym_json_object_object_add(o, "bitmap-count", sym_json_object_new_uint64(res->bitmaps));
 	if (res->damaged)
-		json_object_object_add(o, "damaged", jcstr(res->damaged));
+		sym_json_object_object_add(o, "damaged", jcstr(res->damaged));
 	if (res->n_candidates > 1) {
-		json_object *a = json_object_new_array();
+		json_object *a = sym_json_object_new_array();
 		unsigned n = res->n_candidates < _IMG_FMT_MAX ? res->n_candidates : _IMG_FMT_MAX;
 
 		for (unsigned i = 0; i < n; i++)
 			if ((unsigned)res->candidates[i] < _IMG_FMT_MAX)
-				json_object_array_add(a, jcstr(img_format_name(res->candidates[i])));
-		json_object_object_add(o, "ambiguous", a);
+				sym_json_object_array_add(a, jcstr(img_format_name(res->candidates[i])));
+		sym_json_object_object_add(o, "ambiguous", a);
 	}
 	add_top(o, res);
 	add_content(o, &s->content);
@@ -431,41 +491,65 @@ static json_object *scan_json(const struct img_scan *s)
  */
 static void put_reindented(FILE *f, const char *text, const char *prefix)
 {
+	size_t plen = strlen(prefix), tlen = strlen(text), lines = 1, o = 0;
 	const char *p = text;
+	char *out;
 
+	for (size_t i = 0; i < tlen; i++)
+		lines += text[i] == '\n';
+	/* at most: every line prefixed, every byte doubled (all indentation) */
+	out = malloc(lines * plen + 2 * tlen + 1);
+	if (!out) {
+		fputs(text, f); /* two-space indentation, still valid JSON */
+		return;
+	}
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		size_t lead = strspn(p, " ");
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 
-		fputs(prefix, f);
-		for (size_t k = 0; k < lead; k++)
-			fputs("  ", f);
-		fwrite(p + lead, 1, len - lead, f);
+		memcpy(out + o, prefix, plen);
+		o += plen;
+		memset(out + o, ' ', 2 * lead);
+		o += 2 * lead;
+		memcpy(out + o, p + lead, len - lead);
+		o += len - lead;
 		p += len;
 		if (eol) {
 			p++;
 			if (*p)
-				fputc('\n', f);
+				out[o++] = '\n';
 		}
 	}
+	fwrite(out, 1, o, f);
+	free(out);
 }
 
+/*
+ * Nothing is written yet: a missing libjson-c ends the program here, with
+ * the message of img_dl_load and exit status 1 (some PATH not reported).
+ */
 void img_out_json_begin(FILE *f)
 {
+	if (dlopen_json_c() < 0)
+		exit(1);
 	fputs("{\n    \"images\": [", f);
 }
 
 void img_out_json_item(FILE *f, const struct img_scan *s, bool first)
 {
-	json_object *o = scan_json(s);
-	const char *text = json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	json_object *o;
+	const char *text;
 
+	if (dlopen_json_c() < 0)
+		return;
+	o = scan_json(s);
+	text = sym_json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fputs(first ? "\n" : ",\n", f);
 	if (text)
 		put_reindented(f, text, "        ");
-	json_object_put(o);
+	sym_json_object_put(o);
 }
 
 void img_out_json_end(FILE *f, size_t n)
@@ -475,21 +559,24 @@ void img_out_json_end(FILE *f, size_t n)
 
 void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
 {
-	json_object *o = json_object_new_object();
-	json_object *p = json_object_new_object();
+	json_object *o, *p;
 	const char *text;
 
-	json_object_object_add(o, "path", jcstr(d->node));
+	if (dlopen_json_c() < 0)
+		return;
+	o = sym_json_object_new_object();
+	p = sym_json_object_new_object();
+	sym_json_object_object_add(o, "path", jcstr(d->node));
 	add_device(o, d);
 	for (unsigned i = 0; i < d->n_props; i++)
-		json_object_object_add(p, d->props[i].key, jcstr(d->props[i].value));
-	json_object_object_add(o, "udev", p);
-	text = json_object_to_json_string_ext(
+		sym_json_object_object_add(p, d->props[i].key, jcstr(d->props[i].value));
+	sym_json_object_object_add(o, "udev", p);
+	text = sym_json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fputs(first ? "\n" : ",\n", f);
 	if (text)
 		put_reindented(f, text, "        ");
-	json_object_put(o);
+	sym_json_object_put(o);
 }
 
 void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n)

@@ -13,6 +13,8 @@
  * --export uses: eval-safe whatever bytes a header holds.  A tree column is
  * never used for raw or pairs output (libsmartcols would print tree art
  * there); those list the rows in tree order instead.
+ *
+ * libsmartcols is loaded with dlopen by img_table_new (dl.h), not for -P.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,7 +25,38 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dl.h"
 #include "output/table.h"
+
+static __typeof__(&scols_line_set_data) sym_scols_line_set_data;
+static __typeof__(&scols_new_table) sym_scols_new_table;
+static __typeof__(&scols_print_table) sym_scols_print_table;
+static __typeof__(&scols_table_enable_noheadings) sym_scols_table_enable_noheadings;
+static __typeof__(&scols_table_enable_raw) sym_scols_table_enable_raw;
+static __typeof__(&scols_table_new_column) sym_scols_table_new_column;
+static __typeof__(&scols_table_new_line) sym_scols_table_new_line;
+static __typeof__(&scols_table_set_stream) sym_scols_table_set_stream;
+static __typeof__(&scols_unref_table) sym_scols_unref_table;
+
+static const struct img_dl_sym smartcols_syms[] = {
+	IMG_DL_SYM(scols_line_set_data),
+	IMG_DL_SYM(scols_new_table),
+	IMG_DL_SYM(scols_print_table),
+	IMG_DL_SYM(scols_table_enable_noheadings),
+	IMG_DL_SYM(scols_table_enable_raw),
+	IMG_DL_SYM(scols_table_new_column),
+	IMG_DL_SYM(scols_table_new_line),
+	IMG_DL_SYM(scols_table_set_stream),
+	IMG_DL_SYM(scols_unref_table),
+};
+
+static struct img_dl_lib smartcols_lib =
+	IMG_DL_LIB(SMARTCOLS_SONAME, SMARTCOLS_PACKAGE, smartcols_syms);
+
+int dlopen_smartcols(void)
+{
+	return img_dl_load(&smartcols_lib, "the table output");
+}
 
 enum {
 	COL_NAME,
@@ -415,6 +448,11 @@ struct img_table *img_table_new(const struct img_table_opts *o)
 	if (!t)
 		return NULL;
 	t->o = *o;
+	/* -P pairs are written without libsmartcols */
+	if (!o->pairs && dlopen_smartcols() < 0) {
+		free(t);
+		return NULL;
+	}
 	if (select_columns(o, t->sel, &t->nsel, NULL, 0) < 0) {
 		free(t);
 		return NULL;
@@ -484,7 +522,7 @@ static bool utf8_locale(void)
 static void add_marker(struct img_table *t, struct libscols_table *tb, struct libscols_line *ln,
                        size_t treecol, const char *backing, const char *why)
 {
-	struct libscols_line *m = scols_table_new_line(tb, ln);
+	struct libscols_line *m = sym_scols_table_new_line(tb, ln);
 	char safe[4 * IMG_STR_MAX + 1];
 	char buf[sizeof(safe) + 64];
 
@@ -495,13 +533,13 @@ static void add_marker(struct img_table *t, struct libscols_table *tb, struct li
 	if (img_safe(backing, strlen(backing), safe, sizeof(safe)) < 0 && !safe[0])
 		safe[0] = '\0';
 	snprintf(buf, sizeof(buf), "%s %s (%s)", utf8_locale() ? "\u27f6" : "->", safe, why);
-	scols_line_set_data(m, treecol, buf);
+	sym_scols_line_set_data(m, treecol, buf);
 }
 
 static int print_scols(struct img_table *t, FILE *f, const size_t *order, const long *parent,
                        const long *loop)
 {
-	struct libscols_table *tb = scols_new_table();
+	struct libscols_table *tb = sym_scols_new_table();
 	struct libscols_line **lines = NULL;
 	bool treeart = t->o.tree && !t->o.raw;
 	size_t treecol = 0;
@@ -509,8 +547,8 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 
 	if (!tb)
 		return -ENOMEM;
-	scols_table_enable_noheadings(tb, t->o.noheadings);
-	scols_table_enable_raw(tb, t->o.raw);
+	sym_scols_table_enable_noheadings(tb, t->o.noheadings);
+	sym_scols_table_enable_raw(tb, t->o.raw);
 	if (treeart) {
 		for (size_t i = 0; i < t->nsel; i++) {
 			if (t->sel[i] == COL_NAME) {
@@ -525,7 +563,7 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 
 		if (treeart && i == treecol)
 			fl |= SCOLS_FL_TREE;
-		if (!scols_table_new_column(tb, ci->name, ci->whint, fl))
+		if (!sym_scols_table_new_column(tb, ci->name, ci->whint, fl))
 			goto out;
 	}
 	if (treeart) {
@@ -540,7 +578,7 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 
 		if (treeart && parent[idx] >= 0)
 			pl = lines[parent[idx]];
-		ln = scols_table_new_line(tb, pl);
+		ln = sym_scols_table_new_line(tb, pl);
 		if (!ln)
 			goto out;
 		if (lines)
@@ -548,7 +586,7 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 		for (size_t i = 0; i < t->nsel; i++) {
 			int c = t->sel[i];
 
-			if (rw->cell[c] && scols_line_set_data(ln, i, rw->cell[c]) < 0)
+			if (rw->cell[c] && sym_scols_line_set_data(ln, i, rw->cell[c]) < 0)
 				goto out;
 		}
 		if (treeart && parent[idx] == IMG_TREE_NOT_FOUND && rw->backing)
@@ -556,11 +594,11 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 		else if (treeart && loop[idx] >= 0 && rw->backing)
 			add_marker(t, tb, ln, treecol, rw->backing, "loop");
 	}
-	scols_table_set_stream(tb, f);
-	rc = scols_print_table(tb);
+	sym_scols_table_set_stream(tb, f);
+	rc = sym_scols_print_table(tb);
 out:
 	free(lines);
-	scols_unref_table(tb);
+	sym_scols_unref_table(tb);
 	return rc;
 }
 
