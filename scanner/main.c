@@ -286,150 +286,181 @@ static struct img_progress *progress;
 /* ---- many targets: batched reads, a small pool of threads, input order ---------- */
 
 /*
- * Targets are scanned in batches, and each batch is written out before the
- * next: memory stays bounded whatever the number of targets.  The main
- * thread opens a batch's volumes and reads their head and tail windows (one
- * io_uring submission per chunk of volumes, when built with liburing) while
- * a pool of worker threads probes the previous batch; the descriptors of a
- * batch are open for a few milliseconds.
+ * Each worker takes a chunk of consecutive targets, opens them, reads their
+ * head and tail windows in one io_uring submission of its own (when built
+ * with liburing), probes and closes them; several workers overlap one
+ * chunk's reads with another's probing.  Results land in a window of slots
+ * that the main thread writes out in input order; a worker never runs more
+ * than the window ahead of the output, so memory stays bounded whatever the
+ * number of targets, and a descriptor is open for a few milliseconds.
  */
-#define PREFETCH_CHUNK 64
+#define SCAN_CHUNK 16
 
-struct batch {
-	struct img_scan *scans;
-	struct img_source **srcs;
-	struct img_result *slots;
+struct scan_window {
 	const struct target *targets;
-	size_t m;
-};
-
-struct pool {
+	size_t n;                  /* targets */
+	size_t w;                  /* slots in the window */
+	struct img_scan *scans;    /* [w], target i in slot i % w */
+	struct img_result *slots;  /* [w] */
+	bool *ready;               /* [w] */
+	const struct opts *o;
 	pthread_mutex_t lock;
 	pthread_cond_t work, idle;
-	const struct opts *o;
-	struct batch *cur; /* the batch being probed, NULL between batches */
-	size_t next, done;
+	size_t next; /* first target no worker has taken */
+	size_t out;  /* first target not yet written out */
 	bool quit;
-	unsigned n;
+	unsigned n_threads;
 	pthread_t th[MAX_JOBS];
 };
 
+/* open, read and probe targets [i0, i0 + k) into their slots (ring: NULL for on-demand reads) */
+static void scan_chunk(struct scan_window *sw, struct img_prefetch *ring, size_t i0, size_t k)
+{
+	struct img_source *srcs[SCAN_CHUNK];
+
+	for (size_t j = 0; j < k; j++) {
+		size_t i = i0 + j;
+
+		srcs[j] = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
+		/* the device starts on this volume while the next ones open */
+		if (ring && srcs[j])
+			(void)img_prefetch_add(ring, srcs[j]);
+	}
+	if (ring)
+		(void)img_prefetch_wait(ring);
+	for (size_t j = 0; j < k; j++) {
+		size_t i = i0 + j;
+
+		scan_finish(&sw->targets[i], sw->o, &sw->scans[i % sw->w], srcs[j],
+		            &sw->slots[i % sw->w]);
+	}
+}
+
 static void *worker(void *arg)
 {
-	struct pool *p = arg;
+	struct scan_window *sw = arg;
+	/* a ring per worker, made once; without one, reads are on demand */
+	struct img_prefetch *ring = img_prefetch_new(SCAN_CHUNK);
 
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&sw->lock);
 	for (;;) {
-		struct batch *b;
-		size_t i;
+		size_t i0, k;
 
-		while (!p->quit && (!p->cur || p->next >= p->cur->m))
-			pthread_cond_wait(&p->work, &p->lock);
-		if (p->quit)
+		while (!sw->quit && sw->next < sw->n && sw->next >= sw->out + sw->w)
+			pthread_cond_wait(&sw->work, &sw->lock);
+		if (sw->quit || sw->next >= sw->n)
 			break;
-		b = p->cur;
-		i = p->next++;
-		pthread_mutex_unlock(&p->lock);
-		scan_finish(&b->targets[i], p->o, &b->scans[i], b->srcs[i], &b->slots[i]);
-		pthread_mutex_lock(&p->lock);
-		if (++p->done == b->m)
-			pthread_cond_signal(&p->idle);
+		i0 = sw->next;
+		k = sw->n - i0;
+		if (k > SCAN_CHUNK)
+			k = SCAN_CHUNK;
+		if (k > sw->out + sw->w - i0)
+			k = sw->out + sw->w - i0;
+		sw->next += k;
+		pthread_mutex_unlock(&sw->lock);
+
+		scan_chunk(sw, ring, i0, k);
+
+		pthread_mutex_lock(&sw->lock);
+		for (size_t i = i0; i < i0 + k; i++)
+			sw->ready[i % sw->w] = true;
+		pthread_cond_signal(&sw->idle);
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&sw->lock);
+	img_prefetch_free(ring);
 	return NULL;
 }
 
-/* start up to jobs workers; with none (one job, or none could start) batches run inline */
-static void pool_start(struct pool *p, const struct opts *o, unsigned jobs)
+static int window_init(struct scan_window *sw, const struct target *targets, size_t n,
+                       const struct opts *o)
 {
-	memset(p, 0, sizeof(*p));
-	p->o = o;
-	if (jobs < 2)
-		return;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->idle, NULL);
-	for (unsigned i = 0; i < jobs; i++)
-		if (pthread_create(&p->th[p->n], NULL, worker, p) == 0)
-			p->n++;
+	memset(sw, 0, sizeof(*sw));
+	sw->targets = targets;
+	sw->n = n;
+	sw->o = o;
+	/* room for every worker's chunk twice over: they never wait for the output */
+	sw->w = (size_t)(o->jobs ? o->jobs : 1) * SCAN_CHUNK * 2;
+	if (sw->w > n)
+		sw->w = n ? n : 1;
+	sw->scans = calloc(sw->w, sizeof(*sw->scans));
+	sw->slots = malloc(sw->w * sizeof(*sw->slots));
+	sw->ready = calloc(sw->w, sizeof(*sw->ready));
+	if (!sw->scans || !sw->slots || !sw->ready)
+		return -ENOMEM;
+	pthread_mutex_init(&sw->lock, NULL);
+	pthread_cond_init(&sw->work, NULL);
+	pthread_cond_init(&sw->idle, NULL);
+	/* one volume (--udev), or one job: no thread, reads on demand or one ring */
+	if (n > 1 && o->jobs > 1)
+		for (unsigned i = 0; i < o->jobs && i < MAX_JOBS; i++)
+			if (pthread_create(&sw->th[sw->n_threads], NULL, worker, sw) == 0)
+				sw->n_threads++;
+	return 0;
 }
 
-static void pool_stop(struct pool *p)
+static void window_free(struct scan_window *sw)
 {
-	if (!p->n)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->quit = true;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	for (unsigned i = 0; i < p->n; i++)
-		pthread_join(p->th[i], NULL);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->idle);
-	pthread_mutex_destroy(&p->lock);
-}
-
-/* hand b to the workers (inline without workers: done when this returns) */
-static void pool_submit(struct pool *p, struct batch *b)
-{
-	if (!p->n) {
-		for (size_t i = 0; i < b->m; i++)
-			scan_finish(&b->targets[i], p->o, &b->scans[i], b->srcs[i], &b->slots[i]);
-		return;
+	if (sw->n_threads) {
+		pthread_mutex_lock(&sw->lock);
+		sw->quit = true;
+		pthread_cond_broadcast(&sw->work);
+		pthread_mutex_unlock(&sw->lock);
+		for (unsigned i = 0; i < sw->n_threads; i++)
+			pthread_join(sw->th[i], NULL);
 	}
-	pthread_mutex_lock(&p->lock);
-	p->cur = b;
-	p->next = 0;
-	p->done = 0;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
+	if (sw->scans) {
+		pthread_cond_destroy(&sw->work);
+		pthread_cond_destroy(&sw->idle);
+		pthread_mutex_destroy(&sw->lock);
+	}
+	free(sw->scans);
+	free(sw->slots);
+	free(sw->ready);
 }
 
-/* wait until the submitted batch is probed */
-static void pool_wait(struct pool *p)
+/*
+ * Wait until target i is probed and return its scan; without threads, probe
+ * the chunk that starts at i here.  ring serves the inline case.
+ */
+static struct img_scan *window_get(struct scan_window *sw, size_t i, struct img_prefetch *ring)
 {
-	if (!p->n)
-		return;
-	pthread_mutex_lock(&p->lock);
-	while (p->cur && p->done < p->cur->m)
-		pthread_cond_wait(&p->idle, &p->lock);
-	p->cur = NULL;
-	pthread_mutex_unlock(&p->lock);
-}
+	size_t slot = i % sw->w;
 
-/* open targets[0, m) into b and read their windows, a chunk per io_uring submission */
-static void batch_open(struct batch *b, const struct target *targets, size_t m,
-                       struct img_prefetch *pf, const struct opts *o)
-{
-	b->targets = targets;
-	b->m = m;
-	for (size_t c = 0; c < m; c += PREFETCH_CHUNK) {
-		size_t k = m - c < PREFETCH_CHUNK ? m - c : PREFETCH_CHUNK;
+	if (!sw->n_threads) {
+		if (!sw->ready[slot]) {
+			size_t k = sw->n - i < SCAN_CHUNK ? sw->n - i : SCAN_CHUNK;
 
-		/* reads start as volumes open; one volume (--udev) reads on demand */
-		for (size_t i = c; i < c + k; i++) {
-			b->srcs[i] = scan_open(&targets[i], o, &b->scans[i]);
-			if (pf && m > 1 && b->srcs[i])
-				(void)img_prefetch_add(pf, b->srcs[i]);
+			if (k > sw->w - (i - sw->out))
+				k = sw->w - (i - sw->out);
+			scan_chunk(sw, sw->n > 1 ? ring : NULL, i, k);
+			for (size_t j = i; j < i + k; j++)
+				sw->ready[j % sw->w] = true;
 		}
-		if (pf && m > 1)
-			(void)img_prefetch_wait(pf);
+		return &sw->scans[slot];
 	}
+	pthread_mutex_lock(&sw->lock);
+	while (!sw->ready[slot])
+		pthread_cond_wait(&sw->idle, &sw->lock);
+	pthread_mutex_unlock(&sw->lock);
+	return &sw->scans[slot];
 }
 
-static int batch_alloc(struct batch *b, size_t n)
+/* target i is written out: its slot may take a later target */
+static void window_release(struct scan_window *sw, size_t i)
 {
-	b->scans = calloc(n, sizeof(*b->scans));
-	b->srcs = calloc(n, sizeof(*b->srcs));
-	b->slots = malloc(n * sizeof(*b->slots));
-	return b->scans && b->srcs && b->slots ? 0 : -ENOMEM;
-}
+	struct img_scan *sc = &sw->scans[i % sw->w];
 
-static void batch_free(struct batch *b)
-{
-	free(b->scans);
-	free(b->srcs);
-	free(b->slots);
+	sc->res = NULL; /* a slot: reused by a later target */
+	if (!sw->n_threads) {
+		sw->ready[i % sw->w] = false;
+		sw->out = i + 1;
+		return;
+	}
+	pthread_mutex_lock(&sw->lock);
+	sw->ready[i % sw->w] = false;
+	sw->out = i + 1;
+	pthread_cond_broadcast(&sw->work);
+	pthread_mutex_unlock(&sw->lock);
 }
 
 /* ---- targets ------------------------------------------------------------------ */
@@ -637,11 +668,9 @@ int main(int argc, char **argv)
 	struct img_device *devs = NULL;
 	size_t ndev = 0, n;
 	struct target *targets;
-	struct batch bt[2] = { { 0 } };
-	struct img_prefetch *pf = NULL;
-	struct pool pool;
+	struct scan_window sw;
+	struct img_prefetch *ring = NULL;
 	struct img_table *table = NULL;
-	size_t batch;
 	int c, failed = 0;
 	uint64_t v;
 
@@ -829,18 +858,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/*
-	 * Scan in batches and write each batch out before the next: memory stays
-	 * bounded whatever the number of targets (a result is ~100 KiB; two
-	 * batches are alive, one probed while the next is opened and read).
-	 */
-	batch = o.jobs * 16 < 64 ? 64 : (size_t)o.jobs * 16;
-	if (batch > n)
-		batch = n ? n : 1;
-	if (batch_alloc(&bt[0], batch) < 0 || (n > batch && batch_alloc(&bt[1], batch) < 0)) {
-		fprintf(stderr, "imgscan: out of memory\n");
-		return EXIT_SOME_FAILED;
-	}
 	for (size_t i = 0; i < n; i++)
 		if (targets[i].dev && targets[i].dev->vg[0])
 			o.table.lvm = true;
@@ -855,50 +872,40 @@ int main(int argc, char **argv)
 	}
 	if (o.mode != MODE_UDEV)
 		progress = img_progress_new(n);
-	if (n > 1)
-		pf = img_prefetch_new(PREFETCH_CHUNK);
-	pool_start(&pool, &o, n > 1 ? o.jobs : 1);
-	if (n)
-		batch_open(&bt[0], targets, batch, pf, &o);
-	for (size_t b = 0, cur = 0; b < n; b += batch, cur ^= 1) {
-		struct batch *bc = &bt[cur];
-		size_t m = bc->m;
-
-		pool_submit(&pool, bc);
-		/* the next batch is opened and read while this one is probed */
-		if (b + batch < n)
-			batch_open(&bt[cur ^ 1], targets + b + batch,
-			           n - b - batch < batch ? n - b - batch : batch, pf, &o);
-		pool_wait(&pool);
-		for (size_t i = 0; i < m; i++)
-			img_progress_tick(progress);
-		img_progress_clear(progress);
-		for (size_t i = 0; i < m; i++) {
-			struct img_scan *sc = &bc->scans[i];
-
-			if (sc->error) {
-				report_error(sc);
-				failed++;
-			}
-			switch (o.mode) {
-			case MODE_JSON:
-				img_out_json_item(stdout, sc, b + i == 0);
-				break;
-			case MODE_UDEV:
-				img_out_udev(stdout, sc);
-				break;
-			case MODE_EXPORT:
-				img_out_export(stdout, sc, b + i == 0);
-				break;
-			case MODE_TABLE:
-				img_table_add(table, sc);
-				break;
-			}
-			sc->res = NULL; /* a slot: reused by a later batch */
-		}
+	if (window_init(&sw, targets, n, &o) < 0) {
+		fprintf(stderr, "imgscan: out of memory\n");
+		return EXIT_SOME_FAILED;
 	}
-	pool_stop(&pool);
-	img_prefetch_free(pf);
+	/* one job: the main thread probes, with one ring (several volumes only) */
+	if (!sw.n_threads && n > 1)
+		ring = img_prefetch_new(SCAN_CHUNK);
+	for (size_t i = 0; i < n; i++) {
+		struct img_scan *sc = window_get(&sw, i, ring);
+
+		img_progress_tick(progress);
+		img_progress_clear(progress);
+		if (sc->error) {
+			report_error(sc);
+			failed++;
+		}
+		switch (o.mode) {
+		case MODE_JSON:
+			img_out_json_item(stdout, sc, i == 0);
+			break;
+		case MODE_UDEV:
+			img_out_udev(stdout, sc);
+			break;
+		case MODE_EXPORT:
+			img_out_export(stdout, sc, i == 0);
+			break;
+		case MODE_TABLE:
+			img_table_add(table, sc);
+			break;
+		}
+		window_release(&sw, i);
+	}
+	window_free(&sw);
+	img_prefetch_free(ring);
 	img_progress_free(progress);
 	progress = NULL;
 	if (o.mode == MODE_JSON)
@@ -918,8 +925,6 @@ int main(int argc, char **argv)
 		if (!devs)
 			free(targets[i].dev);
 	}
-	batch_free(&bt[0]);
-	batch_free(&bt[1]);
 	free(targets);
 	img_devices_free(devs, ndev);
 	if (atomic_load(&content_lib_missing))

@@ -108,6 +108,28 @@ done
 "$IMGSCAN" --json -j 8 "$@" | jq -c '[.images[] | .format]' >"$T/j8"
 check_eq "--jobs 8: same answers in the same order as -j 1" "$(cat "$T/j1")" "$(cat "$T/j8")"
 check_eq "--jobs: 40 objects" 40 "$(jq 'length' "$T/j8")"
+# more targets than the window of slots (2 x jobs x 16), a missing one among
+# them: every job count gives the same paths, answers and errors in order
+qemu-img create -q -f vpc "$T/v.vhd" 64M
+i=0; set --
+while [ $i -lt 300 ]; do
+	case $((i % 7)) in
+	0) set -- "$@" "$T/r.raw" ;;
+	3) set -- "$@" "$T/v.vhd" ;;
+	5) [ $i = 40 ] && set -- "$@" "$T/missing-$i" || set -- "$@" "$T/a.qcow2" ;;
+	*) set -- "$@" "$T/a.qcow2" ;;
+	esac
+	i=$((i + 1))
+done
+"$IMGSCAN" --json -j 1 "$@" 2>"$T/j1.err" | jq -c '.images[] | [.path, .format]' >"$T/w1"
+for j in 2 3 8; do
+	"$IMGSCAN" --json -j $j "$@" 2>"$T/j$j.err" | jq -c '.images[] | [.path, .format]' >"$T/w$j"
+	check_eq "--jobs $j, 300 targets: same paths and answers in the same order as -j 1" \
+		"$(cksum <"$T/w1")" "$(cksum <"$T/w$j")"
+	check_eq "--jobs $j: the missing target reported once" 1 "$(grep -c 'missing-40' "$T/j$j.err")"
+done
+check_eq "300 targets: 300 objects" 300 "$(wc -l <"$T/w1")"
+check_eq "300 targets: input order" "$(printf '%s\n' "$@" | sed -n 41p)" "$(sed -n '41s/^\["\([^"]*\)".*/\1/p' "$T/w1")"
 
 # --stats: I/O counters
 check_eq "--stats: reads counted" true \
