@@ -57,27 +57,59 @@ done
 
 now_us() { date +%s%6N; }
 
-# imgscan: one process for the whole set, with counters; page cache dropped
-# first where we may, so O_DIRECT reads are real reads either way.  Run
-# $RUNS times, the median taken: one run of ~50 ms moves with whatever else
-# the machine does.
+# imgscan: one process for the whole set, with counters.  Its O_DIRECT
+# reads go to the device whatever the page cache holds; the caches of file
+# names and inodes are warm for it as for qemu-img and blkid (one untimed
+# run first).  Run $RUNS times, the median taken: one run of ~50 ms moves
+# with whatever else the machine does.
 RUNS=${RUNS:-7}
-: >"$D/scan.times"
-r=0
-while [ $r -lt "$RUNS" ]; do
-	sync
-	[ -w /proc/sys/vm/drop_caches ] && echo 3 >/proc/sys/vm/drop_caches || true
-	t0=$(now_us)
-	"$IMGSCAN" --json --stats "$D"/set/* >"$D/imgscan.json"
-	t1=$(now_us)
-	echo $((t1 - t0)) >>"$D/scan.times"
-	r=$((r + 1))
-done
-scan_us=$(sort -n "$D/scan.times" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-scan_min=$(sort -n "$D/scan.times" | head -1)
-scan_max=$(sort -n "$D/scan.times" | tail -1)
+# time_scan DIR: median, min and max microseconds of RUNS scans of DIR/set/*
+time_scan() {
+	: >"$D/scan.times"
+	"$IMGSCAN" --json "$1"/set/* >/dev/null
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		t0=$(now_us)
+		"$IMGSCAN" --json --stats "$1"/set/* >"$D/imgscan.json"
+		t1=$(now_us)
+		echo $((t1 - t0)) >>"$D/scan.times"
+		r=$((r + 1))
+	done
+	sort -n "$D/scan.times" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+set -- $(time_scan "$D")
+scan_us=$1 scan_min=$2 scan_max=$3
 reads=$(jq '[.images[].scan.reads] | add' "$D/imgscan.json")
 bytes=$(jq '[.images[].scan.bytes] | add' "$D/imgscan.json")
+
+# the same set on tmpfs (RAM, O_DIRECT supported since Linux 6.6): what the
+# scan costs when the device is not the limit
+shm_us=
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+	M=$(mktemp -d /dev/shm/imgscan-bench.XXXXXX)
+	trap 'rm -rf "$D" "$M"' EXIT
+	mkdir "$M/set"
+	cp "$S"/* "$M/"
+	for f in "$D"/set/*; do
+		b=${f##*/}
+		ln "$M/${b#*-}" "$M/set/$b"
+	done
+	set -- $(time_scan "$M")
+	shm_us=$1 shm_min=$2 shm_max=$3
+	rm -rf "$M"
+fi
+
+# the device's own floor for this read pattern: 36 KiB + 4 KiB O_DIRECT reads
+# at queue depth 32 (fio), in microseconds per image
+floor_us=
+if command -v fio >/dev/null; then
+	iops=$(fio --name=floor --filename="$D/fio.dat" --size=256M --direct=1 --rw=randread \
+		--bssplit=36k/50:4k/50 --iodepth=32 --ioengine=io_uring --runtime=3 --time_based \
+		--output-format=json 2>/dev/null | jq '.jobs[0].read.iops')
+	floor_us=$(echo "$iops" | awk '$1 > 0 { printf "%.1f", 2e6 / $1 }')
+	rm -f "$D/fio.dat"
+fi
+set -- "$S"/*
 
 t0=$(now_us)
 for f in "$D"/set/*; do qemu-img info -U --output=json "$f" >/dev/null 2>&1 || true; done
@@ -110,6 +142,7 @@ blkid1_us=$((blkid1_t / 200))
 
 per() { echo "$1 $N" | awk '{ printf "%.1f", $1 / $2 }'; }
 ratio() { echo "$1 $2" | awk '{ printf "%.1f", $1 / $2 }'; }
+ratio2() { echo "$1 $2" | awk '{ printf "%.2f", $1 / $2 }'; }
 cat <<TXT
 Machine: $(nproc) CPUs, $(awk '/model name/ { $1=$2=$3=""; print; exit }' /proc/cpuinfo | sed 's/^ *//'), kernel $(uname -r); $(qemu-img --version | head -1); blkid $(blkid --version | sed 's/.*util-linux \([0-9.]*\).*/\1/'); files on $(df -T "$D" | awk 'NR==2 { print $2 }').
 Set: $N images ($# distinct images of every format, hard-linked).
@@ -119,8 +152,11 @@ Set: $N images ($# distinct images of every format, hard-linked).
 | imgscan --json, one process for all (median of $RUNS; $(per $scan_min) to $(per $scan_max)) | $(per $scan_us) | $(per $reads) | $(echo "$bytes $N" | awk '{ printf "%.1f", $1 / 1024 / $2 }') |
 | qemu-img info --output=json, one process per image | $(per $qemu_us) | | |
 | blkid -p -o udev, one process per image | $(per $blkid_us) | | |
+$([ -n "$shm_us" ] && echo "| imgscan --json, the same set on tmpfs (median of $RUNS; $(per $shm_min) to $(per $shm_max)) | $(per $shm_us) | | |")
+$([ -n "$floor_us" ] && echo "| the disk alone: a 36 KiB and a 4 KiB O_DIRECT read at depth 32 (fio) | $floor_us | 2 | 40 |")
 | imgscan --udev, one process for one device | $udev_us | | |
 | blkid -p -o udev, one process for one device | $blkid1_us | | |
 
-Ratios: scan vs qemu-img info $(ratio $qemu_us $scan_us)x faster; scan vs blkid -p $(ratio $blkid_us $scan_us)x faster; imgscan --udev on one device takes $(ratio $udev_us $blkid1_us)x the time of blkid -p -o udev (target: at most 1.0).
+Ratios: scan vs qemu-img info $(ratio $qemu_us $scan_us)x faster; scan vs blkid -p $(ratio $blkid_us $scan_us)x faster; imgscan --udev on one device takes $(ratio2 $udev_us $blkid1_us)x the time of blkid -p -o udev (target: at most 1.0).
+$([ -n "$shm_us" ] && echo "On tmpfs: scan vs qemu-img info $(ratio $qemu_us $shm_us)x faster; scan vs blkid -p $(ratio $blkid_us $shm_us)x faster.")
 TXT
