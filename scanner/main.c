@@ -114,7 +114,8 @@ static void usage(FILE *f)
 	        "                       image-end-offset (never with --udev)\n"
 	        "      --no-direct      buffered reads instead of O_DIRECT\n"
 	        "      --stats          per-volume I/O counters (JSON \"scan\" object, table columns)\n"
-	        "  -j, --jobs N         probe up to N volumes at once (default 4)\n"
+	        "  -j, --jobs N         N threads, each reading and probing 16 volumes at a\n"
+	        "                       time (default 4)\n"
 	        "  -v, --verbose        say on stderr how each PATH was read, and what was skipped\n"
 	        "\n"
 	        "  -h, --help           this help\n"
@@ -378,8 +379,13 @@ static int window_init(struct scan_window *sw, const struct target *targets, siz
 	sw->targets = targets;
 	sw->n = n;
 	sw->o = o;
-	/* room for every worker's chunk twice over: they never wait for the output */
+	/*
+	 * room for every worker's chunk twice over, so they seldom wait for the
+	 * output; at most 256 results (~19 MiB) whatever --jobs
+	 */
 	sw->w = (size_t)(o->jobs ? o->jobs : 1) * SCAN_CHUNK * 2;
+	if (sw->w > 256)
+		sw->w = 256;
 	if (sw->w > n)
 		sw->w = n ? n : 1;
 	sw->scans = calloc(sw->w, sizeof(*sw->scans));

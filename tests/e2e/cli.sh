@@ -122,7 +122,7 @@ while [ $i -lt 300 ]; do
 	i=$((i + 1))
 done
 "$IMGSCAN" --json -j 1 "$@" 2>"$T/j1.err" | jq -c '.images[] | [.path, .format]' >"$T/w1"
-for j in 2 3 8; do
+for j in 2 3 8 64; do
 	"$IMGSCAN" --json -j $j "$@" 2>"$T/j$j.err" | jq -c '.images[] | [.path, .format]' >"$T/w$j"
 	check_eq "--jobs $j, 300 targets: same paths and answers in the same order as -j 1" \
 		"$(cksum <"$T/w1")" "$(cksum <"$T/w$j")"
