@@ -675,6 +675,7 @@ int main(int argc, char **argv)
 	size_t ndev = 0, n;
 	struct target *targets;
 	struct scan_window sw;
+	bool out_tty;
 	struct img_prefetch *ring = NULL;
 	struct img_table *table = NULL;
 	int c, failed = 0;
@@ -878,6 +879,7 @@ int main(int argc, char **argv)
 	}
 	if (o.mode != MODE_UDEV)
 		progress = img_progress_new(n);
+	out_tty = progress && isatty(STDOUT_FILENO);
 	if (window_init(&sw, targets, n, &o) < 0) {
 		fprintf(stderr, "imgscan: out of memory\n");
 		return EXIT_SOME_FAILED;
@@ -889,7 +891,9 @@ int main(int argc, char **argv)
 		struct img_scan *sc = window_get(&sw, i, ring);
 
 		img_progress_tick(progress);
-		img_progress_clear(progress);
+		/* off the terminal before a line goes there (a table is printed at the end) */
+		if (sc->error || (out_tty && o.mode != MODE_TABLE))
+			img_progress_clear(progress);
 		if (sc->error) {
 			report_error(sc);
 			failed++;
