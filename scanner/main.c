@@ -225,29 +225,31 @@ static atomic_bool content_lib_missing;
  * ~72 KiB, and a malloc/free per volume cost page faults), else in a buffer
  * of its own that the caller frees.
  */
-static void scan_finish(const struct target *t, const struct opts *o, struct img_scan *s,
-                        struct img_source *src, struct img_result *slot)
+/* probe src into s->res (slot, or a buffer of its own); returns img_probe's rc */
+static int scan_probe(const struct opts *o, struct img_scan *s, struct img_source *src,
+                      struct img_result *slot)
 {
-	const char *path = t->path;
 	struct img_reader r;
-	int rc;
 
-	if (!src)
-		return;
 	img_source_reader(src, &r);
 	if (o->deep)
 		r.flags |= IMG_PROBE_DEEP;
 	if (o->no_content_sigs)
 		r.flags |= IMG_PROBE_NO_CONTENT;
 	s->size = r.size;
-	s->res = slot ? slot : malloc(sizeof(*s->res));
-	if (!s->res) {
-		img_source_free(src);
-		s->error = -ENOMEM;
-		s->error_op = "probe";
-		return;
-	}
-	rc = img_probe(&r, s->res);
+	if (!s->res)
+		s->res = slot ? slot : malloc(sizeof(*s->res));
+	if (!s->res)
+		return -ENOMEM;
+	return img_probe(&r, s->res);
+}
+
+/* after the probe (rc): close at once, counters, errors, a raw volume's content */
+static void scan_done(const struct target *t, const struct opts *o, struct img_scan *s,
+                      struct img_source *src, struct img_result *slot, int rc)
+{
+	const char *path = t->path;
+
 	/* close at once: an open fd makes a device-mapper remove fail with EBUSY */
 	img_source_close(src);
 	s->stats = *img_source_stats(src);
@@ -255,7 +257,7 @@ static void scan_finish(const struct target *t, const struct opts *o, struct img
 	img_source_free(src);
 	if (rc < 0) {
 		s->error = rc;
-		s->error_op = "read";
+		s->error_op = s->res ? "read" : "probe";
 		if (!slot)
 			free(s->res);
 		s->res = NULL;
@@ -274,6 +276,13 @@ static void scan_finish(const struct target *t, const struct opts *o, struct img
 		if (rc < 0 && o->verbose)
 			fprintf(stderr, "imgscan: %s: content not probed: %s\n", path, strerror(-rc));
 	}
+}
+
+static void scan_finish(const struct target *t, const struct opts *o, struct img_scan *s,
+                        struct img_source *src, struct img_result *slot)
+{
+	if (src)
+		scan_done(t, o, s, src, slot, scan_probe(o, s, src, slot));
 }
 
 static void scan_one(const struct target *t, const struct opts *o, struct img_scan *s)
@@ -314,10 +323,21 @@ struct scan_window {
 	pthread_t th[MAX_JOBS];
 };
 
-/* open, read and probe targets [i0, i0 + k) into their slots (ring: NULL for on-demand reads) */
+/* rounds of deferred reads a chunk may take before its last volumes read on demand */
+#define DEFER_ROUNDS 8
+
+/*
+ * Open, read and probe targets [i0, i0 + k) into their slots (ring: NULL
+ * for on-demand reads).  With a ring, a probe that needs a block beyond the
+ * windows read first has that read submitted at once and is run again after
+ * the other volumes of the chunk are probed: a vhdx's region table and
+ * metadata come in while the rest is probed, instead of one wait each.
+ */
 static void scan_chunk(struct scan_window *sw, struct img_prefetch *ring, size_t i0, size_t k)
 {
 	struct img_source *srcs[SCAN_CHUNK];
+	int rcs[SCAN_CHUNK];
+	size_t left;
 
 	for (size_t j = 0; j < k; j++) {
 		size_t i = i0 + j;
@@ -327,13 +347,37 @@ static void scan_chunk(struct scan_window *sw, struct img_prefetch *ring, size_t
 		if (ring && srcs[j])
 			(void)img_prefetch_add(ring, srcs[j]);
 	}
-	if (ring)
-		(void)img_prefetch_wait(ring);
-	for (size_t j = 0; j < k; j++) {
-		size_t i = i0 + j;
+	if (!ring) {
+		for (size_t j = 0; j < k; j++)
+			scan_finish(&sw->targets[i0 + j], sw->o, &sw->scans[(i0 + j) % sw->w], srcs[j],
+			            &sw->slots[(i0 + j) % sw->w]);
+		return;
+	}
+	(void)img_prefetch_wait(ring);
+	for (unsigned round = 0;; round++) {
+		/* the last round, or a ring that failed: whatever is left reads on demand */
+		bool last = round == DEFER_ROUNDS;
 
-		scan_finish(&sw->targets[i], sw->o, &sw->scans[i % sw->w], srcs[j],
-		            &sw->slots[i % sw->w]);
+		left = 0;
+		for (size_t j = 0; j < k; j++) {
+			size_t i = i0 + j;
+			struct img_scan *sc = &sw->scans[i % sw->w];
+
+			if (!srcs[j])
+				continue;
+			img_source_defer(srcs[j], last ? NULL : ring);
+			rcs[j] = scan_probe(sw->o, sc, srcs[j], &sw->slots[i % sw->w]);
+			if (img_source_take_miss(srcs[j])) {
+				left++;
+				continue;
+			}
+			scan_done(&sw->targets[i], sw->o, sc, srcs[j], &sw->slots[i % sw->w], rcs[j]);
+			srcs[j] = NULL;
+		}
+		if (!left)
+			break;
+		if (img_prefetch_wait(ring) < 0)
+			round = DEFER_ROUNDS - 1;
 	}
 }
 

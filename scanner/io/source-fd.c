@@ -58,6 +58,8 @@ struct img_source {
 	uint64_t held;   /* bytes of region buffers held (reads and merged copies) */
 	uint64_t cap;    /* never read more than this */
 	uint32_t head_first; /* bytes of the first head read */
+	struct img_prefetch *defer; /* reads the cache misses are queued here (bulk scans) */
+	bool missed;     /* a read was queued since the last img_source_take_miss() */
 	unsigned n;
 	struct img_source_stats st;
 	struct region r[MAX_REGIONS]; /* last: not cleared at open */
@@ -297,6 +299,8 @@ static struct region *continued_region(struct img_source *s, uint64_t abs, uint6
 	return NULL;
 }
 
+static int defer_read(struct img_source *s, uint64_t start, uint64_t stop);
+
 static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 {
 	struct img_source *s = ctx;
@@ -355,6 +359,21 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	if (s->n >= MAX_REGIONS || stop - start > s->cap || s->cached + (stop - start - keep) > s->cap ||
 	    s->held + (stop - start) > 2 * s->cap)
 		return -E2BIG;
+	/*
+	 * A bulk scan defers the read: queued on the worker's ring at once, and
+	 * the probe, stopped here, runs again when the data is in.  Only the
+	 * first miss of a run is queued: it is the one read a run on demand
+	 * would make next.  A continuation is read at once (it joins a region).
+	 */
+	if (s->defer && !keep) {
+		if (s->missed)
+			return -EAGAIN;
+		if (defer_read(s, start, stop) == 0) {
+			s->missed = true;
+			return -EAGAIN;
+		}
+		/* the ring is full or gone: read now */
+	}
 	if (posix_memalign(&p, a < 4096 ? 4096 : a, (size_t)(stop - start)) != 0)
 		return -ENOMEM;
 	buf = p;
@@ -558,6 +577,54 @@ int img_prefetch_add(struct img_prefetch *pf, struct img_source *s)
 	(void)s;
 	return -ENOSYS;
 #endif
+}
+
+static int defer_read(struct img_source *s, uint64_t start, uint64_t stop)
+{
+#ifdef HAVE_LIBURING
+	struct img_prefetch *pf = s->defer;
+	uint32_t a = s->st.align;
+	struct io_uring_sqe *sqe;
+	struct pending *p;
+	void *buf;
+
+	if (!pf || pf->broken || s->fd < 0 || pf->np >= pf->max_sources * PENDING_PER_SOURCE)
+		return -EBUSY;
+	if (posix_memalign(&buf, a < 4096 ? 4096 : a, (size_t)(stop - start)) != 0)
+		return -ENOMEM;
+	sqe = io_uring_get_sqe(&pf->ring);
+	if (!sqe) {
+		free(buf);
+		return -EBUSY;
+	}
+	p = &pf->pend[pf->np++];
+	*p = (struct pending){ .s = s, .start = start, .stop = stop, .buf = buf };
+	io_uring_prep_read(sqe, s->fd, buf, (unsigned)(stop - start), start);
+	io_uring_sqe_set_data(sqe, p);
+	pf->unsubmitted++;
+	/* submitted now: the device works while the other volumes are probed */
+	prefetch_submit(pf);
+	return 0;
+#else
+	(void)s;
+	(void)start;
+	(void)stop;
+	return -ENOSYS;
+#endif
+}
+
+void img_source_defer(struct img_source *s, struct img_prefetch *pf)
+{
+	s->defer = pf;
+	s->missed = false;
+}
+
+bool img_source_take_miss(struct img_source *s)
+{
+	bool m = s->missed;
+
+	s->missed = false;
+	return m;
 }
 
 int img_prefetch_wait(struct img_prefetch *pf)

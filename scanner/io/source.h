@@ -77,6 +77,18 @@ int img_source_prefetch(struct img_prefetch *pf, struct img_source *const *srcs,
  */
 int img_prefetch_add(struct img_prefetch *pf, struct img_source *s);
 int img_prefetch_wait(struct img_prefetch *pf);
+/*
+ * Deferred reads, for bulk scans: with pf set, a request the cache cannot
+ * serve queues its read on pf, submits it at once and fails with -EAGAIN
+ * (later requests of the same run fail too, unqueued).  The caller probes
+ * other volumes meanwhile, then img_prefetch_wait(pf), and probes this one
+ * again: img_source_take_miss() says whether the run was cut short (and
+ * clears it).  Every read is the one an on-demand run would have made; a
+ * full ring, or a request that continues a cached region, reads at once.
+ * pf NULL: reads on demand again.
+ */
+void img_source_defer(struct img_source *s, struct img_prefetch *pf);
+bool img_source_take_miss(struct img_source *s);
 /* close the descriptor at once; cached data stays readable until free */
 void img_source_close(struct img_source *s);
 void img_source_free(struct img_source *s);

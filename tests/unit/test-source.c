@@ -177,6 +177,57 @@ static void test_offset(void **state)
 	assert_int_equal(img_source_open(path, size + 1, false, &s), -EINVAL);
 }
 
+/* deferred reads: queued at the first miss, the rest of the run cut short */
+static void test_defer(void **state)
+{
+	const uint64_t size = 3000000;
+	const char *path = make_file("defer", size);
+	struct img_source *s;
+	struct img_prefetch *pf;
+	struct img_reader r;
+	const uint8_t *p;
+	unsigned reads;
+
+	(void)state;
+	assert_int_equal(img_source_open(path, 0, false, &s), 0);
+	pf = img_prefetch_new(4);
+	if (!pf || img_source_prefetch(pf, &s, 1) < 0) {
+		/* built without liburing, or no io_uring here: nothing is deferred */
+		img_prefetch_free(pf);
+		img_source_free(s);
+		skip();
+	}
+	img_source_reader(s, &r);
+	reads = img_source_stats(s)->reads;
+	img_source_defer(s, pf);
+	/* cached: served at once */
+	assert_int_equal(img_get(&r, 100, 100, &p), 0);
+	assert_false(img_source_take_miss(s));
+	/* a miss: queued, -EAGAIN; a second miss in the same run is not queued */
+	assert_int_equal(img_get(&r, 1000000, 100, &p), -EAGAIN);
+	assert_int_equal(img_get(&r, 2000000, 100, &p), -EAGAIN);
+	assert_true(img_source_take_miss(s));
+	assert_false(img_source_take_miss(s));
+	assert_int_equal(img_prefetch_wait(pf), 0);
+	assert_int_equal(img_source_stats(s)->reads, reads + 1);
+	/* the next run: the first block is there, the second is the next miss */
+	assert_int_equal(img_get(&r, 1000000, 100, &p), 0);
+	assert_pattern(p, 1000000, 100);
+	assert_int_equal(img_get(&r, 2000000, 100, &p), -EAGAIN);
+	assert_true(img_source_take_miss(s));
+	assert_int_equal(img_prefetch_wait(pf), 0);
+	/* back to reads on demand: nothing deferred */
+	img_source_defer(s, NULL);
+	assert_int_equal(img_get(&r, 2000000, 100, &p), 0);
+	assert_pattern(p, 2000000, 100);
+	assert_int_equal(img_get(&r, 2500000, 100, &p), 0);
+	assert_pattern(p, 2500000, 100);
+	assert_false(img_source_take_miss(s));
+	assert_int_equal(img_source_stats(s)->reads, reads + 3);
+	img_source_free(s);
+	img_prefetch_free(pf);
+}
+
 /* a smaller first read where no ISO 9660 block is wanted (--udev under udev) */
 static void test_small_head(void **state)
 {
@@ -334,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_head_tail_regions),
 		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_small_head),
+		cmocka_unit_test(test_defer),
 		cmocka_unit_test(test_small_file),
 		cmocka_unit_test(test_buffered),
 		cmocka_unit_test(test_byte_cap),
