@@ -381,12 +381,113 @@ static void scan_chunk(struct scan_window *sw, struct img_prefetch *ring, size_t
 	}
 }
 
+/* a target a worker has open: its index and how many deferred rounds it took */
+struct lane_item {
+	size_t i;
+	struct img_source *src;
+	unsigned rounds;
+};
+
+/* mark targets done[0, n) ready for the output */
+static void lane_ready(struct scan_window *sw, const size_t *done, size_t n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&sw->lock);
+	for (size_t j = 0; j < n; j++)
+		sw->ready[done[j] % sw->w] = true;
+	pthread_cond_signal(&sw->idle);
+	pthread_mutex_unlock(&sw->lock);
+}
+
+/*
+ * A worker with a ring: each turn it takes a chunk of targets (when the
+ * window has room), opens them and queues their windows, waits for those
+ * reads and for the deferred reads of its previous turn, then probes the
+ * new targets and those whose reads came in.  A probe that needs one more
+ * read has it submitted at once and stays for the next turn, so a vhdx's
+ * dependent reads overlap the next chunk instead of stalling the worker.
+ */
+static void worker_lane(struct scan_window *sw, struct img_prefetch *ring)
+{
+	struct lane_item cur[2 * SCAN_CHUNK];
+	size_t done[2 * SCAN_CHUNK];
+	size_t nc = 0;
+
+	for (;;) {
+		size_t i0 = 0, k = 0, keep = 0, nd = 0;
+
+		pthread_mutex_lock(&sw->lock);
+		/* wait for room only with nothing in hand */
+		while (!sw->quit && nc == 0 && sw->next < sw->n && sw->next >= sw->out + sw->w)
+			pthread_cond_wait(&sw->work, &sw->lock);
+		if (sw->quit) {
+			pthread_mutex_unlock(&sw->lock);
+			break;
+		}
+		if (sw->next < sw->n && sw->next < sw->out + sw->w) {
+			i0 = sw->next;
+			k = sw->n - i0;
+			if (k > SCAN_CHUNK)
+				k = SCAN_CHUNK;
+			if (k > 2 * SCAN_CHUNK - nc)
+				k = 2 * SCAN_CHUNK - nc;
+			if (k > sw->out + sw->w - i0)
+				k = sw->out + sw->w - i0;
+			sw->next += k;
+		}
+		pthread_mutex_unlock(&sw->lock);
+		if (k == 0 && nc == 0)
+			break;
+
+		for (size_t j = 0; j < k; j++) {
+			size_t i = i0 + j;
+			struct img_source *src = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
+
+			cur[nc++] = (struct lane_item){ .i = i, .src = src };
+			/* the device starts on this volume while the next ones open */
+			if (src)
+				(void)img_prefetch_add(ring, src);
+		}
+		if (img_prefetch_wait(ring) < 0)
+			for (size_t j = 0; j < nc; j++)
+				cur[j].rounds = DEFER_ROUNDS; /* the ring failed: read on demand */
+
+		for (size_t j = 0; j < nc; j++) {
+			struct lane_item *c = &cur[j];
+			struct img_scan *sc = &sw->scans[c->i % sw->w];
+			struct img_result *slot = &sw->slots[c->i % sw->w];
+			int rc;
+
+			if (c->src) {
+				/* after DEFER_ROUNDS, whatever is left reads on demand */
+				img_source_defer(c->src, c->rounds < DEFER_ROUNDS ? ring : NULL);
+				rc = scan_probe(sw->o, sc, c->src, slot);
+				if (img_source_take_miss(c->src)) {
+					c->rounds++;
+					cur[keep++] = *c;
+					continue;
+				}
+				scan_done(&sw->targets[c->i], sw->o, sc, c->src, slot, rc);
+			}
+			done[nd++] = c->i;
+		}
+		nc = keep;
+		lane_ready(sw, done, nd);
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct scan_window *sw = arg;
 	/* a ring per worker, made once; without one, reads are on demand */
-	struct img_prefetch *ring = img_prefetch_new(SCAN_CHUNK);
+	struct img_prefetch *ring = img_prefetch_new(2 * SCAN_CHUNK);
 
+	if (ring) {
+		worker_lane(sw, ring);
+		img_prefetch_free(ring);
+		return NULL;
+	}
 	pthread_mutex_lock(&sw->lock);
 	for (;;) {
 		size_t i0, k;
@@ -404,7 +505,7 @@ static void *worker(void *arg)
 		sw->next += k;
 		pthread_mutex_unlock(&sw->lock);
 
-		scan_chunk(sw, ring, i0, k);
+		scan_chunk(sw, NULL, i0, k);
 
 		pthread_mutex_lock(&sw->lock);
 		for (size_t i = i0; i < i0 + k; i++)
@@ -412,7 +513,6 @@ static void *worker(void *arg)
 		pthread_cond_signal(&sw->idle);
 	}
 	pthread_mutex_unlock(&sw->lock);
-	img_prefetch_free(ring);
 	return NULL;
 }
 
