@@ -122,12 +122,12 @@ t1=$(now_us)
 blkid_us=$((t1 - t0))
 
 # one device per process: imgscan --udev against blkid -p -o udev, same
-# image, 200 runs each, alternating in rounds of 20 so drift hits both alike
+# image, 500 runs each, alternating in rounds of 20 so drift hits both alike
 one=$S/a.qcow2
 udev_t=0
 blkid1_t=0
 k=0
-while [ $k -lt 10 ]; do
+while [ $k -lt 25 ]; do
 	t0=$(now_us)
 	j=0; while [ $j -lt 20 ]; do "$IMGSCAN" --udev "$one" >/dev/null; j=$((j + 1)); done
 	t1=$(now_us)
@@ -137,8 +137,8 @@ while [ $k -lt 10 ]; do
 	blkid1_t=$((blkid1_t + t2 - t1))
 	k=$((k + 1))
 done
-udev_us=$((udev_t / 200))
-blkid1_us=$((blkid1_t / 200))
+udev_us=$((udev_t / 500))
+blkid1_us=$((blkid1_t / 500))
 
 per() { echo "$1 $N" | awk '{ printf "%.1f", $1 / $2 }'; }
 ratio() { echo "$1 $2" | awk '{ printf "%.1f", $1 / $2 }'; }
