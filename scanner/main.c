@@ -65,6 +65,8 @@ struct opts {
 struct target {
 	const char *path;
 	struct img_device *dev; /* NULL for regular files */
+	bool have_st;           /* st holds a stat(2) of path made when the targets were listed */
+	struct stat st;
 };
 
 static void usage(FILE *f)
@@ -202,7 +204,8 @@ static struct img_source *scan_open(const struct target *t, const struct opts *o
 		s->error_text = t->dev->skip;
 		return NULL;
 	}
-	rc = img_source_open(t->path, o->offset, o->no_direct, &src);
+	/* the stat made when the targets were listed stands for the one before open() */
+	rc = img_source_open_stat(t->path, t->have_st ? &t->st : NULL, o->offset, o->no_direct, &src);
 	if (rc < 0) {
 		s->error = rc;
 		s->error_op = "open";
@@ -673,17 +676,19 @@ static int enumerate_targets(const struct opts *o, struct img_device **ret_devs,
 }
 
 /* a PATH that is a block device gets its sysfs facts, and the checks, before open() */
-static struct img_device *device_for_path(const char *path, bool use_udev)
+/* the block device behind path, or NULL; *st the stat of path (t->have_st says) */
+static struct img_device *device_stat(struct target *t, bool use_udev)
 {
 	struct img_device *d;
-	struct stat st;
+	struct stat *st = &t->st;
 
-	if (stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
+	t->have_st = stat(t->path, st) == 0;
+	if (!t->have_st || !S_ISBLK(st->st_mode))
 		return NULL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	if (img_device_from_devnum(st.st_rdev, use_udev, d) < 0) {
+	if (img_device_from_devnum(st->st_rdev, use_udev, d) < 0) {
 		free(d);
 		return NULL;
 	}
@@ -746,7 +751,9 @@ static int run_cached(const struct opts *o)
 /* --monitor: a device an event names, probed like a PATH operand */
 static void monitor_scan(void *ctx, const char *devnode, struct img_scan *s)
 {
-	struct target t = { .path = devnode, .dev = device_for_path(devnode, true) };
+	struct target t = { .path = devnode };
+
+	t.dev = device_stat(&t, true);
 
 	scan_one(&t, ctx, s);
 }
@@ -980,15 +987,16 @@ int main(int argc, char **argv)
 		o.no_content_sigs = udev_env_no_filesystem();
 		/* bounded time: when the deadline passes, udev imports nothing */
 		alarm(UDEV_DEADLINE_SEC);
-		d = device_for_path(argv[optind], false);
-		if (d && d->skip) {
-			free(d);
-			return EXIT_OK;
-		}
 		targets = calloc(1, sizeof(*targets));
 		if (!targets)
 			return EXIT_SOME_FAILED;
 		targets[0].path = argv[optind];
+		d = device_stat(&targets[0], false);
+		if (d && d->skip) {
+			free(d);
+			free(targets);
+			return EXIT_OK;
+		}
 		targets[0].dev = d;
 		n = 1;
 	} else if (optind == argc) {
@@ -1005,7 +1013,7 @@ int main(int argc, char **argv)
 			return EXIT_SOME_FAILED;
 		for (size_t i = 0; i < n; i++) {
 			targets[i].path = argv[optind + (int)i];
-			targets[i].dev = device_for_path(targets[i].path, true);
+			targets[i].dev = device_stat(&targets[i], true);
 		}
 	}
 

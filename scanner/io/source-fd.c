@@ -116,6 +116,12 @@ static int fd_stat(int fd, struct stat *st, uint32_t *dio)
 
 int img_source_open(const char *path, uint64_t offset, bool no_direct, struct img_source **ret)
 {
+	return img_source_open_stat(path, NULL, offset, no_direct, ret);
+}
+
+int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offset, bool no_direct,
+                         struct img_source **ret)
+{
 	struct img_source *s;
 	struct stat st;
 	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
@@ -124,7 +130,9 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 
 	*ret = NULL;
 	/* never open what is neither a regular file nor a block device (a FIFO would block) */
-	if (stat(path, &st) < 0)
+	if (pre)
+		st = *pre;
+	else if (stat(path, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return -ENOTBLK;

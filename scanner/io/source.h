@@ -47,6 +47,14 @@ struct img_source;
  * block device, -EINVAL when offset is past the end.
  */
 int img_source_open(const char *path, uint64_t offset, bool no_direct, struct img_source **ret);
+/*
+ * The same, with pre a stat(2) of path the caller has just made (when it
+ * listed its targets) standing for the one before open(); NULL: stat here.
+ * What is opened is checked again with statx either way.
+ */
+struct stat;
+int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offset, bool no_direct,
+                         struct img_source **ret);
 void img_source_reader(struct img_source *s, struct img_reader *ret);
 /*
  * Change the size of the first head read (whole 4 KiB blocks, at most

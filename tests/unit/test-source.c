@@ -82,6 +82,16 @@ static void test_refuses(void **state)
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(img_source_open(path, 0, false, &s), -ENOTBLK);
 	assert_int_equal(img_source_open("/dev/null", 0, false, &s), -ENOTBLK);
+	/* with the caller's stat: the same refusal, before open() */
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(img_source_open_stat(path, &st, 0, false, &s), -ENOTBLK);
+		assert_null(s);
+		assert_int_equal(stat("/dev/null", &st), 0);
+		assert_int_equal(img_source_open_stat("/dev/null", &st, 0, false, &s), -ENOTBLK);
+	}
 }
 
 static void test_head_tail_regions(void **state)
@@ -258,10 +268,13 @@ static void test_small_file(void **state)
 	struct img_source *s;
 	struct img_reader r;
 	const uint8_t *p;
+	struct stat st;
 	size_t n;
 
 	(void)state;
-	assert_int_equal(img_source_open(path, 0, false, &s), 0);
+	/* opened with the caller's stat of the path, checked again once open */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(img_source_open_stat(path, &st, 0, false, &s), 0);
 	img_source_reader(s, &r);
 	assert_int_equal(img_get_upto(&r, 0, 65536, &p, &n), 0);
 	assert_int_equal(n, 100);
