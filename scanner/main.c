@@ -330,6 +330,26 @@ struct scan_window {
 #define DEFER_ROUNDS 8
 
 /*
+ * Probe target i from src once; a read the cache lacks is deferred to ring
+ * (NULL: read on demand).  false: a read was deferred and the probe runs
+ * again after img_prefetch_wait(); true: the target is done, src closed.
+ */
+static bool probe_round(struct scan_window *sw, size_t i, struct img_source *src,
+                        struct img_prefetch *ring)
+{
+	struct img_scan *sc = &sw->scans[i % sw->w];
+	struct img_result *slot = &sw->slots[i % sw->w];
+	int rc;
+
+	img_source_defer(src, ring);
+	rc = scan_probe(sw->o, sc, src, slot);
+	if (img_source_take_miss(src))
+		return false;
+	scan_done(&sw->targets[i], sw->o, sc, src, slot, rc);
+	return true;
+}
+
+/*
  * Open, read and probe targets [i0, i0 + k) into their slots (ring: NULL
  * for on-demand reads).  With a ring, a probe that needs a block beyond the
  * windows read first has that read submitted at once and is run again after
@@ -339,8 +359,6 @@ struct scan_window {
 static void scan_chunk(struct scan_window *sw, struct img_prefetch *ring, size_t i0, size_t k)
 {
 	struct img_source *srcs[SCAN_CHUNK];
-	int rcs[SCAN_CHUNK];
-	size_t left;
 
 	for (size_t j = 0; j < k; j++) {
 		size_t i = i0 + j;
@@ -350,32 +368,19 @@ static void scan_chunk(struct scan_window *sw, struct img_prefetch *ring, size_t
 		if (ring && srcs[j])
 			(void)img_prefetch_add(ring, srcs[j]);
 	}
-	if (!ring) {
-		for (size_t j = 0; j < k; j++)
-			scan_finish(&sw->targets[i0 + j], sw->o, &sw->scans[(i0 + j) % sw->w], srcs[j],
-			            &sw->slots[(i0 + j) % sw->w]);
-		return;
-	}
-	(void)img_prefetch_wait(ring);
-	for (unsigned round = 0;; round++) {
+	if (ring)
+		(void)img_prefetch_wait(ring);
+	/* without a ring, one round of reads on demand */
+	for (unsigned round = ring ? 0 : DEFER_ROUNDS;; round++) {
 		/* the last round, or a ring that failed: whatever is left reads on demand */
-		bool last = round == DEFER_ROUNDS;
+		struct img_prefetch *defer = round < DEFER_ROUNDS ? ring : NULL;
+		size_t left = 0;
 
-		left = 0;
 		for (size_t j = 0; j < k; j++) {
-			size_t i = i0 + j;
-			struct img_scan *sc = &sw->scans[i % sw->w];
-
-			if (!srcs[j])
-				continue;
-			img_source_defer(srcs[j], last ? NULL : ring);
-			rcs[j] = scan_probe(sw->o, sc, srcs[j], &sw->slots[i % sw->w]);
-			if (img_source_take_miss(srcs[j])) {
+			if (srcs[j] && !probe_round(sw, i0 + j, srcs[j], defer))
 				left++;
-				continue;
-			}
-			scan_done(&sw->targets[i], sw->o, sc, srcs[j], &sw->slots[i % sw->w], rcs[j]);
-			srcs[j] = NULL;
+			else
+				srcs[j] = NULL;
 		}
 		if (!left)
 			break;
@@ -458,20 +463,13 @@ static void worker_lane(struct scan_window *sw, struct img_prefetch *ring)
 
 		for (size_t j = 0; j < nc; j++) {
 			struct lane_item *c = &cur[j];
-			struct img_scan *sc = &sw->scans[c->i % sw->w];
-			struct img_result *slot = &sw->slots[c->i % sw->w];
-			int rc;
 
-			if (c->src) {
-				/* after DEFER_ROUNDS, whatever is left reads on demand */
-				img_source_defer(c->src, c->rounds < DEFER_ROUNDS ? ring : NULL);
-				rc = scan_probe(sw->o, sc, c->src, slot);
-				if (img_source_take_miss(c->src)) {
-					c->rounds++;
-					cur[keep++] = *c;
-					continue;
-				}
-				scan_done(&sw->targets[c->i], sw->o, sc, c->src, slot, rc);
+			/* after DEFER_ROUNDS, whatever is left reads on demand */
+			if (c->src &&
+			    !probe_round(sw, c->i, c->src, c->rounds < DEFER_ROUNDS ? ring : NULL)) {
+				c->rounds++;
+				cur[keep++] = *c;
+				continue;
 			}
 			done[nd++] = c->i;
 		}

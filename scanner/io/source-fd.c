@@ -692,16 +692,6 @@ int img_prefetch_wait(struct img_prefetch *pf)
 #endif
 }
 
-int img_source_prefetch(struct img_prefetch *pf, struct img_source *const *srcs, size_t n)
-{
-	if (!pf)
-		return -EOPNOTSUPP;
-	for (size_t i = 0; i < n; i++)
-		if (img_prefetch_add(pf, srcs[i]) < 0)
-			break;
-	return img_prefetch_wait(pf);
-}
-
 void img_source_reader(struct img_source *s, struct img_reader *ret)
 {
 	ret->ctx = s;

@@ -70,19 +70,15 @@ uint64_t img_source_size(const struct img_source *s); /* whole target, before of
  * Read the head and tail windows of many sources at once, with io_uring when
  * imgscan was built with liburing and the kernel allows it.  A prefetch
  * context (one ring) serves every batch of up to max_sources sources; it is
- * NULL when batching is unavailable, and img_source_prefetch() then returns
- * a negative errno: the windows are read on demand, as without the call.
- * Errors of single reads are left for the on-demand reads to meet and report.
+ * NULL when batching is unavailable: the windows are then read on demand.
+ * add() queues a source's reads and submits them in groups (the device works
+ * while more volumes are opened), wait() reaps them all; both return a
+ * negative errno when batching is unavailable.  Errors of single reads are
+ * left for the on-demand reads to meet and report.
  */
 struct img_prefetch;
 struct img_prefetch *img_prefetch_new(size_t max_sources);
 void img_prefetch_free(struct img_prefetch *pf);
-int img_source_prefetch(struct img_prefetch *pf, struct img_source *const *srcs, size_t n);
-/*
- * The same, a source at a time: add() queues a source's reads and submits
- * them in groups (the device works while more volumes are opened), wait()
- * reaps them all.  At most max_sources sources between two waits.
- */
 int img_prefetch_add(struct img_prefetch *pf, struct img_source *s);
 int img_prefetch_wait(struct img_prefetch *pf);
 /*
