@@ -161,6 +161,12 @@ if command -v runuser >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
 	chmod 600 "$T/secret.qcow2"
 	cp "$T/good.qcow2" "$T/open.qcow2"
 	chmod 644 "$T/open.qcow2"
+	# a copy nobody can run, whatever the modes of the build tree's directories
+	# (a checkout under a 0700 mktemp -d directory; as in cli.sh)
+	chmod 0755 "$T"
+	cp "$IMGSCAN" "$T/imgscan-nobody" && chmod 0755 "$T/imgscan-nobody"
+	ef_saved=$IMGSCAN
+	IMGSCAN=$T/imgscan-nobody
 	expect_fail "0600 file as nobody" 'permission denied' "$T/secret.qcow2" "$T/open.qcow2" \
 		runuser -u nobody --
 	if dev=$(attach -r "$T/good.qcow2"); then
@@ -169,6 +175,7 @@ if command -v runuser >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
 			runuser -u nobody --
 		detach "$dev"
 	fi
+	IMGSCAN=$ef_saved
 else
 	echo "# runuser or user nobody missing: permission checks skipped"
 fi
