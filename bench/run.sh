@@ -111,10 +111,16 @@ dev_kib=
 devstat=/sys/dev/block/$(stat -c '%Hd:%Ld' "$D")/stat
 if command -v fio >/dev/null && [ -r "$devstat" ]; then
 	set -- $(cat "$devstat")
-	r0=$1 s0=$3
+	r0=$1 s0=$3 b0=${10} q0=${11}
+	t0=$(now_us)
 	"$IMGSCAN" --json "$D"/set/* >/dev/null
+	t1=$(now_us)
 	set -- $(cat "$devstat")
 	dev_req=$(($1 - r0)) dev_kib=$((($3 - s0) / 2))
+	# milliseconds with a request in flight, and the mean depth meanwhile
+	dev_busy=$(echo "${10} $b0 ${11} $q0 $t0 $t1" | awk '{ b = $1 - $2; d = 0
+		if (b > 0) d = ($3 - $4) / b
+		printf "the disk had requests in flight %d%% of that scan, %.0f at a time on average", 100 * b * 1000 / ($6 - $5), d }')
 	fio_iops() {
 		fio --name=floor --filename="$D/fio.dat" --size=256M --direct=1 --rw=randread \
 			--bs="$1" --iodepth=32 --ioengine=io_uring --runtime=3 --time_based \
@@ -184,5 +190,6 @@ $([ -n "$floor_us" ] && echo "| the disk alone, for the requests one scan made o
 | blkid -p -o udev, one process for one device | $blkid1_us | | |
 
 Ratios: scan vs qemu-img info $(ratio $qemu_us $scan_us)x faster; scan vs blkid -p $(ratio $blkid_us $scan_us)x faster; imgscan --udev on one device takes $(ratio2 $udev_us $blkid1_us)x the time of blkid -p -o udev (target: at most 1.0).
+$([ -n "$floor_us" ] && echo "Device counters: $dev_busy.")
 $([ -n "$shm_us" ] && echo "On tmpfs: scan vs qemu-img info $(ratio $qemu_us $shm_us)x faster; scan vs blkid -p $(ratio $blkid_us $shm_us)x faster.")
 TXT
