@@ -478,6 +478,16 @@ static void worker_lane(struct scan_window *sw, struct img_prefetch *ring)
 	}
 }
 
+/* a ring that failed leaves the rest of a scan to on-demand reads: say so (-v) */
+static void ring_report(const struct opts *o, const struct img_prefetch *ring)
+{
+	int e = img_prefetch_error(ring);
+
+	if (e < 0 && o->verbose)
+		fprintf(stderr, "imgscan: io_uring: waiting for reads failed (%s); the rest was read on demand\n",
+		        strerror(-e));
+}
+
 static void *worker(void *arg)
 {
 	struct scan_window *sw = arg;
@@ -486,6 +496,7 @@ static void *worker(void *arg)
 
 	if (ring) {
 		worker_lane(sw, ring);
+		ring_report(sw->o, ring);
 		img_prefetch_free(ring);
 		return NULL;
 	}
@@ -1065,6 +1076,7 @@ int main(int argc, char **argv)
 		window_release(&sw, i);
 	}
 	window_free(&sw);
+	ring_report(&o, ring);
 	img_prefetch_free(ring);
 	img_progress_free(progress);
 	progress = NULL;

@@ -479,6 +479,7 @@ struct img_prefetch {
 	size_t unsubmitted;
 	size_t inflight; /* submitted, not yet reaped */
 	bool broken;     /* a wait failed with reads in flight: no more batches */
+	int error;       /* why it broke: a negative errno */
 	struct pending *pend;
 };
 #endif
@@ -635,21 +636,44 @@ bool img_source_take_miss(struct img_source *s)
 	return m;
 }
 
+/* attempts at a submission the kernel takes nothing of before the ring is given up */
+#define SUBMIT_TRIES 8
+
 int img_prefetch_wait(struct img_prefetch *pf)
 {
 #ifdef HAVE_LIBURING
-	size_t done = 0;
+	unsigned tries = 0;
 
 	if (!pf)
 		return -EOPNOTSUPP;
-	if (pf->unsubmitted)
-		prefetch_submit(pf);
-	while (pf->inflight) {
+	/* reads of a failed ring may still land in their buffers: never touch it again */
+	if (pf->broken)
+		return -EIO;
+	while (pf->inflight || pf->unsubmitted) {
 		struct io_uring_cqe *cqe;
 		struct pending *p;
+		int rc;
 
-		if (io_uring_wait_cqe(&pf->ring, &cqe) < 0)
+		if (pf->unsubmitted) {
+			prefetch_submit(pf);
+			/* nothing taken, nothing to wait for: try again, a few times */
+			if (!pf->inflight) {
+				if (++tries < SUBMIT_TRIES)
+					continue;
+				break;
+			}
+		}
+		rc = io_uring_wait_cqe(&pf->ring, &cqe);
+		/*
+		 * A signal interrupts the wait (a stop and continue: ^Z then fg);
+		 * the reads go on regardless: wait again.
+		 */
+		if (rc == -EINTR)
+			continue;
+		if (rc < 0) {
+			pf->error = rc;
 			break;
+		}
 		p = io_uring_cqe_get_data(cqe);
 		if (cqe->res > 0 && p->s->n < MAX_REGIONS) {
 			/*
@@ -668,27 +692,37 @@ int img_prefetch_wait(struct img_prefetch *pf)
 		/* errors (EINVAL for O_DIRECT, EIO) are met again, and reported, on demand */
 		io_uring_cqe_seen(&pf->ring, cqe);
 		pf->inflight--;
-		done++;
 	}
 	/*
-	 * Anything still in flight here (a wait that failed) cannot be reaped
-	 * safely: give the ring up rather than free buffers the kernel may fill.
+	 * Reads still in flight or queued here (a wait or a submission that
+	 * failed) point at sources the caller is about to free and at buffers
+	 * the kernel may still fill: give the ring up, and those buffers with it.
 	 */
+	if (pf->inflight || pf->unsubmitted) {
+		pf->broken = true;
+		if (!pf->error)
+			pf->error = -EIO;
+		return -EIO;
+	}
 	for (size_t i = 0; i < pf->np; i++) {
-		if (!pf->inflight)
-			free(pf->pend[i].buf);
+		free(pf->pend[i].buf);
 		pf->pend[i].buf = NULL;
 	}
 	pf->np = 0;
-	pf->unsubmitted = 0;
-	if (pf->inflight) {
-		pf->broken = true;
-		return -EIO;
-	}
-	return done ? 0 : -EIO;
+	return 0;
 #else
 	(void)pf;
 	return -ENOSYS;
+#endif
+}
+
+int img_prefetch_error(const struct img_prefetch *pf)
+{
+#ifdef HAVE_LIBURING
+	return pf && pf->broken ? pf->error : 0;
+#else
+	(void)pf;
+	return 0;
 #endif
 }
 

@@ -82,6 +82,11 @@ void img_prefetch_free(struct img_prefetch *pf);
 int img_prefetch_add(struct img_prefetch *pf, struct img_source *s);
 int img_prefetch_wait(struct img_prefetch *pf);
 /*
+ * 0, or why the ring failed (a negative errno): its reads were given up and
+ * every later read is made on demand.  A signal (^Z, fg) is not a failure.
+ */
+int img_prefetch_error(const struct img_prefetch *pf);
+/*
  * Deferred reads, for bulk scans: with pf set, a request the cache cannot
  * serve queues its read on pf, submits it at once and fails with -EAGAIN
  * (later requests of the same run fail too, unqueued).  The caller probes

@@ -245,6 +245,10 @@ static void test_defer(void **state)
 	assert_pattern(p, 2500000, 100);
 	assert_false(img_source_take_miss(s));
 	assert_int_equal(img_source_stats(s)->reads, reads + 3);
+	/* a wait with nothing in flight is no failure */
+	assert_int_equal(img_prefetch_wait(pf), 0);
+	assert_int_equal(img_prefetch_error(pf), 0);
+	assert_int_equal(img_prefetch_error(NULL), 0);
 	img_source_free(s);
 	img_prefetch_free(pf);
 }
