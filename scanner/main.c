@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,6 +165,9 @@ static const char *error_hint(int err)
 		return "the header points further than imgscan reads; the image is damaged or hostile";
 	case ENOMEDIUM:
 		return "insert a medium";
+	case EMFILE:
+	case ENFILE:
+		return "too many files open: raise the limit (ulimit -n) or give fewer --jobs";
 	default:
 		return NULL;
 	}
@@ -528,9 +532,39 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* descriptors kept for stdio, the libraries and libudev */
+#define FD_RESERVE 16
+
+/*
+ * Fit a scan in the open-file limit.  A volume's descriptor is open from its
+ * open to the end of its probe, and only targets inside the window are open;
+ * each worker also holds its ring and, while naming a raw volume's content,
+ * libblkid's descriptor.  So the workers and the window are cut down to
+ * what the limit allows, and a low `ulimit -n` slows a scan instead of
+ * failing volumes with EMFILE.  *jobs: the workers; returns the most
+ * descriptors the window may hold.
+ */
+static size_t fd_budget(unsigned *jobs)
+{
+	struct rlimit rl;
+	rlim_t left;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return SIZE_MAX;
+	left = rl.rlim_cur > FD_RESERVE ? rl.rlim_cur - FD_RESERVE : 0;
+	/* a worker needs 3: its ring, a content probe, one volume */
+	if (*jobs > 1 && *jobs > left / 3)
+		*jobs = left / 3 > 1 ? (unsigned)(left / 3) : 1;
+	left = left > 2 * (rlim_t)*jobs ? left - 2 * (rlim_t)*jobs : 0;
+	return left > 1 ? (size_t)left : 1;
+}
+
 static int window_init(struct scan_window *sw, const struct target *targets, size_t n,
                        const struct opts *o)
 {
+	unsigned jobs = o->jobs ? o->jobs : 1;
+	size_t fds = fd_budget(&jobs);
+
 	memset(sw, 0, sizeof(*sw));
 	sw->targets = targets;
 	sw->n = n;
@@ -539,9 +573,11 @@ static int window_init(struct scan_window *sw, const struct target *targets, siz
 	 * room for every worker's chunk twice over, so they seldom wait for the
 	 * output; at most 256 results (~19 MiB) whatever --jobs
 	 */
-	sw->w = (size_t)(o->jobs ? o->jobs : 1) * SCAN_CHUNK * 2;
+	sw->w = (size_t)jobs * SCAN_CHUNK * 2;
 	if (sw->w > 256)
 		sw->w = 256;
+	if (sw->w > fds)
+		sw->w = fds;
 	if (sw->w > n)
 		sw->w = n ? n : 1;
 	sw->scans = calloc(sw->w, sizeof(*sw->scans));
@@ -553,8 +589,8 @@ static int window_init(struct scan_window *sw, const struct target *targets, siz
 	pthread_cond_init(&sw->work, NULL);
 	pthread_cond_init(&sw->idle, NULL);
 	/* one volume (--udev), or one job: no thread, reads on demand or one ring */
-	if (n > 1 && o->jobs > 1)
-		for (unsigned i = 0; i < o->jobs && i < MAX_JOBS; i++)
+	if (n > 1 && jobs > 1)
+		for (unsigned i = 0; i < jobs && i < MAX_JOBS; i++)
 			if (pthread_create(&sw->th[sw->n_threads], NULL, worker, sw) == 0)
 				sw->n_threads++;
 	return 0;

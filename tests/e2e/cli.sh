@@ -158,6 +158,13 @@ check_eq "scan stopped and continued: the same output as undisturbed" \
 	"$(cksum <"$T/calm.json")" "$(cksum <"$T/stopped.json")"
 check_eq "scan stopped and continued: no io_uring wait given up" "" \
 	"$(grep 'io_uring' "$T/stopped.err")"
+# a low open-file limit: fewer volumes at once, none failing with EMFILE
+for j in 4 64; do
+	(ulimit -n 24 && "$IMGSCAN" --json -j $j "$T"/many/* >"$T/lowfd.json" 2>"$T/lowfd.err")
+	check_eq "ulimit -n 24, --jobs $j: exit 0" 0 $?
+	check_eq "ulimit -n 24, --jobs $j: the same output as with the usual limit" \
+		"$(cksum <"$T/calm.json")" "$(cksum <"$T/lowfd.json")"
+done
 
 # --stats: I/O counters
 check_eq "--stats: reads counted" true \
