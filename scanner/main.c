@@ -154,7 +154,10 @@ static const char *error_hint(int err)
 		return "check that the path exists";
 	case EACCES:
 	case EPERM:
-		return "run as root, or read the udev database instead";
+		if (geteuid() == 0)
+			return "refused even to root: a device cgroup, an SELinux or AppArmor policy "
+			       "or a container forbids it";
+		return "run as root; for block devices, imgscan --cached reads what udev recorded";
 	case ENOTBLK:
 		return "give a block device or a regular file";
 	case EIO:

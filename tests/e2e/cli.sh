@@ -52,6 +52,7 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1; then
 	check_eq "permission denied: exit 1" 1 $?
 	check_eq "permission denied: message" 1 \
 		"$(grep -c "$T/secret.qcow2: cannot open: Permission denied" "$T/err")"
+	check_eq "permission denied: what to do" 1 "$(grep -c '(run as root; ' "$T/err")"
 else
 	echo "ok - permission test skipped (needs root and runuser)"
 fi
