@@ -19,6 +19,10 @@ cleanup() {
 	rm -rf "$D"
 }
 trap cleanup EXIT
+# an interrupted demo (^C, a timeout) leaves no loop device behind either
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 qemu-img create -q -f qcow2 "$D/base.qcow2" 1G
 qemu-img create -q -f qcow2 -b "$D/base.qcow2" -F qcow2 -o lazy_refcounts=on "$D/overlay.qcow2"
