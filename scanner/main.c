@@ -681,6 +681,29 @@ static bool is_lv(const struct img_device *d)
 	return strncmp(d->dm_uuid, "LVM-", 4) == 0;
 }
 
+/*
+ * Each --vg NAME that no LV among devs belongs to is said on stderr: a typo
+ * would otherwise look like an empty volume group.  Not a failure: a VG
+ * whose LVs are all inactive on this host (oVirt activates a storage
+ * domain's LVs only where they are used) is a normal state.
+ */
+static void vg_unmatched(const struct opts *o, const struct img_device *devs, size_t ndev)
+{
+	for (unsigned v = 0; v < o->n_vg; v++) {
+		size_t i;
+
+		for (i = 0; i < ndev; i++)
+			if (is_lv(&devs[i]) && strcmp(o->vg[v], devs[i].vg) == 0)
+				break;
+		if (i < ndev)
+			continue;
+		fprintf(stderr,
+		        "imgscan: --vg %s: no active logical volume of that volume group here "
+		        "(check the name with vgs; an inactive LV has no device to read)\n",
+		        o->vg[v]);
+	}
+}
+
 /* every block device, filtered; skipped ones are listed with -v */
 static int enumerate_targets(const struct opts *o, struct img_device **ret_devs, size_t *ret_ndev,
                              struct target **ret, size_t *ret_n)
@@ -792,6 +815,7 @@ static int run_cached(const struct opts *o)
 	}
 	if (o->mode == MODE_JSON)
 		img_out_json_end(stdout, k);
+	vg_unmatched(o, devs, ndev);
 	img_devices_free(devs, ndev);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOME_FAILED;
 }
@@ -1050,6 +1074,7 @@ int main(int argc, char **argv)
 	} else if (optind == argc) {
 		if (enumerate_targets(&o, &devs, &ndev, &targets, &n) < 0)
 			return EXIT_SOME_FAILED;
+		vg_unmatched(&o, devs, ndev);
 	} else {
 		if (o.n_vg || o.lvm_only) {
 			fprintf(stderr, "imgscan: --vg and --lvm select devices: give no PATH with them\n");

@@ -294,6 +294,8 @@ check_not_opened lvm $PROTECTED /dev/dm-214 /dev/vdb /dev/vdc
 scan nosuch lvm.umockdev -J --vg nosuch
 check_eq "--vg nosuch: exit 0" 0 "$(rc nosuch)"
 check_eq "--vg nosuch: no image" 0 "$(jq '.images | length' "$T/nosuch.out")"
+check_eq "--vg nosuch: said on stderr" 1 "$(grep -c -e '--vg nosuch: no active logical volume' "$T/nosuch.err")"
+check_eq "--vg vg0: nothing said of vg0" 0 "$(grep -c -e '--vg vg0: no active' "$T/vg0.err")"
 
 scan vgpath lvm.umockdev --vg vg0 /dev/dm-200
 check_eq "--vg with a PATH: exit 2" 2 "$(rc vgpath)"
