@@ -539,6 +539,16 @@ static void *worker(void *arg)
 #define FD_RESERVE 16
 
 /*
+ * Workers of a --deep scan.  A volume's cache may reach twice
+ * IMG_SOURCE_DEEP_CAP (64 MiB of reads, and the copies that join regions),
+ * and a hostile header can make it (a snapshot table of 64 MiB).  Deferred
+ * reads stop at 2 MiB a volume (io/source-fd.c), so only the volume each
+ * worker reads on demand grows that far: 8 workers bound a deep scan to
+ * about 1 GiB plus 2 MiB per volume of the window, whatever --jobs.
+ */
+#define DEEP_MAX_JOBS 8
+
+/*
  * Fit a scan in the open-file limit.  A volume's descriptor is open from its
  * open to the end of its probe, and only targets inside the window are open;
  * each worker also holds its ring and, while naming a raw volume's content,
@@ -566,7 +576,11 @@ static int window_init(struct scan_window *sw, const struct target *targets, siz
                        const struct opts *o)
 {
 	unsigned jobs = o->jobs ? o->jobs : 1;
-	size_t fds = fd_budget(&jobs);
+	size_t fds;
+
+	if (o->deep && jobs > DEEP_MAX_JOBS)
+		jobs = DEEP_MAX_JOBS;
+	fds = fd_budget(&jobs);
 
 	memset(sw, 0, sizeof(*sw));
 	sw->targets = targets;
@@ -581,6 +595,7 @@ static int window_init(struct scan_window *sw, const struct target *targets, siz
 		sw->w = 256;
 	if (sw->w > fds)
 		sw->w = fds;
+
 	if (sw->w > n)
 		sw->w = n ? n : 1;
 	sw->scans = calloc(sw->w, sizeof(*sw->scans));
@@ -948,6 +963,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DEEP:
 			o.deep = true;
+			/*
+			 * --deep reads tables 1 MiB at a time, up to 64 MiB a
+			 * volume: such buffers go back to the kernel when freed,
+			 * so one worker's big volume is not kept by its arena.
+			 */
+			mallopt(M_MMAP_THRESHOLD, 256 << 10);
 			break;
 		case OPT_CACHED:
 			o.cached = true;

@@ -37,6 +37,8 @@
 #include "probe/bytes.h"
 
 #define MAX_REGIONS 256
+/* bytes a volume may hold and still have its next read deferred (bulk scans) */
+#define DEFER_HELD_MAX (2u * 1024 * 1024)
 
 struct region {
 	uint64_t start; /* absolute offset in the target, aligned */
@@ -372,8 +374,12 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	 * the probe, stopped here, runs again when the data is in.  Only the
 	 * first miss of a run is queued: it is the one read a run on demand
 	 * would make next.  A continuation is read at once (it joins a region).
+	 * A volume that already holds DEFER_HELD_MAX reads on, on demand, to its
+	 * end: so the many volumes a worker has open each hold a few headers'
+	 * worth, and only the one it is reading holds up to the cap (--deep
+	 * over tables that fill the budget, hostile or huge).
 	 */
-	if (s->defer && !keep) {
+	if (s->defer && !keep && s->held + (stop - start) <= DEFER_HELD_MAX) {
 		if (s->missed)
 			return -EAGAIN;
 		if (defer_read(s, start, stop) == 0) {

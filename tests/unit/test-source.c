@@ -198,6 +198,43 @@ static void test_offset(void **state)
 	assert_int_equal(img_source_open(path, size + 1, false, &s), -EINVAL);
 }
 
+/* a volume that holds 2 MiB reads on, on demand, even in a bulk scan */
+static void test_defer_held(void **state)
+{
+	const uint64_t size = 6000000;
+	const char *path = make_file("deferheld", size);
+	struct img_source *s;
+	struct img_prefetch *pf;
+	struct img_reader r;
+	const uint8_t *p;
+	unsigned reads;
+
+	(void)state;
+	assert_int_equal(img_source_open(path, 0, false, &s), 0);
+	pf = img_prefetch_new(4);
+	if (!pf || prefetch_all(pf, &s, 1) < 0) {
+		img_prefetch_free(pf);
+		img_source_free(s);
+		skip();
+	}
+	img_source_reader(s, &r);
+	img_source_defer(s, pf);
+	/* 1 MiB more: still deferred */
+	assert_int_equal(img_get(&r, 1000000, 1048576, &p), -EAGAIN);
+	assert_true(img_source_take_miss(s));
+	assert_int_equal(img_prefetch_wait(pf), 0);
+	assert_int_equal(img_get(&r, 1000000, 1048576, &p), 0);
+	assert_pattern(p, 1000000, 1048576);
+	/* 1 MiB beyond that would pass 2 MiB held: read at once, nothing queued */
+	reads = img_source_stats(s)->reads;
+	assert_int_equal(img_get(&r, 3000000, 1048576, &p), 0);
+	assert_pattern(p, 3000000, 1048576);
+	assert_false(img_source_take_miss(s));
+	assert_int_equal(img_source_stats(s)->reads, reads + 1);
+	img_source_free(s);
+	img_prefetch_free(pf);
+}
+
 /* deferred reads: queued at the first miss, the rest of the run cut short */
 static void test_defer(void **state)
 {
@@ -414,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_small_head),
 		cmocka_unit_test(test_defer),
+		cmocka_unit_test(test_defer_held),
 		cmocka_unit_test(test_small_file),
 		cmocka_unit_test(test_buffered),
 		cmocka_unit_test(test_byte_cap),
