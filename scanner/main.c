@@ -595,7 +595,6 @@ static int window_init(struct scan_window *sw, const struct target *targets, siz
 		sw->w = 256;
 	if (sw->w > fds)
 		sw->w = fds;
-
 	if (sw->w > n)
 		sw->w = n ? n : 1;
 	sw->scans = calloc(sw->w, sizeof(*sw->scans));

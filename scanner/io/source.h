@@ -93,7 +93,8 @@ int img_prefetch_error(const struct img_prefetch *pf);
  * other volumes meanwhile, then img_prefetch_wait(pf), and probes this one
  * again: img_source_take_miss() says whether the run was cut short (and
  * clears it).  Every read is the one an on-demand run would have made; a
- * full ring, or a request that continues a cached region, reads at once.
+ * full ring, a request that continues a cached region, or one that would
+ * take the volume past 2 MiB held, reads at once.
  * pf NULL: reads on demand again.
  */
 void img_source_defer(struct img_source *s, struct img_prefetch *pf);
