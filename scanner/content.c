@@ -2,18 +2,16 @@
 /*
  * Name what a raw volume holds (filesystem, partition table, LUKS2, ISO 9660)
  * through libblkid.  Only for raw results and never in --udev mode: udev's own
- * blkid builtin already sets ID_FS_* there.  The device is opened read-only
- * and non-blocking like everywhere else; libblkid does its own (buffered)
- * reads, limited to the volume from the probe offset on.
+ * blkid builtin already sets ID_FS_* there.  libblkid reads (buffered) through
+ * the descriptor the probe used, so it names the very volume that was probed,
+ * limited to the volume from the probe offset on.
  *
  * libblkid is loaded with dlopen when the first raw volume is named (dl.h):
  * --udev never loads it.
  */
 #include <blkid.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "content.h"
 #include "dl.h"
@@ -63,27 +61,21 @@ static void copy_value(blkid_probe pr, const char *name, char *dst, size_t dstle
 	dst[len] = '\0';
 }
 
-int img_content_probe(const char *path, uint64_t offset, uint64_t size, struct img_content *ret)
+int img_content_probe(int fd, uint64_t offset, uint64_t size, struct img_content *ret)
 {
 	blkid_probe pr;
-	int fd, rc;
+	int rc;
 
 	memset(ret, 0, sizeof(*ret));
 	/* the message is printed once; each raw volume then shows no content */
 	rc = dlopen_blkid();
 	if (rc < 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	pr = sym_blkid_new_probe();
-	if (!pr) {
-		close(fd);
+	if (!pr)
 		return -ENOMEM;
-	}
 	if (sym_blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)size) != 0) {
 		sym_blkid_free_probe(pr);
-		close(fd);
 		return -EIO;
 	}
 	sym_blkid_probe_enable_superblocks(pr, 1);
@@ -117,6 +109,5 @@ int img_content_probe(const char *path, uint64_t offset, uint64_t size, struct i
 		ret->present = true;
 	}
 	sym_blkid_free_probe(pr);
-	close(fd);
 	return rc == -1 ? -EIO : 0;
 }

@@ -7,8 +7,9 @@
 #include "output/output.h"
 
 /*
- * Probe path at offset with libblkid for a filesystem, partition table,
- * LUKS2 or ISO 9660.  Fills ret (ret->present false when nothing is found).
+ * Probe the volume open at fd (buffered reads; the caller keeps and closes
+ * it) at offset with libblkid for a filesystem, partition table, LUKS2 or
+ * ISO 9660.  Fills ret (ret->present false when nothing is found).
  * Returns 0 or a negative errno.
  */
-int img_content_probe(const char *path, uint64_t offset, uint64_t size, struct img_content *ret);
+int img_content_probe(int fd, uint64_t offset, uint64_t size, struct img_content *ret);

@@ -168,6 +168,8 @@ static const char *error_hint(int err)
 		return "the header points further than imgscan reads; the image is damaged or hostile";
 	case ENOMEDIUM:
 		return "insert a medium";
+	case ESTALE:
+		return "the path was replaced while it was being opened; scan it again";
 	case EMFILE:
 	case ENFILE:
 		return "too many files open: raise the limit (ulimit -n) or give fewer --jobs";
@@ -180,6 +182,8 @@ static const char *error_text(int err)
 {
 	if (err == -ENOTBLK)
 		return "not a regular file or block device";
+	if (err == -ESTALE)
+		return "not the object checked before";
 	return strerror(-err);
 }
 
@@ -259,7 +263,17 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
                       struct img_source *src, struct img_result *slot, int rc)
 {
 	const char *path = t->path;
+	int crc = 0;
 
+	/*
+	 * A raw volume's content is named through the descriptor just probed
+	 * (never the path again: it may name something else by now).
+	 */
+	if (rc >= 0 && s->res->format == IMG_FMT_RAW && o->mode != MODE_UDEV) {
+		int fd = img_source_buffered_fd(src);
+
+		crc = fd < 0 ? fd : img_content_probe(fd, o->offset, s->size, &s->content);
+	}
 	/* close at once: an open fd makes a device-mapper remove fail with EBUSY */
 	img_source_close(src);
 	s->stats = *img_source_stats(src);
@@ -277,15 +291,11 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
 		fprintf(stderr, "imgscan: %s: %u read(s), %" PRIu64 " bytes, %s%s\n", path,
 		        s->stats.reads, s->stats.bytes, s->stats.direct ? "O_DIRECT" : "buffered",
 		        s->stats.direct_refused ? " (O_DIRECT refused, fell back to buffered reads)" : "");
-
-	if (s->res->format == IMG_FMT_RAW && o->mode != MODE_UDEV) {
-		rc = img_content_probe(path, o->offset, s->size, &s->content);
-		/* libblkid could not be loaded (said once): the run must not end in success */
-		if (rc == -ELIBACC || rc == -ELIBBAD)
-			atomic_store(&content_lib_missing, true);
-		if (rc < 0 && o->verbose)
-			fprintf(stderr, "imgscan: %s: content not probed: %s\n", path, strerror(-rc));
-	}
+	/* libblkid could not be loaded (said once): the run must not end in success */
+	if (crc == -ELIBACC || crc == -ELIBBAD)
+		atomic_store(&content_lib_missing, true);
+	if (crc < 0 && o->verbose)
+		fprintf(stderr, "imgscan: %s: content not probed: %s\n", path, strerror(-crc));
 }
 
 static void scan_finish(const struct target *t, const struct opts *o, struct img_scan *s,

@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #ifdef HAVE_LIBURING
@@ -90,21 +92,25 @@ static uint32_t clamp_align(uint64_t a)
 }
 
 /*
- * What fd is (mode, size) and its direct-I/O alignment as the kernel
- * reports it (*dio 0 when it does not say): one statx() call, fstat()
- * where statx is unavailable.
+ * What fd is (mode, size, which inode) and its direct-I/O alignment as the
+ * kernel reports it (*dio 0 when it does not say): one statx() call, fstat()
+ * where statx is unavailable.  fd may be an O_PATH descriptor.
  */
 static int fd_stat(int fd, struct stat *st, uint32_t *dio)
 {
 	*dio = 0;
 #ifdef STATX_DIOALIGN
 	struct statx stx;
+	const unsigned want = STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_INO;
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_DIOALIGN, &stx) == 0 &&
-	    (stx.stx_mask & (STATX_TYPE | STATX_SIZE)) == (STATX_TYPE | STATX_SIZE)) {
+	if (statx(fd, "", AT_EMPTY_PATH, want | STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & want) == want) {
 		memset(st, 0, sizeof(*st));
 		st->st_mode = stx.stx_mode;
 		st->st_size = (off_t)stx.stx_size;
+		st->st_ino = stx.stx_ino;
+		st->st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+		st->st_rdev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor);
 		if ((stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align > 0) {
 			*dio = stx.stx_dio_offset_align;
 			if (stx.stx_dio_mem_align > *dio)
@@ -121,55 +127,95 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 	return img_source_open_stat(path, NULL, offset, no_direct, ret);
 }
 
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * Open the inode that the O_PATH descriptor opath (st: its stat) names, not
+ * whatever path names by now: through /proc/self/fd.  Without /proc, path
+ * is opened by name and must turn out to be that inode.
+ */
+static int reopen(int opath, const struct stat *st, const char *path, int flags)
+{
+	char proc[32];
+	struct stat now;
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", opath);
+	fd = open(proc, flags);
+	if (fd >= 0 || errno != ENOENT)
+		return fd < 0 ? -errno : fd;
+	fd = open(path, flags);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &now) < 0 || !same_inode(&now, st)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offset, bool no_direct,
                          struct img_source **ret)
 {
 	struct img_source *s;
 	struct stat st;
 	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-	int fd = -1, r;
+	int fd = -1, opath, r;
 	uint32_t a = 0, dio;
 
 	*ret = NULL;
-	/* never open what is neither a regular file nor a block device (a FIFO would block) */
-	if (pre)
-		st = *pre;
-	else if (stat(path, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+	/* never open what is neither a regular file nor a block device */
+	if (pre && !S_ISREG(pre->st_mode) && !S_ISBLK(pre->st_mode))
 		return -ENOTBLK;
+	/*
+	 * The path is looked up once, into an O_PATH descriptor: no driver's
+	 * open() runs for it (a FIFO, a watchdog, a tape).  What it names is
+	 * checked, and must be what the caller checked (pre: the sysfs
+	 * verdict was about that device), and then that very inode is opened.
+	 * A path swapped for a FIFO or a character device in between is never
+	 * opened.
+	 */
+	opath = open(path, O_PATH | O_CLOEXEC);
+	if (opath < 0)
+		return -errno;
+	r = fd_stat(opath, &st, &dio);
+	if (r == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		r = -ENOTBLK;
+	if (r == 0 && pre && !same_inode(pre, &st))
+		r = -ESTALE;
+	if (r < 0) {
+		close(opath);
+		return r;
+	}
 
 	/* the region table needs no clearing: n bounds it */
 	s = malloc(sizeof(*s));
-	if (!s)
+	if (!s) {
+		close(opath);
 		return -ENOMEM;
+	}
 	memset(s, 0, offsetof(struct img_source, r));
 	s->fd = -1;
 
 	if (!no_direct) {
-		fd = open(path, flags | O_DIRECT);
+		fd = reopen(opath, &st, path, flags | O_DIRECT);
 		if (fd >= 0)
 			s->st.direct = true;
-		else if (errno == EINVAL)
+		else if (fd == -EINVAL)
 			s->st.direct_refused = true;
-		else {
-			r = -errno;
-			goto fail;
-		}
 	}
+	if (fd == -EINVAL || (no_direct && fd < 0))
+		fd = reopen(opath, &st, path, flags);
+	close(opath);
 	if (fd < 0) {
-		fd = open(path, flags);
-		if (fd < 0) {
-			r = -errno;
-			goto fail;
-		}
+		r = fd;
+		goto fail;
 	}
 	s->fd = fd;
 
-	/* the object may have changed between stat and open: trust only what is open */
-	r = fd_stat(fd, &st, &dio);
-	if (r < 0)
-		goto fail;
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t size;
 		int ssz = 0;
@@ -761,6 +807,20 @@ const struct img_source_stats *img_source_stats(const struct img_source *s)
 uint64_t img_source_size(const struct img_source *s)
 {
 	return s->total;
+}
+
+int img_source_buffered_fd(struct img_source *s)
+{
+	int fl;
+
+	if (s->fd < 0)
+		return -EBADF;
+	if (s->st.direct) {
+		fl = fcntl(s->fd, F_GETFL);
+		if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_DIRECT) < 0)
+			return -errno;
+	}
+	return s->fd;
 }
 
 void img_source_close(struct img_source *s)

@@ -99,6 +99,12 @@ int img_prefetch_error(const struct img_prefetch *pf);
  */
 void img_source_defer(struct img_source *s, struct img_prefetch *pf);
 bool img_source_take_miss(struct img_source *s);
+/*
+ * The open descriptor, switched to buffered reads, for libblkid to name a
+ * raw volume's content on the very inode that was probed (no second lookup
+ * of the path); still owned by s.  A negative errno once closed.
+ */
+int img_source_buffered_fd(struct img_source *s);
 /* close the descriptor at once; cached data stays readable until free */
 void img_source_close(struct img_source *s);
 void img_source_free(struct img_source *s);

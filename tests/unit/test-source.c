@@ -7,10 +7,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -103,6 +105,63 @@ static void test_refuses(void **state)
 		assert_int_equal(stat("/dev/null", &st), 0);
 		assert_int_equal(img_source_open_stat("/dev/null", &st, 0, false, &s), -ENOTBLK);
 	}
+}
+
+/*
+ * The path checked (stat, sysfs) and the object opened are one: a path
+ * swapped after the check for a FIFO or for another file is not opened.
+ */
+static void test_swapped(void **state)
+{
+	struct img_source *s = (void *)1;
+	char path[256], other[256], fifo[256];
+	struct stat pre;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", make_file("swapped", 8192));
+	snprintf(other, sizeof(other), "%s", make_file("swapped-other", 8192));
+	snprintf(fifo, sizeof(fifo), "%s/swapped-fifo", dir);
+	(void)unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	/*
+	 * Checked as a regular file, a FIFO by the time it is opened.  A
+	 * writer waits in open() on the FIFO: opening it for reading, even for
+	 * a moment, would let that open() return.
+	 */
+	assert_int_equal(stat(path, &pre), 0);
+	assert_int_equal(rename(fifo, path), 0);
+	{
+		pid_t writer = fork();
+		int status;
+
+		assert_true(writer >= 0);
+		if (writer == 0)
+			_exit(open(path, O_WRONLY) >= 0 ? 0 : 1);
+		usleep(100 * 1000); /* the writer is in open() */
+		assert_int_equal(img_source_open_stat(path, &pre, 0, false, &s), -ENOTBLK);
+		assert_null(s);
+		usleep(100 * 1000);
+		assert_int_equal(waitpid(writer, &status, WNOHANG), 0); /* still waiting */
+		kill(writer, SIGKILL);
+		assert_int_equal(waitpid(writer, &status, 0), writer);
+	}
+
+	/* checked as one file, another by the time it is opened */
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s", make_file("swapped", 8192));
+	assert_int_equal(stat(path, &pre), 0);
+	assert_int_equal(rename(other, path), 0);
+	assert_int_equal(img_source_open_stat(path, &pre, 0, false, &s), -ESTALE);
+	assert_null(s);
+	/* what is there now opens, checked afresh */
+	assert_int_equal(stat(path, &pre), 0);
+	assert_int_equal(img_source_open_stat(path, &pre, 0, false, &s), 0);
+	assert_int_equal(img_source_size(s), 8192);
+	assert_true(img_source_buffered_fd(s) >= 0);
+	img_source_close(s);
+	assert_int_equal(img_source_buffered_fd(s), -EBADF);
+	img_source_free(s);
 }
 
 static void test_head_tail_regions(void **state)
@@ -447,6 +506,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refuses),
+		cmocka_unit_test(test_swapped),
 		cmocka_unit_test(test_head_tail_regions),
 		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_small_head),
