@@ -3,6 +3,7 @@
  * imgscan: identify VM disk images (qcow2, vmdk, vhd, ...) on block devices
  * and files, without opening anything a header names.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -130,15 +131,26 @@ static void usage(FILE *f)
 	        "  2  usage error\n");
 }
 
+/*
+ * A number of bytes or jobs: decimal digits, or 0x and hexadecimal digits.
+ * A leading 0 is not octal ("010" is ten), and no sign or space is taken.
+ */
 static int parse_u64(const char *s, uint64_t *ret)
 {
 	char *end;
 	unsigned long long v;
+	int base = 10;
 
-	if (!s || !*s || *s == '-')
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!(base == 16 ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s)))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, base);
 	if (errno || *end)
 		return -EINVAL;
 	*ret = v;
@@ -167,7 +179,7 @@ static const char *error_hint(int err)
 	case E2BIG:
 		return "the header points further than imgscan reads; the image is damaged or hostile";
 	case ENOMEDIUM:
-		return "insert a medium";
+		return "the device is empty: no medium, or a loop device without a backing file";
 	case ESTALE:
 		return "the path was replaced while it was being opened; scan it again";
 	case EMFILE:

@@ -367,7 +367,8 @@ int img_enum_devices(bool use_udev, bool want_props, struct img_device **ret, si
 		img_devices_free(devs, n);
 		return r;
 	}
-	qsort(devs, n, sizeof(*devs), cmp_dev);
+	if (n > 1) /* none at all: devs may be NULL, which qsort() must not get */
+		qsort(devs, n, sizeof(*devs), cmp_dev);
 	*ret = devs;
 	*ret_n = n;
 	return 0;

@@ -231,6 +231,11 @@ int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offs
 			}
 			size = (uint64_t)end;
 		}
+		/* nothing behind it (a loop device detached under us, no medium) */
+		if (size == 0) {
+			r = -ENOMEDIUM;
+			goto fail;
+		}
 		s->total = size;
 		if (ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
 			a = (uint32_t)ssz;

@@ -384,9 +384,15 @@ int img_probe_format(const struct img_reader *r, enum img_format_id id, struct i
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * Where the formats after the first match write their facts (only the
+ * match counts).  A result is ~72 KiB: on the stack it was most of a small
+ * stack limit (ulimit -s 64 crashed), so it lives with the thread instead.
+ */
+static _Thread_local struct img_result scratch;
+
 int img_probe(const struct img_reader *r, struct img_result *res)
 {
-	struct img_result tmp;
 	enum img_format_id cand[_IMG_FMT_MAX];
 	unsigned n = 0;
 
@@ -401,7 +407,7 @@ int img_probe(const struct img_reader *r, struct img_result *res)
 			/* content signatures matter only beside an image format */
 			if (pass == 1 && (n == 0 || (r->flags & IMG_PROBE_NO_CONTENT)))
 				break;
-			rc = probe_one(r, f, n == 0 ? res : &tmp);
+			rc = probe_one(r, f, n == 0 ? res : &scratch);
 			if (rc < 0) {
 				img_result_init(res, IMG_FMT_RAW);
 				return rc;

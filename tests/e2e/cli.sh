@@ -159,6 +159,18 @@ check_eq "scan stopped and continued: the same output as undisturbed" \
 	"$(cksum <"$T/calm.json")" "$(cksum <"$T/stopped.json")"
 check_eq "scan stopped and continued: no io_uring wait given up" "" \
 	"$(grep 'io_uring' "$T/stopped.err")"
+# a small stack limit (64 KiB: /bin/true, ls and qemu-img info run in it):
+# no result of ~72 KiB on the stack any more
+if command -v prlimit >/dev/null 2>&1; then
+	prlimit --stack=65536 "$IMGSCAN" --udev "$T/a.qcow2" >/dev/null 2>&1
+	check_eq "ulimit -s 64: --udev runs" 0 $?
+	# 100 targets: execve allows 128 KiB of arguments under this limit
+	"$IMGSCAN" --json "$T"/many/1[0-9][0-9]-* >"$T/calm100.json" 2>/dev/null
+	prlimit --stack=65536 "$IMGSCAN" --json "$T"/many/1[0-9][0-9]-* >"$T/smallstack.json" 2>/dev/null
+	check_eq "ulimit -s 64: a bulk scan runs" 0 $?
+	check_eq "ulimit -s 64: the same output as with the usual limit" \
+		"$(cksum <"$T/calm100.json")" "$(cksum <"$T/smallstack.json")"
+fi
 # a low open-file limit: fewer volumes at once, none failing with EMFILE
 for j in 4 64; do
 	(ulimit -n 24 && "$IMGSCAN" --json -j $j "$T"/many/* >"$T/lowfd.json" 2>"$T/lowfd.err")

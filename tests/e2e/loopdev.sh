@@ -186,4 +186,32 @@ while read -r f fmt trailer qf; do
 	rm -f "$IMGS/$f.in" "$IMGS/$f.out"
 done <"$IMGS/cases"
 
+# a loop device detached while a scan runs, after it was listed and checked
+# (2000 files before it): an error, never a raw volume of 0 bytes
+if attach "$IMGS/$first" 512 ro; then
+	gone=$CUR_DEV
+	mkdir "$T/many"
+	set --
+	i=0
+	while [ $i -lt 2000 ]; do
+		ln "$IMGS/$first" "$T/many/$i" || break
+		set -- "$@" "$T/many/$i"
+		i=$((i + 1))
+	done
+	"$IMGSCAN" --json "$@" "$gone" >"$T/gone.json" 2>"$T/gone.err" &
+	scan=$!
+	sleep 0.03
+	detach
+	wait $scan
+	e2e_check "$gone detached during a scan: exit 1" "$?" 1 "wanted"
+	e2e_check "$gone detached during a scan: every target reported" \
+		"$(jq '.images | length' "$T/gone.json")" 2001 "wanted"
+	e2e_check "$gone detached during a scan: an error object, not a volume" \
+		"$(jq -r '.images[-1] | "\(.format // "-") \(.error != null)"' "$T/gone.json")" "- true" "wanted"
+	e2e_check "$gone detached during a scan: the error says why" \
+		"$(grep -c -e 'the device is empty' -e 'loop device without a backing file' "$T/gone.err")" 1 "wanted"
+else
+	e2e_notok "losetup failed: $(head -c 200 "$T/losetup.err")"
+fi
+
 e2e_summary
