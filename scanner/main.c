@@ -182,6 +182,8 @@ static const char *error_hint(int err)
 		return "the device is empty: no medium, or a loop device without a backing file";
 	case ESTALE:
 		return "the path was replaced while it was being opened; scan it again";
+	case ENOMEM:
+		return "out of memory: give fewer --jobs, or raise the memory limit, ulimit -v";
 	case EMFILE:
 	case ENFILE:
 		return "too many files open: raise the limit (ulimit -n) or give fewer --jobs";
