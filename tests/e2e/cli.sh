@@ -160,8 +160,11 @@ check_eq "scan stopped and continued: the same output as undisturbed" \
 check_eq "scan stopped and continued: no io_uring wait given up" "" \
 	"$(grep 'io_uring' "$T/stopped.err")"
 # a small stack limit (64 KiB: /bin/true, ls and qemu-img info run in it):
-# no result of ~72 KiB on the stack any more
-if command -v prlimit >/dev/null 2>&1; then
+# no result of ~72 KiB on the stack any more (not under ASan, whose frames
+# are larger by design)
+if grep -q __asan_init "$IMGSCAN"; then
+	echo "ok - ulimit -s 64: not checked on an ASan build"
+elif command -v prlimit >/dev/null 2>&1; then
 	prlimit --stack=65536 "$IMGSCAN" --udev "$T/a.qcow2" >/dev/null 2>&1
 	check_eq "ulimit -s 64: --udev runs" 0 $?
 	# 100 targets: execve allows 128 KiB of arguments under this limit
