@@ -156,6 +156,37 @@ static const char *guard(struct udev_device *d)
 	return NULL;
 }
 
+/*
+ * Whether the disk is still the one the event was about.  The kernel numbers
+ * each medium a disk gets (diskseq, Linux 5.15): a loop device detached and
+ * attached again since the event has a new number, and a probe now would
+ * describe the later image under this event.  Unknown (no DISKSEQ in the
+ * event, no diskseq in sysfs, as for partitions): taken as current.
+ */
+static bool event_stale(struct udev_device *d)
+{
+	const char *ev = prop(d, "DISKSEQ");
+	dev_t devnum = sym_udev_device_get_devnum(d);
+	char path[64], buf[32];
+	bool stale = false;
+	FILE *f;
+
+	if (!ev)
+		return false;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", major(devnum), minor(devnum));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		stale = strcmp(buf, ev) != 0;
+	}
+	fclose(f);
+	return stale;
+}
+
+#define STALE_WHY "the device has changed since this event (a later event describes it)"
+
 static json_object *safe_str(const char *v)
 {
 	char buf[4 * 4200 + 1];
@@ -233,15 +264,21 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 	} else if (strcmp(action, "remove") == 0) {
 		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
 		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string("device removed"));
-	} else if ((why = guard(d)) != NULL) {
+	} else if ((why = guard(d)) != NULL || (event_stale(d) && (why = STALE_WHY))) {
 		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
 		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(why));
 	} else {
 		struct img_scan s;
 
 		ops->scan(ctx, node, &s);
-		sym_json_object_object_add(ev, "source", sym_json_object_new_string("probe"));
-		sym_json_object_object_add(ev, "image", scan_object(&s));
+		/* changed while it was probed: what was read is not this event's */
+		if (event_stale(d)) {
+			sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
+			sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(STALE_WHY));
+		} else {
+			sym_json_object_object_add(ev, "source", sym_json_object_new_string("probe"));
+			sym_json_object_object_add(ev, "image", scan_object(&s));
+		}
 		ops->release(ctx, &s);
 	}
 	fputs(sym_json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |

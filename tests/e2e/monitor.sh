@@ -136,6 +136,39 @@ wait "$MON_PID"
 e2e_check "SIGINT: exit status 0" "$?" 0 expected
 MON_PID=
 
+# a monitor that falls behind: the events of a medium replaced since (a raw
+# image detached, then a fixed VHD attached on the same loop device) are
+# marked as such (the disk's diskseq changed), never described by the probe
+# of the later image; the events of the VHD are
+if [ -r /sys/block/loop0/diskseq ] || [ -r "/sys/block/$(basename "$(losetup -f)")/diskseq" ]; then
+	truncate -s 16M "$T/zero.raw"
+	qemu-img create -q -f vpc -o subformat=fixed "$T/fixed.vhd" 16M
+	start_monitor "$T/mon3"
+	kill -STOP "$MON_PID"
+	LOOP=$(losetup -f --show "$T/zero.raw")
+	timeout 30 udevadm settle --timeout=20 2>/dev/null
+	losetup -d "$LOOP"
+	timeout 30 udevadm settle --timeout=20 2>/dev/null
+	losetup "$LOOP" "$T/fixed.vhd"
+	timeout 30 udevadm settle --timeout=20 2>/dev/null
+	kill -CONT "$MON_PID"
+	tenths=$(wait_line "$T/mon3" ".devname == \"$LOOP\" and .image.format == \"vpc\"")
+	[ "$tenths" != timeout ]
+	e2e_check "fallen behind: the VHD attached last is described" "$?" 0 expected
+	sleep 0.5
+	stale=$(jq -r "select(.devname == \"$LOOP\" and .skipped != null and (.skipped | startswith(\"the device has changed\"))) | .action" \
+		"$T/mon3" | grep -c .)
+	e2e_check "fallen behind: the raw image's events are marked, not described as the VHD" \
+		"$([ "$stale" -ge 1 ] && echo yes || echo "$stale marked")" yes expected
+	losetup -d "$LOOP"
+	LOOP=
+	kill -TERM "$MON_PID"
+	wait "$MON_PID"
+	MON_PID=
+else
+	e2e_ok "fallen behind: not checked, no diskseq in sysfs (Linux < 5.15)"
+fi
+
 # usage
 "$IMGSCAN" --monitor /dev/null >/dev/null 2>&1
 e2e_check "--monitor with a PATH: exit 2" "$?" 2 expected
