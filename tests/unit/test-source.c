@@ -257,11 +257,28 @@ static void test_offset(void **state)
 	assert_int_equal(img_source_open(path, size + 1, false, &s), -EINVAL);
 }
 
+/*
+ * A file of size bytes (make_file), open, its first windows read through a
+ * ring that its later misses are deferred to.  Skips the test where there is
+ * no io_uring (built without liburing, or not allowed here).
+ */
+static void open_deferred(const char *name, uint64_t size, struct img_source **s,
+                          struct img_prefetch **pf, struct img_reader *r)
+{
+	assert_int_equal(img_source_open(make_file(name, size), 0, false, s), 0);
+	*pf = img_prefetch_new(4);
+	if (!*pf || prefetch_all(*pf, s, 1) < 0) {
+		img_prefetch_free(*pf);
+		img_source_free(*s);
+		skip();
+	}
+	img_source_reader(*s, r);
+	img_source_defer(*s, *pf);
+}
+
 /* a volume that holds 2 MiB reads on, on demand, even in a bulk scan */
 static void test_defer_held(void **state)
 {
-	const uint64_t size = 6000000;
-	const char *path = make_file("deferheld", size);
 	struct img_source *s;
 	struct img_prefetch *pf;
 	struct img_reader r;
@@ -269,15 +286,7 @@ static void test_defer_held(void **state)
 	unsigned reads;
 
 	(void)state;
-	assert_int_equal(img_source_open(path, 0, false, &s), 0);
-	pf = img_prefetch_new(4);
-	if (!pf || prefetch_all(pf, &s, 1) < 0) {
-		img_prefetch_free(pf);
-		img_source_free(s);
-		skip();
-	}
-	img_source_reader(s, &r);
-	img_source_defer(s, pf);
+	open_deferred("deferheld", 6000000, &s, &pf, &r);
 	/* 1 MiB more: still deferred */
 	assert_int_equal(img_get(&r, 1000000, 1048576, &p), -EAGAIN);
 	assert_true(img_source_take_miss(s));
@@ -297,8 +306,6 @@ static void test_defer_held(void **state)
 /* deferred reads: queued at the first miss, the rest of the run cut short */
 static void test_defer(void **state)
 {
-	const uint64_t size = 3000000;
-	const char *path = make_file("defer", size);
 	struct img_source *s;
 	struct img_prefetch *pf;
 	struct img_reader r;
@@ -306,17 +313,8 @@ static void test_defer(void **state)
 	unsigned reads;
 
 	(void)state;
-	assert_int_equal(img_source_open(path, 0, false, &s), 0);
-	pf = img_prefetch_new(4);
-	if (!pf || prefetch_all(pf, &s, 1) < 0) {
-		/* built without liburing, or no io_uring here: nothing is deferred */
-		img_prefetch_free(pf);
-		img_source_free(s);
-		skip();
-	}
-	img_source_reader(s, &r);
+	open_deferred("defer", 3000000, &s, &pf, &r);
 	reads = img_source_stats(s)->reads;
-	img_source_defer(s, pf);
 	/* cached: served at once */
 	assert_int_equal(img_get(&r, 100, 100, &p), 0);
 	assert_false(img_source_take_miss(s));
