@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "dl.h"
+#include "enum/device.h"
 #include "monitor.h"
 
 static __typeof__(&udev_device_get_action) sym_udev_device_get_action;
@@ -167,22 +168,11 @@ static bool event_stale(struct udev_device *d)
 {
 	const char *ev = prop(d, "DISKSEQ");
 	dev_t devnum = sym_udev_device_get_devnum(d);
-	char path[64], buf[32];
-	bool stale = false;
-	FILE *f;
+	char base[64], now[32];
 
-	if (!ev)
-		return false;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", major(devnum), minor(devnum));
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\n")] = '\0';
-		stale = strcmp(buf, ev) != 0;
-	}
-	fclose(f);
-	return stale;
+	/* read afresh each time: libudev keeps the first value it read */
+	snprintf(base, sizeof(base), "/sys/dev/block/%u:%u", major(devnum), minor(devnum));
+	return ev && img_sysfs_read(base, "diskseq", now, sizeof(now)) && strcmp(now, ev) != 0;
 }
 
 #define STALE_WHY "the device has changed since this event (a later event describes it)"

@@ -45,6 +45,9 @@ struct img_device {
  */
 int img_device_from_devnum(dev_t devnum, bool use_udev, struct img_device *dev);
 
+/* Read a one-line sysfs attribute base/attr into buf without its newline; false when absent. */
+bool img_sysfs_read(const char *base, const char *attr, char *buf, size_t len);
+
 /* Split a dm name "vg-lv[-layer]" (hyphens in names doubled) into its parts. */
 void img_dm_split_name(const char *dm_name, char *vg, size_t vglen, char *lv, size_t lvlen,
                        char *layer, size_t layerlen);

@@ -76,8 +76,7 @@ int dlopen_udev(void)
 	return img_dl_load(&udev_lib, "reading the udev database");
 }
 
-/* read a one-line sysfs attribute into buf without its newline; false when absent */
-static bool sysfs_read(const char *base, const char *attr, char *buf, size_t len)
+bool img_sysfs_read(const char *base, const char *attr, char *buf, size_t len)
 {
 	char path[512];
 	ssize_t n;
@@ -163,7 +162,7 @@ static void set_type(struct img_device *d, const char *base)
 		copy(d->type, sizeof(d->type), "loop");
 	} else if (sysfs_exists(base, "partition")) {
 		copy(d->type, sizeof(d->type), "part");
-	} else if (sysfs_read(base, "device/type", buf, sizeof(buf)) && strcmp(buf, "5") == 0) {
+	} else if (img_sysfs_read(base, "device/type", buf, sizeof(buf)) && strcmp(buf, "5") == 0) {
 		copy(d->type, sizeof(d->type), "rom");
 	} else {
 		copy(d->type, sizeof(d->type), "disk");
@@ -228,13 +227,13 @@ static int device_fill(dev_t devnum, struct udev *udev, bool want_props, struct 
 	copy(d->name, sizeof(d->name), strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
 	memcpy(d->node, "/dev/", 5);
 	copy(d->node + 5, sizeof(d->node) - 5, d->name);
-	if (sysfs_read(base, "size", buf, sizeof(buf)))
+	if (img_sysfs_read(base, "size", buf, sizeof(buf)))
 		d->size = strtoull(buf, NULL, 10) * 512;
 
 	if (sysfs_exists(base, "dm")) {
-		sysfs_read(base, "dm/name", d->dm_name, sizeof(d->dm_name));
-		sysfs_read(base, "dm/uuid", d->dm_uuid, sizeof(d->dm_uuid));
-		if (sysfs_read(base, "dm/suspended", buf, sizeof(buf)))
+		img_sysfs_read(base, "dm/name", d->dm_name, sizeof(d->dm_name));
+		img_sysfs_read(base, "dm/uuid", d->dm_uuid, sizeof(d->dm_uuid));
+		if (img_sysfs_read(base, "dm/suspended", buf, sizeof(buf)))
 			d->dm_suspended = strcmp(buf, "1") == 0;
 	}
 	set_type(d, base);
@@ -305,7 +304,7 @@ static int enum_sysfs(struct img_device **devs, size_t *n, size_t *cap)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/block/%s", de->d_name);
-		if (!sysfs_read(path, "dev", buf, sizeof(buf)) || sscanf(buf, "%u:%u", &ma, &mi) != 2)
+		if (!img_sysfs_read(path, "dev", buf, sizeof(buf)) || sscanf(buf, "%u:%u", &ma, &mi) != 2)
 			continue;
 		r = add_device(devs, n, cap, makedev(ma, mi), NULL, false);
 	}
