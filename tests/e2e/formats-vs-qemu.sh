@@ -7,7 +7,8 @@
 # LUKS2 made by cryptsetup when it is installed.
 #
 # Spec followed: qemu-img info's JSON (docs/formats.md, "How `qemu-img info
-# --output=json` is followed", and each format's section).  For each image "imgscan --json IMG" (images[0]) is
+# --output=json` is followed", and each format's section).  For each image
+# "imgscan --json IMG" (images[0]) is
 # compared with "qemu-img info -U --output=json IMG" on format, virtual-size,
 # cluster-size, backing-filename, backing-filename-format, dirty-flag,
 # encrypted, format-specific.type, and format-specific.data for vmdk
