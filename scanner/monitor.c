@@ -6,9 +6,10 @@
  * block subsystem.  Each add/change/remove becomes one JSON object on one
  * line.  A device the rule did not describe is probed through the caller's
  * scan function (the same sysfs checks before open() as a PATH operand),
- * and only when the guards of the udev rule allow it (udev-lvm.md sections
- * 1-3: DM_UDEV_DISABLE_OTHER_RULES_FLAG, LVM layers, suspended or empty
- * devices, a filesystem or partition table blkid found, IMGSCAN_DISABLE).
+ * and only when the guards of the udev rule allow it (docs/udev.md, "How
+ * udev runs imgscan": DM_UDEV_DISABLE_OTHER_RULES_FLAG, LVM layers,
+ * suspended or empty devices, a filesystem or partition table blkid found,
+ * IMGSCAN_DISABLE).
  * SIGINT and SIGTERM end the loop (signalfd, so nothing is interrupted
  * half-way through a line).
  *

@@ -4,7 +4,7 @@
 # tools/fuzz.sh -- build tests/fuzz/fuzz-probe.c with clang
 # -fsanitize=fuzzer,address,undefined and run libFuzzer on it.
 #
-# Follows security-io.md R10 and section 4 (util-linux tools/oss-fuzz.sh,
+# Follows docs/security.md, rule 10 (util-linux tools/oss-fuzz.sh,
 # systemd tools/oss-fuzz.sh): the seed corpus is every real image piece in
 # fixtures/ (NAME.head, NAME.tail, NAME.at-OFFSET) plus fixtures/bad/; a
 # dictionary of every format magic is generated; each crasher is copied to

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tools/valgrind.sh -- the unit tests and imgscan under valgrind memcheck
-# (security-io.md R10: a second, non-compiler memory checker beside
+# (docs/security.md, rule 10: a second, non-compiler memory checker beside
 # ASan/UBSan; catches uninitialised reads that ASan does not).
 #
 # usage: tools/valgrind.sh BUILD-DIR

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Block devices: what sysfs and the udev database say about a device before
- * it is opened (security-io.md R6), and the enumeration of every block
+ * it is opened (docs/security.md, rule 6), and the enumeration of every block
  * device and LV for scans without operands.
  */
 #pragma once

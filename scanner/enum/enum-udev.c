@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Block devices and LVs: sysfs and the udev database, read before any device
- * is opened (security-io.md R6; udev-lvm.md §3).
+ * is opened (docs/security.md, rule 6; docs/udev.md, "Device-mapper and LVM
+ * flags" and "Enumerating block devices").
  *
  * A device is not opened when it is an LVM internal layer (dm uuid
  * "LVM-<vg uuid><lv uuid>-<suffix>": -real, -cow, -pool, -tpool, -tdata ...),

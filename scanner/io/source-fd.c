@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The reader over a block device or a regular file (security-io.md R5, R8, R9).
+ * The reader over a block device or a regular file (docs/security.md, rules 5,
+ * 8 and 9).
  *
  * Opened O_RDONLY|O_CLOEXEC|O_NONBLOCK|O_NOCTTY|O_DIRECT: never writable (a
  * writable close fires udev's inotify watch), never O_EXCL (it would claim the
  * device).  Every read's offset, length and buffer are aligned to the volume's
  * direct-I/O alignment (statx STATX_DIOALIGN, else BLKSSZGET, else 4096).
  * Probes ask for byte ranges; they are served from a few cached regions: the
- * head window (the first 4 KiB from the probe offset, then up to 64 KiB when a
- * header continues), the tail window (the last
+ * head window (the first IMG_SOURCE_HEAD_FIRST, 36 KiB, from the probe offset
+ * in one read, or 4 KiB where img_source_set_head asks for less; then up to
+ * IMG_SOURCE_HEAD, 64 KiB, when a header continues), the tail window (the last
  * whole aligned blocks) and, only when a header points elsewhere, regions read
  * on demand.  The bytes read per volume never exceed IMG_SOURCE_BYTE_CAP.
  * Where O_DIRECT is refused (EINVAL at open or read: tmpfs, some FUSE) the

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The two udev value encoders, byte for byte the algorithms of util-linux
- * libblkid/src/encode.c (udev-lvm.md §1.2):
+ * libblkid/src/encode.c (docs/udev.md, "Property names and how values are
+ * encoded"):
  *
  *  img_enc  = blkid_encode_string: keep 0-9 A-Z a-z, "#+-.:=@_" and every
  *             valid multi-byte UTF-8 sequence (libblkid's validity rules:
@@ -20,7 +21,7 @@
  *  - img_safe also turns every other control byte (0x00-0x1f, 0x7f) into
  *    '_': libblkid 2.38.1 keeps them (measured: "a\x01b\x1bc\x7fd" stays as
  *    is), and a udev value must never carry a control character
- *    (security-io.md R4);
+ *    (docs/security.md, rule 4);
  *  - overflow: libblkid fails unless 4 bytes stay free after every
  *    character (so a 4*len+1 buffer is not always enough for it); these fail
  *    only when the result and its NUL really do not fit, and leave a valid,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * --export: NAME="value" lines meant for `eval` in sh, quoted the way
- * `lsblk -P` quotes (udev-lvm.md §1.3, §4; security-io.md R4; the class of
+ * `lsblk -P` quotes (docs/udev.md; docs/security.md, rule 4; the class of
  * CVE-2014-9114).  Every value is double-quoted; inside the quotes only
  * printable ASCII other than '"', '\', '`' and '$' is written as is, and
  * every other byte (control bytes, non-ASCII, those four) as \xHH.  Inside

@@ -11,7 +11,7 @@
  * util/unicode.c): each invalid sequence (a bad lead byte, or a lead byte
  * with its too few continuation bytes; overlong forms, surrogates,
  * noncharacters, anything above U+10FFFF) becomes one U+FFFD.
- * security-io.md R4.
+ * docs/security.md, rule 4.
  *
  * libjson-c is loaded with dlopen by img_out_json_begin (dl.h).
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The human output: an lsblk-like table through libsmartcols, following
- * lsblk's conventions (udev-lvm.md section 4, util-linux 2.38 lsblk(8)):
+ * lsblk's conventions (docs/udev.md, util-linux 2.38 lsblk(8)):
  * -o LIST / -o +LIST / -O choose columns (case-insensitive names), -n no
  * headings, -r raw, -b sizes in bytes, -P NAME="value" pairs and -T the
  * backing-chain tree (resolution in out-tree.c).

@@ -2,24 +2,25 @@
 /*
  * -T: backing chains as a tree, resolved only among the scanned targets.
  *
- * A backing name is a string from a hostile header (security-io.md: never
- * open or follow a path named inside a header).  It is matched here as a
- * string only: nothing is opened, stat()ed or realpath()ed.  Names qemu
- * would use (qemu's bdrv_get_full_backing_filename: a relative name is
- * relative to the directory of the image) are compared after a purely
- * textual normalisation ("//", "." and ".." folded; symlinks not followed):
+ * A backing name is a string from a hostile header (docs/security.md,
+ * rule 1: never open or follow a path named inside a header).  It is
+ * matched here as a string only: nothing is opened, stat()ed or
+ * realpath()ed.  Names qemu would use (qemu's
+ * bdrv_get_full_backing_filename: a relative name is relative to the
+ * directory of the image) are compared after a purely textual
+ * normalisation ("//", "." and ".." folded; symlinks not followed):
  *
  *  - an absolute name, or a relative one joined to the image's directory
  *    (a relative PATH is made absolute with getcwd()), against the scanned
  *    PATHs, normalised the same way;
  *  - /dev/mapper/NAME against the device-mapper names of scanned devices,
- *    and /dev/VG/LV against their LVM VG and LV names (udev-lvm.md);
+ *    and /dev/VG/LV against their LVM VG and LV names (docs/udev.md);
  *  - oVirt/vdsm block storage writes "../IMAGE/VOLUME" (older vdsm) or the
  *    bare "VOLUME" into qcow2 images on LVs, the volume being the LV named
- *    VOLUME in the same VG (udev-lvm.md section 5): on an LV, a relative name
- *    of exactly one of these two shapes is first matched against the LVs of
- *    the image's own VG.  Any other relative name ("../../x/VOLUME",
- *    "a/VOLUME") names no LV by its last element;
+ *    VOLUME in the same VG (docs/udev.md, "oVirt/vdsm block storage"): on
+ *    an LV, a relative name of exactly one of these two shapes is first
+ *    matched against the LVs of the image's own VG.  Any other relative
+ *    name ("../../x/VOLUME", "a/VOLUME") names no LV by its last element;
  *  - on an LV, a relative name is also resolved against /dev/VG, the
  *    directory of the LV's own name /dev/VG/LV, where qemu opening the LV by
  *    that name would look ("./LV2" is /dev/VG/LV2, "../VG2/LV2" is

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * --udev: KEY=value lines for udev's IMPORT{program} (udev-lvm.md §1.2, §7;
- * security-io.md R4).  udev takes everything after '=' up to the newline as
- * the value, with no unescaping, so a value may hold neither a newline nor
- * any other control byte: names from headers are given twice, as
+ * --udev: KEY=value lines for udev's IMPORT{program} (docs/udev.md;
+ * docs/security.md, rule 4).  udev takes everything after '=' up to the
+ * newline as the value, with no unescaping, so a value may hold neither a
+ * newline nor any other control byte: names from headers are given twice, as
  * blkid_safe_string (plain) and blkid_encode_string (_ENC) would, like
  * ID_FS_LABEL / ID_FS_LABEL_ENC.  Property names are fixed strings.  A volume
  * without an image (raw) or one that could not be read prints nothing, so
@@ -128,7 +128,8 @@ size_t img_feature_list(const struct img_result *res, char *buf, size_t buflen)
 /*
  * A polyglot: every candidate, and nothing else.  Like blkid's ambivalent
  * result (ID_FS_AMBIVALENT, no ID_FS_TYPE), no ID_IMAGE_FORMAT is set, so a
- * rule matching on it never acts on a volume two formats claim (R2).
+ * rule matching on it never acts on a volume two formats claim
+ * (docs/security.md, rule 2).
  */
 static void prop_ambiguous(const struct img_result *res, img_prop_fn fn, void *ctx, char *buf,
                            size_t buflen)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The human table and its relatives (libsmartcols, lsblk conventions:
- * udev-lvm.md section 4): columns chosen with -o/-O, raw (-r), KEY="value"
+ * docs/udev.md): columns chosen with -o/-O, raw (-r), KEY="value"
  * pairs (-P), and the backing-chain tree (-T, out-tree.c).
  */
 #pragma once

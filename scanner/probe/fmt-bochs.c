@@ -4,7 +4,7 @@
  *
  * Follows the 512-byte little-endian header of qemu block/bochs.c (struct
  * bochs_header) and the open-time rules of qemu 7.2 bochs_open, as
- * summarised in /work/shared/reference/formats.md §2.8 and iotest 078,
+ * described in docs/formats.md, "bochs", and iotest 078,
  * measured with qemu-img 7.2.22 on bximage 2.7 images and patched copies
  * (fixtures/README):
  *

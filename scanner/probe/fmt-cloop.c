@@ -3,8 +3,8 @@
  * cloop V2.0 compressed loopback images (create_compressed_fs).
  *
  * Follows the layout read by qemu block/cloop.c and the open-time rules of
- * qemu 7.2 cloop_open, as summarised in /work/shared/reference/formats.md
- * §2.9 and iotest 075, measured with qemu-img 7.2.22 `info -f cloop` on
+ * qemu 7.2 cloop_open, as described in docs/formats.md, "cloop", and
+ * iotest 075, measured with qemu-img 7.2.22 `info -f cloop` on
  * cloop-utils 3.14 images and patched copies (fixtures/README):
  *
  *  - probe: the first 83 bytes are the V2.0 shell preamble (qemu scores it

@@ -3,7 +3,7 @@
  * DMG (Apple UDIF): the 512-byte "koly" trailer at the end of the image.
  *
  * Follows the UDIF trailer layout (all fields big-endian; see
- * /work/shared/reference/formats.md §2.10) and the open-time rules of
+ * docs/formats.md, "dmg") and the open-time rules of
  * qemu 7.2 block/dmg.c (dmg_find_koly_offset, dmg_open), measured with
  * `qemu-img info -f dmg` on hand-built images (fixtures/README):
  *

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ISO 9660 (ECMA-119), as a content signature only (formats.md §2.11):
+ * ISO 9660 (ECMA-119), as a content signature only (docs/formats.md,
+ * "iso9660"):
  * qemu has no ISO driver and calls such a volume raw, and so does imgscan,
  * naming it through libblkid.  The registry probes it only when an image
  * format matched too: an ISO whose system area (the first 32 KiB) also holds

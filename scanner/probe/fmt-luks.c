@@ -5,8 +5,8 @@
  * Follows the LUKS On-Disk Format Specification version 1.2.3 (header
  * layout, all fields big-endian) and qemu 7.2 crypto/block-luks.c
  * (qcrypto_block_luks_has_format, _check_header, _parse_header,
- * _get_info) and block/crypto.c, as summarised and measured in
- * /work/shared/reference/formats.md §2.12 and §3.2:
+ * _get_info) and block/crypto.c, as described in
+ * docs/formats.md, "luks":
  *
  *  - magic "LUKS\xba\xbe" and version 1; LUKS2 (version 2) is raw for qemu
  *    and is named by the content probe (libblkid: crypto_LUKS).

@@ -5,8 +5,8 @@
  *
  * Follows qemu docs/interop/parallels.rst (64-byte little-endian header)
  * and the open-time rules of qemu 7.2 block/parallels.c (parallels_open) and
- * block/parallels-ext.c, as summarised in /work/shared/reference/formats.md
- * §2.7 and iotest 076, measured with qemu-img 7.2.22 on patched copies
+ * block/parallels-ext.c, as described in docs/formats.md, "parallels", and
+ * iotest 076, measured with qemu-img 7.2.22 on patched copies
  * (fixtures/README):
  *
  *  - probe: either magic and version == 2 (anything else is raw for qemu);

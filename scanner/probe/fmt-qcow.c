@@ -4,7 +4,7 @@
  *
  * Follows the header of qemu block/qcow.c (QCowHeader, 48 bytes, all
  * big-endian) and the open-time rules of qemu 7.2 qcow_open, as summarised
- * in /work/shared/reference/formats.md §2.1 and measured with qemu-img
+ * in docs/formats.md, "qcow", and measured with qemu-img
  * 7.2.22 on patched copies (fixtures/README):
  *
  *  - probe: "QFI\xfb" and version == 1 (version >= 2 belongs to qcow2,

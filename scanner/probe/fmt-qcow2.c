@@ -2,7 +2,8 @@
 /*
  * qcow2, versions 2 and 3.
  *
- * Follows qemu docs/interop/qcow2.txt (now qcow2.rst) and formats.md §1, and
+ * Follows qemu docs/interop/qcow2.txt (now qcow2.rst), as described in
+ * docs/formats.md, "qcow2", and
  * reproduces the header checks qemu 7.2 makes when it opens an image
  * (block/qcow2.c qcow2_do_open, qcow2_read_extensions,
  * validate_compression_type).  Everything is big-endian:
@@ -337,7 +338,7 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 			}
 			rc = img_window_get(w, off, 16, &p);
 			if (rc == 0) {
-				/* offset, length of the LUKS header: parsed by a later issue */
+				/* offset, length of the LUKS header: --deep reads it (qcow2-deep.c) */
 				if (img_be64(p) % h->cluster_size != 0) {
 					img_set_damaged(res, "Encryption header offset is not a multiple "
 					                     "of cluster size");

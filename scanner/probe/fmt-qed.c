@@ -4,7 +4,7 @@
  *
  * Follows qemu docs/interop/qed_spec.rst (64-byte little-endian header) and
  * the open-time rules of qemu 7.2 block/qed.c (bdrv_qed_do_open) and
- * block/qed.h, as summarised in /work/shared/reference/formats.md §2.2 and
+ * block/qed.h, as described in docs/formats.md, "qed", and
  * measured with qemu-img 7.2.22 on patched copies (fixtures/README).  The
  * checks run in qemu's order and the first failure is reported:
  *

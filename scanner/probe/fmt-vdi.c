@@ -4,7 +4,7 @@
  *
  * Follows the 512-byte little-endian header of qemu block/vdi.c (VdiHeader)
  * and the open-time rules of qemu 7.2 vdi_open, as summarised in
- * /work/shared/reference/formats.md §2.6 and qemu iotest 084, measured with
+ * docs/formats.md, "vdi", and qemu iotest 084, measured with
  * qemu-img 7.2.22 on patched copies (fixtures/README):
  *
  *  - probe: signature 0xBEDA107F at 64 (qemu needs 512 bytes);

@@ -4,7 +4,7 @@
  *
  * Follows the "VHDX Format Specification v1.00" (Microsoft, 2012) as qemu
  * 7.2 reads it (block/vhdx.c, block/vhdx.h, block/vhdx-log.c; see
- * formats.md 2.5).  All fields are little-endian.
+ * docs/formats.md, "vhdx").  All fields are little-endian.
  *
  *   0        file identifier "vhdxfile"
  *   64 KiB   header 1, 128 KiB header 2: 4 KiB each, CRC-32C over 4 KiB;

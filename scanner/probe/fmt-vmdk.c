@@ -5,7 +5,7 @@
  * ("vmfsSparse", VMDK3) and text descriptor files (monolithicFlat,
  * twoGbMaxExtent*, vmfs*, seSparse).
  *
- * Follows formats.md section 2.3 / 3.2 and reproduces what qemu 7.2
+ * Follows docs/formats.md, "vmdk", and reproduces what qemu 7.2
  * (block/vmdk.c: vmdk_probe, vmdk_open, vmdk_open_vmdk4,
  * vmdk_open_vmfs_sparse, vmdk_parse_description, vmdk_parse_extents,
  * vmdk_parent_open, vmdk_read_cid, vmdk_get_specific_info) accepts and
@@ -25,7 +25,8 @@
  * Reads past the end of the volume are zero-filled, as qemu's block layer
  * does.  Header text is hostile: every search and scan below is bounded by
  * the bytes actually read, extent reporting is capped and the sector sum is
- * overflow checked.  Extent files and parents are never opened (R1): their
+ * overflow checked.  Extent files and parents are never opened
+ * (docs/security.md, rule 1): their
  * names are reported as the descriptor gives them.  Differences from qemu
  * that follow from that:
  *  - the extent "filename" of a KDMV/COWD file is the file itself, whose

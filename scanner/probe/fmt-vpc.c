@@ -4,8 +4,8 @@
  *
  * Follows the Microsoft "Virtual Hard Disk Image Format Specification"
  * (footer and dynamic disk header layouts) and the open-time rules of
- * qemu 7.2 block/vpc.c (vpc_open), as summarised and measured in
- * /work/shared/reference/formats.md §2.4 and §3.2:
+ * qemu 7.2 block/vpc.c (vpc_open), as described in
+ * docs/formats.md, "vpc":
  *
  *  - "conectix" at 0: the footer copy of a dynamic or differencing disk;
  *    qemu then always reads the dynamic header, whatever the type field.

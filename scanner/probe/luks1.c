@@ -5,9 +5,8 @@
  * Follows the LUKS On-Disk Format Specification version 1.2.3 (header
  * layout, all fields big-endian) and qemu 7.2 crypto/block-luks.c
  * (qcrypto_block_luks_check_header, _parse_header, _get_info), as
- * summarised and measured in /work/shared/reference/formats.md §2.12 and
- * §3.2.  Moved out of fmt-luks.c so that qcow2 (LUKS encryption) uses the
- * very same checks and key order.
+ * described in docs/formats.md, "luks".  Moved out of fmt-luks.c so that
+ * qcow2 (LUKS encryption) uses the very same checks and key order.
  */
 #include <string.h>
 

@@ -7,7 +7,7 @@
  * logical block size) and every fact lands in a caller-provided, fixed-size
  * struct img_result.  Every header byte is hostile: probes check each
  * offset, length and count against the volume size and a fixed limit before
- * use (security-io.md R3).
+ * use (docs/security.md, rule 3).
  */
 #pragma once
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/deep-vs-qemu.sh -- imgscan --deep against qemu-img 7.2 on qcow2
-# images made at test time (issue 8: beyond the header).
+# images made at test time (--deep: beyond the header).
 #
 # Spec followed: qemu docs/interop/qcow2.rst; qemu-img info's top-level
 # "snapshots" and format-specific "bitmaps" / "encrypt", and qemu-img check's

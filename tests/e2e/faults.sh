@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/e2e/faults.sh -- device and permission faults (security-io.md R7
-# and section 4 practice 8; util-linux tests/ts/blkid/dm-err).
+# tests/e2e/faults.sh -- device and permission faults (docs/security.md,
+# rules 7 and 10; util-linux tests/ts/blkid/dm-err).
 #
 #   1. a loop device whose backing file is truncated below the header after
 #      attaching (the kernel then fails reads with EIO): imgscan names the

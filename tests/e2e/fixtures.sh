@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/fixtures.sh -- golden-output tests of the three machine outputs
-# (--udev, --export, --json) on hostile qcow2 images (issue 2).
+# (--udev, --export, --json) on hostile qcow2 images.
 #
-# Rules followed: udev-lvm.md sections 1.2, 1.3, 4 and 7, security-io.md R4.
+# Rules followed: docs/udev.md, "Property names and how values are
+# encoded"; docs/security.md, rule 4.
 # The images are fixtures/bad/NAME.head + NAME.size (made with qemu-img 7.2
 # and patched with printf | dd, see fixtures/README): backing and data-file
 # names holding newlines, a fake "ID_IMAGE_FORMAT=raw" line, $(...),

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/formats-vs-qemu.sh -- imgscan against qemu-img 7.2 on every
-# non-qcow2 format qemu-img 7.2 can create (formats.md section 5): qcow, qed,
+# non-qcow2 format qemu-img 7.2 can create (docs/formats.md): qcow, qed,
 # vmdk (every subformat), vpc, vhdx, vdi, parallels, luks, raw; plus LUKS1 and
 # LUKS2 made by cryptsetup when it is installed.
 #
-# Spec followed: qemu-img info's JSON (/work/shared/reference/formats.md,
-# sections 2 and 3.2).  For each image "imgscan --json IMG" (images[0]) is
+# Spec followed: qemu-img info's JSON (docs/formats.md, "How `qemu-img info
+# --output=json` is followed", and each format's section).  For each image
+# "imgscan --json IMG" (images[0]) is
 # compared with "qemu-img info -U --output=json IMG" on format, virtual-size,
 # cluster-size, backing-filename, backing-filename-format, dirty-flag,
 # encrypted, format-specific.type, and format-specific.data for vmdk

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/e2e/io-budget.sh -- the read budget of issue 4, checked with
+# tests/e2e/io-budget.sh -- the read budget (docs/security.md, rule 9, and
+# the targets of docs/performance.md), checked with
 # imgscan's own counters (--stats), not with a clock: at most 2 reads and
 # 136 KiB per image on average over one image of every format qemu-img and
 # cryptsetup write, and per format:

@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/io-files.sh -- imgscan on regular files on ext4 (the normal
-# $TMPDIR) and on a tmpfs mount made here (issue 4): every format gives the
+# $TMPDIR) and on a tmpfs mount made here: every format gives the
 # same answers on both, at offset 0 and at an unaligned --offset, and the
 # O_DIRECT counters of "--stats" tell the truth.
 #
 # Spec followed: the imgscan CLI contract (--json / --udev / --export /
-# --offset / --stats), security-io.md section 2 (O_DIRECT: ext4 files accept
+# --offset / --stats), docs/security.md, rule 8 (O_DIRECT: ext4 files accept
 # it; tmpfs may refuse it at open with EINVAL, and then "direct-refused": true
 # with buffered reads is the correct answer, with equal results) and
-# formats.md (where each format's header or trailer lives).
+# docs/formats.md (where each format's header or trailer lives).
 #
 # The images (io_build) cover every format: qcow2 (plain, and with a hostile
 # backing name), qcow, qed, vmdk (monolithicSparse, streamOptimized, a

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/e2e/loopdev.sh -- imgscan on real block devices (issue 4): every
+# tests/e2e/loopdev.sh -- imgscan on real block devices: every
 # image of io_build (tests/e2e/io-files.sh: qcow2, qcow, qed, vmdk sparse /
 # stream / VMware stream / COWD, vpc dynamic and fixed, vhdx, vdi, parallels,
 # luks, dmg, bochs, cloop, raw) is attached to loop devices with 512-byte and
@@ -15,9 +15,9 @@
 # stream-vmdk footers stay at the END of the device) and "--offset 12345" on
 # the device must equal the plain padded image.
 #
-# Spec followed: the imgscan CLI contract, formats.md (the fixed VHD footer
+# Spec followed: the imgscan CLI contract, docs/formats.md (the fixed VHD footer
 # and the dmg koly are in the last 512 bytes, which a 4096-byte-sector device
-# must still deliver) and security-io.md section 2 (O_DIRECT on block
+# must still deliver) and docs/security.md, rule 8 (O_DIRECT on block
 # devices: offset, length and buffer aligned to the logical block size, else
 # EINVAL).  "No read is ever misaligned on a block device": on every loop
 # device "imgscan --stats" must report scan.direct true and

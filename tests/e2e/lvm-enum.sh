@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/lvm-enum.sh -- scanning without PATH: block-device and LV
-# enumeration, against umockdev test beds (issue 5; udev-lvm.md §3, §7).
+# enumeration, against umockdev test beds (docs/udev.md, "Device-mapper and
+# LVM flags" and "Enumerating block devices").
 #
 # The beds (tests/umockdev/*.umockdev, made by tests/umockdev/mkbeds.sh) mock
 # sysfs, the udev properties Debian 12's dm/LVM rules set, and /dev nodes

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/never-follow.sh -- imgscan never opens, stats or follows a path
-# named inside a header (security-io.md R1: CVE-2008-2004,
+# named inside a header (docs/security.md, rule 1: CVE-2008-2004,
 # CVE-2010-2237/2238, CVE-2015-5163, CVE-2022-47951, CVE-2024-32498,
-# CVE-2024-4467; section 4 practice 7).
+# CVE-2024-4467).
 #
 # Images whose qcow2 / qcow / qed backing file, qcow2 external data file,
 # vmdk extents and parentFileNameHint and vhd parent name point at an

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/never-write.sh -- imgscan never writes to, claims or disturbs a
-# device (security-io.md R5 and section 3: an O_RDWR open fires udev's
+# device (docs/security.md, rule 5: an O_RDWR open fires udev's
 # inotify watch and a synthetic "change" event; O_EXCL claims the device).
 #
 # Images made by qemu-img are attached to loop devices, writable and

@@ -2,8 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/output-grammar.sh -- hostile names through every output
-# (security-io.md R4; CVE-2014-9114 blkid output injection; section 4
-# practice 9).
+# (docs/security.md, rule 4; CVE-2014-9114 blkid output injection).
 #
 # Images whose header strings are hostile: qcow2 backing file and external
 # data file names holding ; | & $() backquotes quotes, a newline, invalid

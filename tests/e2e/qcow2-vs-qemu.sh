@@ -5,7 +5,8 @@
 # made at test time with every qcow2 option qemu-img 7.2 has.
 #
 # Spec followed: qemu docs/interop/qcow2.rst and qemu-img info's JSON
-# (/work/shared/reference/formats.md sections 1.5 and 5).  For each image,
+# (docs/formats.md, "qcow2" and "How `qemu-img info --output=json` is
+# followed").  For each image,
 # "imgscan --json IMG" (images[0]) is compared with
 # "qemu-img info -U --output=json IMG" on these keys; a key qemu-img omits
 # must be omitted by imgscan too:

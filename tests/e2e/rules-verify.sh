@@ -5,8 +5,8 @@
 #
 # Follows udev(7) (rule syntax: comma-separated KEY[{attr}]OP"value" pairs,
 # match keys ==/!=, assignment keys =/+=/-=/:=, GOTO jumps forward to a LABEL
-# of the same file) and /work/shared/reference/udev-lvm.md sections 2 and 7
-# (the rule skeleton imgscan follows).  Three independent checkers:
+# of the same file) and docs/udev.md, "How udev runs imgscan" (the rule
+# skeleton imgscan follows).  Three independent checkers:
 #
 #   1. "udevadm verify FILE" when the installed udev has it (systemd >= 254;
 #      Debian 12 ships udev 252, which has no verify verb);
@@ -219,7 +219,7 @@ prog_val=$(sed -n 's/.*IMPORT{program}="\([^"]*\)".*/\1/p' "$T/lines" | head -n 
 e2e_check "policy: IMPORT{program} command" "$prog_val" \
 	'@bindir@/imgscan --udev $devnode' expected
 if grep -q '\$env{' "$T/lines"; then
-	e2e_notok "policy: \$env{} substituted into a rule (argv injection, udev-lvm.md section 2)"
+	e2e_notok "policy: \$env{} substituted into a rule (argv injection, docs/udev.md)"
 else
 	e2e_ok "policy: no \$env{} substitution"
 fi

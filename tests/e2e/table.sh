@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# The table (lsblk conventions, udev-lvm.md section 4): default columns,
+# The table (lsblk conventions, docs/udev.md): default columns,
 # -o LIST / -o +LIST / -O, unknown columns (exit 2, named), -n -r -b, the
 # columns against qemu-img 7.2 (VSIZE, CLUSTER, BACKING, SNAPSHOTS, USED =
 # qemu-img check's image-end-offset with --deep), -P pairs that stay

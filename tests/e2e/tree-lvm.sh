@@ -1,12 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# tests/e2e/tree-lvm.sh -- -T backing chains among LVs (issue 6): names
+# tests/e2e/tree-lvm.sh -- -T backing chains among LVs: names
 # resolved only among the scanned targets, as strings: /dev/VG/LV,
 # /dev/mapper/DM-NAME (hyphens doubled: VG "ovirt-sd" is "ovirt--sd"),
 # /dev/dm-N, oVirt vdsm's "../IMAGE/VOLUME" and bare "VOLUME" on an LV
-# (the LV VOLUME of the same VG, never of another VG; udev-lvm.md section
-# 5), names relative to /dev/VG; unresolved names marked "(not found)",
+# (the LV VOLUME of the same VG, never of another VG; docs/udev.md,
+# "oVirt/vdsm block storage"), names relative to /dev/VG; unresolved names marked "(not found)",
 # loops marked "(loop)" and not followed; --vg; -r and -P in tree order.
 #
 # The bed tests/umockdev/tree.umockdev (made by tests/umockdev/mktree.sh,

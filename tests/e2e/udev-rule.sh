@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/udev-rule.sh -- udev/65-imgscan.rules through a real
-# systemd-udevd (issue 5).
+# systemd-udevd.
 #
-# Follows udev(7) and /work/shared/reference/udev-lvm.md sections 2 (how
+# Follows udev(7) and docs/udev.md, "How udev runs imgscan" (how
 # IMPORT{program} output becomes properties: no PATH, values stored raw, one
-# property per KEY=value line, each event starts fresh) and 7 (the property
-# set and the rule skeleton).  The rule is installed for the test only:
+# property per KEY=value line, each event starts fresh; the rule skeleton)
+# and "Property names and how values are encoded".  The rule is installed for the test only:
 #
 #   /run/udev/rules.d/65-imgscan-test.rules   the rule, @bindir@ replaced by a
 #                                             mktemp -d dir under /run holding

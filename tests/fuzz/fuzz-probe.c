@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-probe: a libFuzzer target over the whole probe core and every output
- * writer (security-io.md R10 and section 4, practices 1 and 5; the layout of
+ * writer (docs/security.md, rule 10; the layout of
  * util-linux libblkid/src/fuzz.c and systemd src/fuzz/fuzz-main.c).
  *
  * Each input is probed four ways:
@@ -11,7 +11,8 @@
  *     tail formats (fixed vpc footer, dmg koly) are fuzzed too;
  * each with and without IMG_PROBE_DEEP.  Every result is then rendered by
  * img_out_udev, img_out_export and img_out_json into a memory stream, and
- * the udev and export grammars are checked (R4): a violation aborts, so the
+ * the udev and export grammars are checked (docs/security.md, rule 4): a
+ * violation aborts, so the
  * fuzzer reports it like a crash.
  *
  * Built with -fsanitize=fuzzer (and -DFUZZING_ENGINE) it is a libFuzzer

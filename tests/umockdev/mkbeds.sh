@@ -14,7 +14,8 @@
 #   lvm.umockdev        what the kernel puts in sysfs AND what Debian 12's
 #                       55-dm.rules (dmsetup 1.02.185) and 56-lvm.rules
 #                       (lvm2 2.03.16) leave in the udev database
-#                       (udev-lvm.md §3.1, §3.2).  umockdev has no udev
+#                       (docs/udev.md, "Device-mapper and LVM flags").
+#                       umockdev has no udev
 #                       database: E: lines go to the sysfs "uevent" file, which
 #                       libudev reads as properties, so libudev sees the same
 #                       DM_* keys it would read from /run/udev/data.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/umockdev/mktree.sh -- regenerate tests/umockdev/tree.umockdev, the
-# test bed of tests/e2e/tree-lvm.sh (-T backing chains among LVs, issue 6).
+# test bed of tests/e2e/tree-lvm.sh (-T backing chains among LVs).
 # Not run by "make check": the bed is committed.
 #
 #   sh tests/umockdev/mktree.sh [OUTDIR]      (default: the script's directory)
@@ -17,8 +17,9 @@
 # Each LV holds a qcow2 v3 header made with
 #   qemu-img create -f qcow2 -u -b BACKING -F qcow2 IMG 64M
 # (-u: the backing need not exist), BACKING as in the table below, written
-# the way oVirt vdsm writes them on block storage domains (udev-lvm.md
-# section 5: "../IMAGE/VOLUME", or the bare volume name), or as absolute
+# the way oVirt vdsm writes them on block storage domains (docs/udev.md,
+# "oVirt/vdsm block storage": "../IMAGE/VOLUME", or the bare volume name),
+# or as absolute
 # /dev/VG/LV, /dev/mapper/DM-NAME and /dev/dm-N names.
 #
 # dm minors 220+ (no real host should have /run/udev/data/b253:22x, which

@@ -2,7 +2,8 @@
 /*
  * Unit tests for the qcow2 probe (scanner/probe/fmt-qcow2.c).
  *
- * Follows qemu docs/interop/qcow2.txt and formats.md §1.  Real images:
+ * Follows qemu docs/interop/qcow2.txt and docs/formats.md, "qcow2".  Real
+ * images:
  * fixtures/qcow2-*.head (+ .size), made with qemu-img 7.2 (see
  * fixtures/README), checked field by field against what `qemu-img info
  * --output=json` printed for them.  Built headers: every feature bit and

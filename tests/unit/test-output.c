@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Outputs and their escaping (issue 2): img_enc/img_safe against libblkid's
+ * Outputs and their escaping: img_enc/img_safe against libblkid's
  * blkid_encode_string/blkid_safe_string byte for byte, golden --udev,
- * --export and --json strings, and hostile names (udev-lvm.md §1.2-§1.3,
- * §4; security-io.md R4): every --udev line must match
+ * --export and --json strings, and hostile names (docs/udev.md, "Property
+ * names and how values are encoded"; docs/security.md, rule 4): every
+ * --udev line must match
  * ^[A-Z_]+=[^\x00-\x1f\x7f]*$, every --export document must survive `eval` in
  * /bin/sh without running anything and give back the exact bytes after one
  * \xHH decoding pass, and JSON must parse back with json-c and be valid UTF-8.

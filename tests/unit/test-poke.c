@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Table-driven header pokes for every format (security-io.md R3, R10 and
- * section 4 practice 4: qemu iotests 059/080/084 poke_file style).
+ * Table-driven header pokes for every format (docs/security.md, rules 3
+ * and 10: qemu iotests 059/080/084 poke_file style).
  *
  * For each format a real header captured from qemu-img 7.2 / cryptsetup /
  * bximage (fixtures/, see fixtures/README) and a table of its on-disk
  * fields {offset, width, endian} taken from the format's specification as
- * summarised in /work/shared/reference/formats.md.  Each field is set to 0,
+ * described in docs/formats.md.  Each field is set to 0,
  * 1, max, max-1, the top bit, top bit - 1, 2^31, 2^32-1, 2^63, the
  * original value +-1 and values around the volume size (size, size-1,
  * size+1, size-512, size/512, size/512+1, size/65536); each poked image is
@@ -17,7 +17,8 @@
  * read into an exact-size heap buffer, so ASan catches any read outside
  * what was asked for, and the reader refuses any range outside the volume.
  *
- * Then truncation at every length of each header, and polyglots (R2:
+ * Then truncation at every length of each header, and polyglots
+ * (docs/security.md, rule 2:
  * ambiguous results are reported as such): qcow2 head + vpc fixed footer,
  * LUKS1 + vpc fixed footer, an ISO 9660 image (xorriso) whose system area
  * holds a qcow2 header, and a qcow2 head whose vmdk descriptor-like text
@@ -765,7 +766,7 @@ static void test_truncation(void **state)
 	free(res);
 }
 
-/* ---- polyglots (R2) --------------------------------------------------------- */
+/* ---- polyglots (docs/security.md, rule 2) ---------------------------------- */
 
 static bool has_candidate(const struct img_result *res, enum img_format_id id)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests for qcow2 --deep (qcow2-deep.c, issue 8): snapshots, bitmaps,
+ * Unit tests for qcow2 --deep (qcow2-deep.c): snapshots, bitmaps,
  * LUKS encryption details and image-end-offset.  Expected strings are
  * `qemu-img info --output=json | jq -c` and `qemu-img check --output=json`
  * of qemu-img 7.2.22 on the fixtures (fixtures/README); hostile cases use
