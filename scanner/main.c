@@ -148,7 +148,8 @@ static void usage(FILE *f)
 	        "  0  every PATH was probed (holding an image or not)\n"
 	        "  1  at least one PATH could not be probed; the others were still reported\n"
 	        "  2  usage error\n"
-	        "  3  --check: every PATH was probed and at least one failed a check\n");
+	        "  3  --check: every PATH was probed and at least one failed a check\n"
+	        "     (never with --udev: udev would import nothing; ID_IMAGE_SAFE says it)\n");
 }
 
 /*
@@ -943,6 +944,14 @@ static bool udev_env_no_filesystem(void)
 	return sub && strcmp(sub, "block") == 0 && devpath && *devpath && !getenv("ID_FS_TYPE");
 }
 
+/* run from a udev rule for a device an admin opted in to verdicts (--check) */
+static bool udev_env_check(void)
+{
+	const char *sub = getenv("SUBSYSTEM"), *v = getenv("IMGSCAN_CHECK");
+
+	return sub && strcmp(sub, "block") == 0 && v && strcmp(v, "1") == 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -1225,6 +1234,9 @@ int main(int argc, char **argv)
 		if (udev_env_forbids())
 			return EXIT_OK;
 		o.no_content_sigs = udev_env_no_filesystem();
+		/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" */
+		if (udev_env_check())
+			o.check = true;
 		/* bounded time: when the deadline passes, udev imports nothing */
 		alarm(UDEV_DEADLINE_SEC);
 		targets = calloc(1, sizeof(*targets));
@@ -1337,5 +1349,6 @@ int main(int argc, char **argv)
 		failed++;
 	if (failed)
 		return EXIT_SOME_FAILED;
-	return unsafe ? EXIT_UNSAFE : EXIT_OK;
+	/* udev imports nothing from a program that exits non-zero: ID_IMAGE_SAFE says it */
+	return unsafe && o.mode != MODE_UDEV ? EXIT_UNSAFE : EXIT_OK;
 }

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential autoconf automake pkg-config xz-utils
 libblkid-dev libudev-dev libjson-c-dev libsmartcols-dev libcmocka-dev liburing-dev
-qemu-utils jq cryptsetup-bin xorriso e2fsprogs dosfstools udev util-linux
+qemu-utils jq cryptsetup-bin xorriso e2fsprogs dosfstools udev util-linux udftools
 valgrind strace umockdev sqlite3 groff-base inotify-tools time
 clang libclang-rt-14-dev"
 missing=""
