@@ -334,6 +334,10 @@ void img_verdict_compute(const struct img_result *res, const struct img_content 
 		if (p->allow & (1u << i))
 			continue;
 		if (checks[i].run(&c, v->reason[i], sizeof(v->reason[i]))) {
+			/* printable ASCII only: a reason may quote bytes from the volume */
+			for (char *q = v->reason[i]; *q; q++)
+				if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+					*q = '?';
 			v->failed |= 1u << i;
 			v->safe = false;
 		} else {

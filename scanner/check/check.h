@@ -55,8 +55,9 @@ struct img_verdict {
 	bool safe;
 	uint32_t failed; /* bit (1u << enum img_check_id) per failed, unwaived check */
 	/*
-	 * One line per failed check.  It may quote header bytes: outputs pass
-	 * it through their encoders like any header string.
+	 * One line per failed check, printable ASCII (any other byte a check
+	 * quotes from the volume is replaced by '?'); outputs still escape it
+	 * for their grammar.
 	 */
 	char reason[_IMG_CHECK_MAX][IMG_CHECK_REASON_MAX];
 };

@@ -322,6 +322,10 @@ static void test_ambiguous(void **state)
 	strcpy(c.type, "udf");
 	assert_int_equal(verdict_of(&m, NULL, &c, &v), BIT(IMG_CHECK_AMBIGUOUS));
 	assert_non_null(strstr(v.reason[IMG_CHECK_AMBIGUOUS], "udf"));
+	/* bytes from the volume reach a reason as printable ASCII only */
+	strcpy(c.type, "u\033[2Jd\xff");
+	assert_int_equal(verdict_of(&m, NULL, &c, &v), BIT(IMG_CHECK_AMBIGUOUS));
+	assert_non_null(strstr(v.reason[IMG_CHECK_AMBIGUOUS], "u?[2Jd?"));
 	/* a raw volume with a filesystem is not ambiguous */
 	img_free(&m);
 	img_raw(&m, 4096, 1 << 20);
