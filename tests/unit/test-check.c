@@ -154,6 +154,42 @@ static void test_backing_vmdk_parent_cid(void **state)
 	img_free(&m);
 }
 
+/* a differencing VHD whose parent name is empty: still a delta of some parent */
+static void test_backing_vpc_differencing(void **state)
+{
+	struct img m;
+	struct img_verdict v;
+	uint32_t sum = 0;
+
+	(void)state;
+	img_load(&m, "vpc-dynamic-1G");
+	t_put_be32(m.head + 60, 4); /* disk type 4: differencing */
+	for (int i = 0; i < 512; i++)
+		if (i < 64 || i >= 68)
+			sum += m.head[i];
+	t_put_be32(m.head + 64, ~sum);
+	assert_int_equal(verdict_of(&m, NULL, NULL, &v), BIT(IMG_CHECK_BACKING_FILE));
+	assert_non_null(strstr(v.reason[IMG_CHECK_BACKING_FILE], "differencing"));
+	img_free(&m);
+}
+
+/* the vhdx parent as the probe reports it (test-fmt-vhdx.c builds such images) */
+static void test_backing_vhdx_parent(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_policy p;
+	struct img_verdict v;
+
+	(void)state;
+	img_result_init(res, IMG_FMT_VHDX);
+	img_add_feature(res, IMG_FEAT_OTHER, 1, "has_parent");
+	img_policy_init(&p);
+	img_verdict_compute(res, NULL, &p, &v);
+	assert_int_equal(v.failed, BIT(IMG_CHECK_BACKING_FILE));
+	assert_non_null(strstr(v.reason[IMG_CHECK_BACKING_FILE], "parent"));
+	free(res);
+}
+
 /* ---- data-file ------------------------------------------------------------------ */
 
 static void test_data_file(void **state)
@@ -557,6 +593,8 @@ int main(void)
 		cmocka_unit_test(test_clean_images),
 		cmocka_unit_test(test_backing_file),
 		cmocka_unit_test(test_backing_vmdk_parent_cid),
+		cmocka_unit_test(test_backing_vpc_differencing),
+		cmocka_unit_test(test_backing_vhdx_parent),
 		cmocka_unit_test(test_data_file),
 		cmocka_unit_test(test_unknown_features),
 		cmocka_unit_test(test_vmdk_extent),
