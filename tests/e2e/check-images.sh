@@ -183,7 +183,7 @@ ci_build()
 		ci_poke pmbr-extra.raw 462 000 000 000 000 203 000 000 000 000 010 000 000 000 020 000 000
 	) || return 1
 	# (set -e does not hold in a function called from a condition: check the results)
-	while IFS='|' read -r ci_n ci_o ci_w; do
+	while IFS='|' read -r ci_n _; do
 		[ -s "$CI_DIR/$ci_n" ] || {
 			echo "check-images.sh: $ci_n was not made" >&2
 			return 1

@@ -82,13 +82,12 @@ u_props()
 
 # ----------------------------------------------------------- the images
 
-qemu-img create -q -f qcow2 "$T/clean.qcow2" 64M &&
-	qemu-img create -q -f qcow2 -u -b /etc/hosts -F raw "$T/backed.qcow2" 64M &&
-	cp "$T/clean.qcow2" "$T/noopt.qcow2" &&
-	truncate -s 4M "$T/zero.img" || {
+if ! qemu-img create -q -f qcow2 "$T/clean.qcow2" 64M ||
+	! qemu-img create -q -f qcow2 -u -b /etc/hosts -F raw "$T/backed.qcow2" 64M ||
+	! cp "$T/clean.qcow2" "$T/noopt.qcow2" || ! truncate -s 4M "$T/zero.img"; then
 	e2e_notok "qemu-img create failed"
 	e2e_summary
-}
+fi
 mkdir "$T/d" && echo hello >"$T/d/file"
 # ISO 9660 with a qcow2 header in its system area, and a plain one
 head -c 32768 "$T/clean.qcow2" >"$T/sa.bin"
@@ -116,10 +115,10 @@ done
 
 BINDIR=$(mktemp -d /run/imgscan-udev-check.XXXXXX 2>/dev/null) || e2e_skip "mktemp -d under /run failed"
 chmod 755 "$BINDIR"
-cp "$IMGSCAN" "$BINDIR/imgscan" && chmod 755 "$BINDIR/imgscan" || {
+if ! cp "$IMGSCAN" "$BINDIR/imgscan" || ! chmod 755 "$BINDIR/imgscan"; then
 	e2e_notok "cannot copy $IMGSCAN to $BINDIR"
 	e2e_summary
-}
+fi
 mkdir -p "$RULES_D" || e2e_skip "cannot create $RULES_D"
 RULE_INSTALLED=1
 sed "s|@bindir@|$BINDIR|g" "$RULE_SRC" >"$RULE" || {
