@@ -91,6 +91,23 @@ static bool check_data_file(const struct check_ctx *c, char *why, size_t len)
 	return false;
 }
 
+/*
+ * The versions imgscan's probes understand, for the formats whose version
+ * field can change the layout (the qcow2 specification, qemu's vmdk.c,
+ * the VHDX specification, VirtualBox's 1.1 header); other formats have
+ * one fixed version the probe checks as part of its magic.
+ */
+struct known_version {
+	enum img_format_id format;
+	uint32_t min, max;
+};
+static const struct known_version known_versions[] = {
+	{ IMG_FMT_QCOW2, 2, 3 },
+	{ IMG_FMT_VMDK, 1, 3 },
+	{ IMG_FMT_VHDX, 1, 1 },
+	{ IMG_FMT_VDI, 0x00010001, 0x00010001 },
+};
+
 static bool check_unknown_features(const struct check_ctx *c, char *why, size_t len)
 {
 	const struct img_result *res = c->res;
@@ -104,11 +121,14 @@ static bool check_unknown_features(const struct check_ctx *c, char *why, size_t 
 		return say(why, len, "%s feature bit %u is unknown to imgscan",
 		           f->kind == IMG_FEAT_INCOMPATIBLE ? "incompatible" : "a", f->bit);
 	}
-	/* the probes mark a version they do not know as damaged; say it here as well */
-	if (res->damaged && strstr(res->damaged, "version") &&
-	    strstr(res->damaged, "nsupported"))
-		return say(why, len, "%s version %u is unknown to imgscan", img_format_name(res->format),
-		           res->version);
+	for (unsigned i = 0; i < IMG_ARRAY_SIZE(known_versions); i++) {
+		const struct known_version *k = &known_versions[i];
+
+		if (res->format == k->format && res->has_version &&
+		    (res->version < k->min || res->version > k->max))
+			return say(why, len, "%s version %u is unknown to imgscan",
+			           img_format_name(res->format), res->version);
+	}
 	return false;
 }
 

@@ -243,6 +243,19 @@ static void test_unknown_features(void **state)
 	m.head[7] = 4;
 	assert_true(verdict_of(&m, NULL, NULL, &v) & BIT(IMG_CHECK_UNKNOWN_FEATURES));
 	assert_true(v.failed & BIT(IMG_CHECK_DAMAGED));
+	assert_non_null(strstr(v.reason[IMG_CHECK_UNKNOWN_FEATURES], "version 4"));
+	img_free(&m);
+
+	/* a VDI header version other than 1.1 */
+	img_load(&m, "vdi-1G");
+	t_put_le32(m.head + 68, 0x00010002);
+	assert_true(verdict_of(&m, NULL, NULL, &v) & BIT(IMG_CHECK_UNKNOWN_FEATURES));
+	img_free(&m);
+
+	/* a vmdk version 4 */
+	img_load(&m, "vmdk-sparse-1G");
+	t_put_le32(m.head + 4, 4);
+	assert_true(verdict_of(&m, NULL, NULL, &v) & BIT(IMG_CHECK_UNKNOWN_FEATURES));
 	img_free(&m);
 }
 
