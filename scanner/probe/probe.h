@@ -31,6 +31,7 @@ enum img_format_id {
 	IMG_FMT_DMG,
 	IMG_FMT_LUKS,
 	IMG_FMT_ISO, /* content only: a candidate in polyglots, else the volume is raw */
+	IMG_FMT_UDF, /* content only, as ISO */
 	_IMG_FMT_MAX,
 };
 

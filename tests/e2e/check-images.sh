@@ -89,6 +89,8 @@ ci_build()
 	ci_add footer-bad.vmdk - vmdk-footer
 	ci_add iso-qcow2.iso - ambiguous
 	ci_add plain.iso - -
+	ci_add udf-qcow2.udf - ambiguous
+	ci_add plain.udf - -
 	ci_add vmdk-in.qcow2 - -
 	ci_add guest.raw - backing-file
 	ci_add guest.raw "--expect-format raw" backing-file,format-mismatch
@@ -159,6 +161,11 @@ ci_build()
 		head -c 32768 clean.qcow2 >sa.bin
 		xorriso -as mkisofs -quiet -G sa.bin -V POLY -o iso-qcow2.iso isodir 2>/dev/null
 		xorriso -as mkisofs -quiet -V PLAIN -o plain.iso isodir 2>/dev/null
+		# ... and UDF (mkudffs), which leaves the same 32 KiB free
+		truncate -s 8M plain.udf
+		mkudffs -b 2048 --media-type=hd plain.udf >/dev/null
+		cp plain.udf udf-qcow2.udf
+		dd if=clean.qcow2 of=udf-qcow2.udf bs=1024 count=1 conv=notrunc status=none
 
 		# ---- a qcow2 whose guest disk is a vmdk naming /etc/passwd (only the outer format counts)
 		printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 2048 FLAT "/etc/passwd" 0\n' >inner.vmdk

@@ -23,7 +23,7 @@
 
 PY=/usr/bin/python3
 DOC=${top_srcdir:-.}/docs/safety.md
-e2e_need_cmd qemu-img jq xorriso od dd truncate
+e2e_need_cmd qemu-img jq xorriso mkudffs od dd truncate
 [ -x "$PY" ] || e2e_skip "$PY not installed"
 for f in "${NOVA_INSPECTOR:-}" \
 		/usr/lib/python3/dist-packages/nova/image/format_inspector.py \

@@ -18,7 +18,7 @@
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 . "${top_srcdir:-.}/tests/e2e/check-images.sh"
 
-e2e_need_cmd qemu-img jq xorriso od dd truncate
+e2e_need_cmd qemu-img jq xorriso mkudffs od dd truncate
 e2e_init
 T=$E2E_TMP
 FIXTURES=${FIXTURES:-${top_srcdir:-.}/fixtures}
