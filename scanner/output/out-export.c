@@ -67,6 +67,9 @@ void img_out_export(FILE *f, const struct img_scan *s, bool first)
 	}
 	if (!s->res || s->res->format == IMG_FMT_RAW || (unsigned)s->res->format >= _IMG_FMT_MAX) {
 		export_line(f, "ID_IMAGE_FORMAT", "raw", 3);
+		/* --check: a raw volume's verdict (img_udev_props gives nothing else for it) */
+		if (s->res)
+			img_udev_props(s, true, export_line, f);
 		return;
 	}
 	img_udev_props(s, true, export_line, f);

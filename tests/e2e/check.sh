@@ -71,6 +71,11 @@ e2e_check "--udev --check: exit 0 (udev imports nothing on failure)" "$rc" 0 exp
 e2e_check "--udev without --check: no ID_IMAGE_SAFE" "$(grep -c '^ID_IMAGE_SAFE' "$T/u")" 0 expected
 "$IMGSCAN" --export --check "$T/backing.qcow2" >"$T/e" 2>&1
 e2e_check "--export --check: ID_IMAGE_UNSAFE" "$(grep '^ID_IMAGE_UNSAFE' "$T/e")" 'ID_IMAGE_UNSAFE="backing-file"' expected
+"$IMGSCAN" --export --check "$T/bootflag.raw" >"$T/e" 2>&1
+e2e_check "--export --check, raw volume: the verdict" "$(grep '^ID_IMAGE_' "$T/e" | tr '\n' ' ')" \
+	'ID_IMAGE_FORMAT="raw" ID_IMAGE_SAFE="0" ID_IMAGE_UNSAFE="partition-table" ' expected
+"$IMGSCAN" --export "$T/bootflag.raw" >"$T/e" 2>&1
+e2e_check "--export without --check, raw volume: unchanged" "$(grep -c '^ID_IMAGE_' "$T/e")" 1 expected
 
 # ---- exit status: 1 wins over 3
 "$IMGSCAN" --check "$T/backing.qcow2" "$T/does-not-exist" >/dev/null 2>&1
