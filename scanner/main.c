@@ -136,13 +136,16 @@ static void usage(FILE *f)
 	        "      --vmdk-types LIST    vmdk createTypes allowed (default\n"
 	        "                       monolithicSparse,streamOptimized)\n"
 	        "      --max-virtual-size BYTES  a larger virtual size fails virtual-size\n"
-	        "      --allow LIST     waive these checks: backing-file, data-file,\n"
-	        "                       unknown-features, vmdk-extent, vmdk-create-type,\n"
-	        "                       vmdk-footer, ambiguous, damaged, format-mismatch,\n"
-	        "                       format-denied, virtual-size, partition-table\n"
+	        "      --allow LIST     waive these checks (see Checks below)\n"
 	        "\n"
 	        "  -h, --help           this help\n"
 	        "  -V, --version        version\n"
+	        "\n"
+	        "Checks (--check, --allow):\n");
+	for (unsigned i = 0; i < _IMG_CHECK_MAX; i++)
+		fprintf(f, "  %-18s %s\n", img_check_name((enum img_check_id)i),
+		        img_check_summary((enum img_check_id)i));
+	fprintf(f,
 	        "\n"
 	        "Exit status:\n"
 	        "  0  every PATH was probed (holding an image or not)\n"

@@ -272,22 +272,22 @@ static bool check_partition_table(const struct check_ctx *c, char *why, size_t l
 static const struct img_check checks[_IMG_CHECK_MAX] = {
 	[IMG_CHECK_BACKING_FILE] = {
 		.name = "backing-file",
-		.summary = "a backing file or parent (qcow, qcow2, qed, vmdk, vhd, vhdx)",
+		.summary = "a backing file or parent image (any format)",
 		.run = check_backing_file,
 	},
 	[IMG_CHECK_DATA_FILE] = {
 		.name = "data-file",
-		.summary = "a qcow2 external data file (the bit or the extension)",
+		.summary = "a qcow2 external data file (the bit or the name)",
 		.run = check_data_file,
 	},
 	[IMG_CHECK_UNKNOWN_FEATURES] = {
 		.name = "unknown-features",
-		.summary = "a version or an incompatible feature bit imgscan does not know",
+		.summary = "an unknown version or incompatible feature bit",
 		.run = check_unknown_features,
 	},
 	[IMG_CHECK_VMDK_EXTENT] = {
 		.name = "vmdk-extent",
-		.summary = "vmdk extents in other files or devices, or an embedded descriptor naming one",
+		.summary = "vmdk extents in other files or devices",
 		.run = check_vmdk_extent,
 	},
 	[IMG_CHECK_VMDK_CREATE_TYPE] = {
@@ -297,7 +297,7 @@ static const struct img_check checks[_IMG_CHECK_MAX] = {
 	},
 	[IMG_CHECK_VMDK_FOOTER] = {
 		.name = "vmdk-footer",
-		.summary = "a stream-optimized vmdk footer that disagrees with the first header",
+		.summary = "a vmdk footer that disagrees with the first header",
 		.run = check_vmdk_footer,
 	},
 	[IMG_CHECK_AMBIGUOUS] = {

@@ -11,9 +11,9 @@
  *
  * DEVNAME comes first, then the properties of --udev (img_udev_props), with
  * the header names given unmodified (lossless) rather than blkid_safe'd.
- * A raw volume gives DEVNAME and ID_IMAGE_FORMAT="raw"; a volume that could
- * not be probed gives DEVNAME and ID_IMAGE_ERROR.  Devices are separated by a
- * blank line.
+ * A raw volume gives DEVNAME and ID_IMAGE_FORMAT="raw" (and the --check
+ * verdict); a volume that could not be probed gives DEVNAME and
+ * ID_IMAGE_ERROR.  Devices are separated by a blank line.
  */
 #include <stdio.h>
 #include <string.h>

@@ -77,6 +77,19 @@ e2e_check "--export --check, raw volume: the verdict" "$(grep '^ID_IMAGE_' "$T/e
 "$IMGSCAN" --export "$T/bootflag.raw" >"$T/e" 2>&1
 e2e_check "--export without --check, raw volume: unchanged" "$(grep -c '^ID_IMAGE_' "$T/e")" 1 expected
 
+# ---- every check of --help is documented in imgscan(8) and docs/safety.md
+man=${top_srcdir:-.}/doc/imgscan.8
+doc=${top_srcdir:-.}/docs/safety.md
+checks=$("$IMGSCAN" --help | sed -n '/^Checks/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
+missing=
+for c in $checks; do
+	grep -q "^\.B $(printf '%s' "$c" | sed 's/-/\\\\-/g')\$" "$man" || missing="$missing man:$c"
+	grep -qF "| \`$c\` |" "$doc" || missing="$missing safety.md:$c"
+done
+e2e_check "every check ($(echo $checks | wc -w)) documented" "${missing:-none}" none expected
+e2e_check "--help: the checks fit 80 columns" \
+	"$("$IMGSCAN" --help | sed -n '/^Checks/,/^$/p' | awk 'length > 80' | head -n 1)" "" expected
+
 # ---- exit status: 1 wins over 3
 "$IMGSCAN" --check "$T/backing.qcow2" "$T/does-not-exist" >/dev/null 2>&1
 e2e_check "unprobed PATH beside an unsafe one: exit 1" "$?" 1 expected
