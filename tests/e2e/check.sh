@@ -86,7 +86,7 @@ for c in $checks; do
 	grep -q "^\.B $(printf '%s' "$c" | sed 's/-/\\\\-/g')\$" "$man" || missing="$missing man:$c"
 	grep -qF "| \`$c\` |" "$doc" || missing="$missing safety.md:$c"
 done
-e2e_check "every check ($(echo $checks | wc -w)) documented" "${missing:-none}" none expected
+e2e_check "every check ($(printf "%s\n" "$checks" | wc -l)) documented" "${missing:-none}" none expected
 e2e_check "--help: the checks fit 80 columns" \
 	"$("$IMGSCAN" --help | sed -n '/^Checks/,/^$/p' | awk 'length > 80' | head -n 1)" "" expected
 
