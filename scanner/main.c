@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check/check.h"
 #include "content.h"
 #include "enum/device.h"
 #include "io/source.h"
@@ -39,6 +40,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_SOME_FAILED = 1,
 	EXIT_USAGE = 2,
+	EXIT_UNSAFE = 3,
 };
 
 #define MAX_VG_FILTERS 64
@@ -57,6 +59,8 @@ struct opts {
 	bool monitor;
 	bool cached;
 	bool no_content_sigs; /* --udev under udev, whose blkid found no filesystem */
+	bool check;           /* --check: a safety verdict per volume */
+	struct img_policy policy;
 	unsigned jobs;
 	unsigned n_vg;
 	const char *vg[MAX_VG_FILTERS];
@@ -122,13 +126,33 @@ static void usage(FILE *f)
 	        "                       time (default 4)\n"
 	        "  -v, --verbose        say on stderr how each PATH was read, and what was skipped\n"
 	        "\n"
+	        "Safety (--check; any option below implies it):\n"
+	        "      --check          a verdict per volume: may qemu open it as its format\n"
+	        "                       without reading other files or misreading it?\n"
+	        "                       (JSON \"safety\", SAFE and FAILED columns, ID_IMAGE_SAFE)\n"
+	        "      --expect-format FMT  the format the volume is declared as (raw included):\n"
+	        "                       another one fails format-mismatch\n"
+	        "      --deny-formats LIST  formats that fail format-denied (e.g. qed)\n"
+	        "      --vmdk-types LIST    vmdk createTypes allowed (default\n"
+	        "                       monolithicSparse,streamOptimized)\n"
+	        "      --max-virtual-size BYTES  a larger virtual size fails virtual-size\n"
+	        "      --allow LIST     waive these checks (see Checks below)\n"
+	        "\n"
 	        "  -h, --help           this help\n"
 	        "  -V, --version        version\n"
+	        "\n"
+	        "Checks (--check, --allow):\n");
+	for (unsigned i = 0; i < _IMG_CHECK_MAX; i++)
+		fprintf(f, "  %-18s %s\n", img_check_name((enum img_check_id)i),
+		        img_check_summary((enum img_check_id)i));
+	fprintf(f,
 	        "\n"
 	        "Exit status:\n"
 	        "  0  every PATH was probed (holding an image or not)\n"
 	        "  1  at least one PATH could not be probed; the others were still reported\n"
-	        "  2  usage error\n");
+	        "  2  usage error\n"
+	        "  3  --check: every PATH was probed and at least one failed a check\n"
+	        "     (never with --udev: udev would import nothing; ID_IMAGE_SAFE says it)\n");
 }
 
 /*
@@ -272,6 +296,37 @@ static int scan_probe(const struct opts *o, struct img_scan *s, struct img_sourc
 	return img_probe(&r, s->res);
 }
 
+/*
+ * --check: the verdict, from the result, the content and the policy.  A raw
+ * volume's first sector comes from the head the probe already read (no
+ * further read); under udev, ID_FS_TYPE from udev's blkid is the content.
+ */
+static void scan_check(const struct opts *o, struct img_scan *s, struct img_source *src, int crc)
+{
+	if (o->mode == MODE_UDEV) {
+		const char *t = getenv("ID_FS_TYPE"), *u = getenv("ID_FS_USAGE");
+
+		if (t && *t) {
+			s->content.present = true;
+			snprintf(s->content.type, sizeof(s->content.type), "%s", t);
+			snprintf(s->content.usage, sizeof(s->content.usage), "%s", u ? u : "");
+		}
+	} else if (s->res->format == IMG_FMT_RAW && crc == 0) {
+		s->content.probed = true;
+	}
+	if (s->res->format == IMG_FMT_RAW) {
+		struct img_reader r;
+		const uint8_t *p;
+		size_t got = 0;
+
+		img_source_reader(src, &r);
+		if (img_get_upto(&r, 0, 512, &p, &got) == 0)
+			img_mbr_parse(p, got, &s->content.mbr);
+	}
+	img_verdict_compute(s->res, &s->content, &o->policy, &s->verdict);
+	s->checked = true;
+}
+
 /* after the probe (rc): close at once, counters, errors, a raw volume's content */
 static void scan_done(const struct target *t, const struct opts *o, struct img_scan *s,
                       struct img_source *src, struct img_result *slot, int rc)
@@ -288,6 +343,8 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
 
 		crc = fd < 0 ? fd : img_content_probe(fd, o->offset, s->size, &s->content);
 	}
+	if (rc >= 0 && o->check)
+		scan_check(o, s, src, crc);
 	/* close at once: an open fd makes a device-mapper remove fail with EBUSY */
 	img_source_close(src);
 	s->stats = *img_source_stats(src);
@@ -890,6 +947,14 @@ static bool udev_env_no_filesystem(void)
 	return sub && strcmp(sub, "block") == 0 && devpath && *devpath && !getenv("ID_FS_TYPE");
 }
 
+/* run from a udev rule for a device an admin opted in to verdicts (--check) */
+static bool udev_env_check(void)
+{
+	const char *sub = getenv("SUBSYSTEM"), *v = getenv("IMGSCAN_CHECK");
+
+	return sub && strcmp(sub, "block") == 0 && v && strcmp(v, "1") == 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -904,6 +969,12 @@ int main(int argc, char **argv)
 		OPT_LIST_COLUMNS,
 		OPT_MONITOR,
 		OPT_CACHED,
+		OPT_CHECK,
+		OPT_EXPECT_FORMAT,
+		OPT_DENY_FORMATS,
+		OPT_VMDK_TYPES,
+		OPT_MAX_VIRTUAL_SIZE,
+		OPT_ALLOW,
 	};
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
@@ -916,6 +987,12 @@ int main(int argc, char **argv)
 		{ "lvm", no_argument, NULL, OPT_LVM },
 		{ "deep", no_argument, NULL, OPT_DEEP },
 		{ "cached", no_argument, NULL, OPT_CACHED },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "expect-format", required_argument, NULL, OPT_EXPECT_FORMAT },
+		{ "deny-formats", required_argument, NULL, OPT_DENY_FORMATS },
+		{ "vmdk-types", required_argument, NULL, OPT_VMDK_TYPES },
+		{ "max-virtual-size", required_argument, NULL, OPT_MAX_VIRTUAL_SIZE },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "bytes", no_argument, NULL, 'b' },
@@ -940,7 +1017,11 @@ int main(int argc, char **argv)
 	struct img_prefetch *ring = NULL;
 	struct img_table *table = NULL;
 	int c, failed = 0;
+	size_t unsafe = 0;
 	uint64_t v;
+	const char *bad;
+	size_t bad_len;
+	uint32_t set;
 
 	/*
 	 * Every volume allocates and frees the same few buffers: keep the freed
@@ -951,8 +1032,58 @@ int main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
 
+	img_policy_init(&o.policy);
 	while ((c = getopt_long(argc, argv, "Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_CHECK:
+			o.check = true;
+			break;
+		case OPT_EXPECT_FORMAT:
+			if (img_format_parse_list(optarg, &set, &bad, &bad_len) < 0 || !set ||
+			    (set & (set - 1))) {
+				fprintf(stderr, "imgscan: --expect-format: '%s' is not one format qemu "
+				        "opens (raw, qcow2, vmdk ...)\n", optarg);
+				return EXIT_USAGE;
+			}
+			o.policy.expect_set = true;
+			o.policy.expect = (enum img_format_id)__builtin_ctz(set);
+			o.check = true;
+			break;
+		case OPT_DENY_FORMATS:
+			if (img_format_parse_list(optarg, &o.policy.deny, &bad, &bad_len) < 0) {
+				fprintf(stderr, "imgscan: --deny-formats: unknown format '%.*s'\n",
+				        (int)(bad_len > 64 ? 64 : bad_len), bad);
+				return EXIT_USAGE;
+			}
+			o.check = true;
+			break;
+		case OPT_VMDK_TYPES:
+			if (img_vmdk_types_parse_list(optarg, &o.policy.vmdk_types, &bad, &bad_len) < 0) {
+				fprintf(stderr, "imgscan: --vmdk-types: unknown createType '%.*s' "
+				        "(names are case-sensitive, as in the descriptor)\n",
+				        (int)(bad_len > 64 ? 64 : bad_len), bad);
+				return EXIT_USAGE;
+			}
+			o.check = true;
+			break;
+		case OPT_MAX_VIRTUAL_SIZE:
+			if (parse_u64(optarg, &o.policy.max_virtual_size) < 0) {
+				fprintf(stderr, "imgscan: --max-virtual-size: '%s' is not a byte count\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			o.policy.max_virtual_size_set = true;
+			o.check = true;
+			break;
+		case OPT_ALLOW:
+			if (img_check_parse_list(optarg, &set, &bad, &bad_len) < 0) {
+				fprintf(stderr, "imgscan: --allow: unknown check '%.*s' (see imgscan --help)\n",
+				        (int)(bad_len > 64 ? 64 : bad_len), bad);
+				return EXIT_USAGE;
+			}
+			o.policy.allow |= set;
+			o.check = true;
+			break;
 		case 'J':
 			o.mode = MODE_JSON;
 			break;
@@ -1047,6 +1178,11 @@ int main(int argc, char **argv)
 		}
 	}
 	o.table.stats = o.stats;
+	o.table.check = o.check;
+	if (o.check && (o.monitor || o.cached)) {
+		fprintf(stderr, "imgscan: --check judges volumes it probes: not with --monitor or --cached\n");
+		return EXIT_USAGE;
+	}
 	{
 		char err[128];
 
@@ -1101,6 +1237,9 @@ int main(int argc, char **argv)
 		if (udev_env_forbids())
 			return EXIT_OK;
 		o.no_content_sigs = udev_env_no_filesystem();
+		/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" */
+		if (udev_env_check())
+			o.check = true;
 		/* bounded time: when the deadline passes, udev imports nothing */
 		alarm(UDEV_DEADLINE_SEC);
 		targets = calloc(1, sizeof(*targets));
@@ -1166,6 +1305,8 @@ int main(int argc, char **argv)
 		if (sc->error) {
 			report_error(sc);
 			failed++;
+		} else if (sc->checked && !sc->verdict.safe) {
+			unsafe++;
 		}
 		switch (o.mode) {
 		case MODE_JSON:
@@ -1209,5 +1350,8 @@ int main(int argc, char **argv)
 	img_devices_free(devs, ndev);
 	if (atomic_load(&content_lib_missing))
 		failed++;
-	return failed ? EXIT_SOME_FAILED : EXIT_OK;
+	if (failed)
+		return EXIT_SOME_FAILED;
+	/* udev imports nothing from a program that exits non-zero: ID_IMAGE_SAFE says it */
+	return unsafe && o.mode != MODE_UDEV ? EXIT_UNSAFE : EXIT_OK;
 }

@@ -11,9 +11,9 @@
  *
  * DEVNAME comes first, then the properties of --udev (img_udev_props), with
  * the header names given unmodified (lossless) rather than blkid_safe'd.
- * A raw volume gives DEVNAME and ID_IMAGE_FORMAT="raw"; a volume that could
- * not be probed gives DEVNAME and ID_IMAGE_ERROR.  Devices are separated by a
- * blank line.
+ * A raw volume gives DEVNAME and ID_IMAGE_FORMAT="raw" (and the --check
+ * verdict); a volume that could not be probed gives DEVNAME and
+ * ID_IMAGE_ERROR.  Devices are separated by a blank line.
  */
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +67,9 @@ void img_out_export(FILE *f, const struct img_scan *s, bool first)
 	}
 	if (!s->res || s->res->format == IMG_FMT_RAW || (unsigned)s->res->format >= _IMG_FMT_MAX) {
 		export_line(f, "ID_IMAGE_FORMAT", "raw", 3);
+		/* --check: a raw volume's verdict (img_udev_props gives nothing else for it) */
+		if (s->res)
+			img_udev_props(s, true, export_line, f);
 		return;
 	}
 	img_udev_props(s, true, export_line, f);

@@ -194,7 +194,7 @@ static void add_child(json_object *parent, bool is_array, const char *key, json_
  * is checked against the pool; an unknown entry type is skipped.
  */
 static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned *i,
-                                bool is_array, unsigned depth)
+                                bool is_array, unsigned depth, const char *self)
 {
 	json_object *c = is_array ? sym_json_object_new_array() : sym_json_object_new_object();
 	uint32_t pool = sp->pool_used < IMG_SPEC_POOL ? sp->pool_used : IMG_SPEC_POOL;
@@ -209,6 +209,11 @@ static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned 
 		case IMG_SPEC_STR:
 			if (e->v.str.off <= pool && e->v.str.len <= pool - e->v.str.off)
 				v = jstr(sp->pool + e->v.str.off, e->v.str.len);
+			break;
+		case IMG_SPEC_SELF:
+			/* the volume's own path, as qemu-img prints the file it opened */
+			if (self)
+				v = jcstr(self);
 			break;
 		case IMG_SPEC_UINT:
 			v = sym_json_object_new_uint64(e->v.u);
@@ -235,7 +240,7 @@ static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned 
 				}
 				break;
 			}
-			v = spec_render(sp, n, i, e->type == IMG_SPEC_ARR, depth + 1);
+			v = spec_render(sp, n, i, e->type == IMG_SPEC_ARR, depth + 1, self);
 			break;
 		default:
 			break;
@@ -257,7 +262,7 @@ static void move_members(json_object *to, json_object *from)
 	sym_json_object_put(from);
 }
 
-static json_object *spec_json(const struct img_spec *sp)
+static json_object *spec_json(const struct img_spec *sp, const char *self)
 {
 	json_object *fs = sym_json_object_new_object();
 	unsigned n = sp->n < IMG_SPEC_MAX ? sp->n : IMG_SPEC_MAX;
@@ -267,7 +272,7 @@ static json_object *spec_json(const struct img_spec *sp)
 	sym_json_object_object_add(fs, "type", jcstr(sp->type));
 	/* the top level is the "data" object; stray END entries there are ignored */
 	while (i < n) {
-		json_object *part = spec_render(sp, n, &i, false, 0);
+		json_object *part = spec_render(sp, n, &i, false, 0, self);
 
 		move_members(data, part);
 	}
@@ -393,7 +398,7 @@ static void add_top(json_object *o, const struct img_result *res)
 	unsigned i = 0;
 
 	if (n) {
-		json_object *t = spec_render(&res->top, n, &i, false, 0);
+		json_object *t = spec_render(&res->top, n, &i, false, 0, NULL);
 
 		/* move the rendered members into the image object */
 		move_members(o, t);
@@ -403,6 +408,33 @@ static void add_top(json_object *o, const struct img_result *res)
 		                       sym_json_object_new_uint64(res->image_end_offset));
 	if (res->deep_incomplete)
 		sym_json_object_object_add(o, "deep-incomplete", jcstr(res->deep_incomplete));
+}
+
+/* --check: "safety": {"safe": bool, "failed": [{"check": token, "reason": line}, ...]} */
+static void add_safety(json_object *o, const struct img_scan *s)
+{
+	json_object *j, *a;
+
+	if (!s->checked)
+		return;
+	j = sym_json_object_new_object();
+	a = sym_json_object_new_array();
+	sym_json_object_object_add(j, "safe", sym_json_object_new_boolean(s->verdict.safe));
+	for (unsigned i = 0; i < _IMG_CHECK_MAX; i++) {
+		json_object *f;
+
+		if (!(s->verdict.failed & (1u << i)))
+			continue;
+		f = sym_json_object_new_object();
+		sym_json_object_object_add(f, "check", jcstr(img_check_name((enum img_check_id)i)));
+		/* a reason may quote header bytes: jstr makes it valid UTF-8, json-c escapes it */
+		sym_json_object_object_add(f, "reason",
+		                           jstr(s->verdict.reason[i],
+		                                strnlen(s->verdict.reason[i], IMG_CHECK_REASON_MAX)));
+		sym_json_object_array_add(a, f);
+	}
+	sym_json_object_object_add(j, "failed", a);
+	sym_json_object_object_add(o, "safety", j);
 }
 
 static json_object *scan_json(const struct img_scan *s)
@@ -435,6 +467,7 @@ static json_object *scan_json(const struct img_scan *s)
 		sym_json_object_object_add(o, "size", sym_json_object_new_uint64(s->size));
 		sym_json_object_object_add(o, "offset", sym_json_object_new_uint64(s->offset));
 		add_content(o, &s->content);
+		add_safety(o, s);
 		add_stats(o, s);
 		return o;
 	}
@@ -451,7 +484,7 @@ static json_object *scan_json(const struct img_scan *s)
 	if (!res->no_dirty_flag)
 		sym_json_object_object_add(o, "dirty-flag", sym_json_object_new_boolean(res->dirty));
 	if (res->spec.type)
-		sym_json_object_object_add(o, "format-specific", spec_json(&res->spec));
+		sym_json_object_object_add(o, "format-specific", spec_json(&res->spec, s->path));
 
 	sym_json_object_object_add(o, "size", sym_json_object_new_uint64(s->size));
 	sym_json_object_object_add(o, "offset", sym_json_object_new_uint64(s->offset));
@@ -480,6 +513,7 @@ static json_object *scan_json(const struct img_scan *s)
 	}
 	add_top(o, res);
 	add_content(o, &s->content);
+	add_safety(o, s);
 	add_stats(o, s);
 	return o;
 }

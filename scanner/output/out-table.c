@@ -88,6 +88,8 @@ enum {
 	COL_ERROR,
 	COL_READS,
 	COL_KBYTES,
+	COL_SAFE,
+	COL_FAILED,
 	_COL_MAX,
 };
 
@@ -128,12 +130,14 @@ static const struct colinfo cols[_COL_MAX] = {
 	[COL_ERROR] = { "ERROR", 0.2, SCOLS_FL_TRUNC, "why the volume could not be probed" },
 	[COL_READS] = { "READS", 5, SCOLS_FL_RIGHT, "read requests (--stats)" },
 	[COL_KBYTES] = { "KBYTES", 6, SCOLS_FL_RIGHT, "KiB read (--stats)" },
+	[COL_SAFE] = { "SAFE", 3, 0, "--check verdict: yes or no" },
+	[COL_FAILED] = { "FAILED", 0.2, SCOLS_FL_WRAP, "--check: the checks the volume failed" },
 };
 
 /* the default columns, in this order; VG/LV only with LVs, READS/KBYTES with --stats */
 static const int default_cols[] = {
 	COL_NAME, COL_FORMAT, COL_VER,  COL_VSIZE, COL_SIZE, COL_CLUSTER, COL_BACKING, COL_BFMT,
-	COL_FEATURES, COL_ENC, COL_CONTENT, COL_VG, COL_LV, COL_READS, COL_KBYTES,
+	COL_FEATURES, COL_ENC, COL_CONTENT, COL_VG, COL_LV, COL_READS, COL_KBYTES, COL_SAFE, COL_FAILED,
 };
 
 #define MAX_SEL 128
@@ -183,6 +187,8 @@ static int select_columns(const struct img_table_opts *o, int *sel, size_t *nsel
 			if ((c == COL_VG || c == COL_LV) && !o->lvm)
 				continue;
 			if ((c == COL_READS || c == COL_KBYTES) && !o->stats)
+				continue;
+			if ((c == COL_SAFE || c == COL_FAILED) && !o->check)
 				continue;
 			sel[n++] = c;
 		}
@@ -346,6 +352,14 @@ static void fill_row(struct img_table *t, struct row *rw, const struct img_scan 
 	if (t->o.stats || s->have_stats) {
 		set_num(t, rw, COL_READS, s->stats.reads);
 		set_num(t, rw, COL_KBYTES, (s->stats.bytes + 1023) / 1024);
+	}
+	if (s->checked) {
+		char list[32 * _IMG_CHECK_MAX];
+
+		set_str(t, rw, COL_SAFE, s->verdict.safe ? "yes" : "no");
+		/* tokens only: never header bytes */
+		if (img_verdict_list(&s->verdict, list, sizeof(list)))
+			set_str(t, rw, COL_FAILED, list);
 	}
 	if (s->error || !r) {
 		int e = s->error < 0 ? -s->error : s->error;

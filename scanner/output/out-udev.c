@@ -159,7 +159,19 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 	const struct img_result *res = s->res;
 	size_t used;
 
-	if (s->error || !res || res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX)
+	if (s->error || !res)
+		return;
+	/*
+	 * --check: the verdict on every probed volume, raw ones included (a
+	 * raw volume fails format-mismatch or partition-table); tokens only
+	 */
+	if (s->checked) {
+		prop_str(fn, ctx, "ID_IMAGE_SAFE", s->verdict.safe ? "1" : "0");
+		used = img_verdict_list(&s->verdict, buf, sizeof(buf));
+		if (used)
+			fn(ctx, "ID_IMAGE_UNSAFE", buf, used);
+	}
+	if (res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX)
 		return;
 
 	if (res->n_candidates > 1) {

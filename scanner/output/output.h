@@ -10,21 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "check/check.h"
 #include "enum/device.h"
 #include "io/source.h"
 #include "probe/probe.h"
-
-/* What libblkid found inside a raw volume (filled by the CLI, never by the core). */
-struct img_content {
-	bool present;
-	char type[64];       /* ID_FS_TYPE-like: ext4, iso9660, crypto_LUKS ... */
-	char usage[32];      /* filesystem, crypto, raid, other */
-	char version[64];
-	char label[256];
-	char uuid[128];
-	char pttype[32];     /* dos, gpt ... */
-	char ptuuid[128];
-};
 
 struct img_scan {
 	const char *path;
@@ -40,6 +29,9 @@ struct img_scan {
 	struct img_source_stats stats;
 	struct img_result *res; /* set when error == 0 */
 	struct img_content content;
+	/* --check: the safety verdict on res (set when checked and error == 0) */
+	bool checked;
+	struct img_verdict verdict;
 };
 
 /*

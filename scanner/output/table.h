@@ -18,6 +18,7 @@ struct img_table_opts {
 	bool raw;
 	bool stats; /* READS and KBYTES columns by default */
 	bool lvm;   /* VG and LV columns by default */
+	bool check; /* --check: SAFE and FAILED columns by default */
 	/* -o LIST (comma-separated; "+LIST" appends to the defaults); NULL: defaults */
 	const char *columns;
 	bool all_columns; /* -O */

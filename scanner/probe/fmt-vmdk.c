@@ -29,11 +29,11 @@
  * (docs/security.md, rule 1): their
  * names are reported as the descriptor gives them.  Differences from qemu
  * that follow from that:
- *  - the extent "filename" of a KDMV/COWD file is the file itself, whose
- *    path the probe does not know: we print the name its embedded
- *    descriptor gives (qemu prints the path it opened; they agree when
- *    qemu-img is run on the base name of an image that was not renamed),
- *    and omit the key when the descriptor names no extent;
+ *  - the extent of a KDMV/COWD file is the file itself, whose path only
+ *    the caller knows: its "filename" is an IMG_SPEC_SELF entry the outputs
+ *    fill with the path they were given, as qemu-img prints the path it
+ *    opened.  The embedded descriptor's extent lines, which qemu never
+ *    reads, only feed the safety checks (IMG_VMDK_EMBEDDED_OTHER);
  *  - descriptor extents are reported with the descriptor's name (qemu prints
  *    it joined with the descriptor's directory) and the descriptor's sector
  *    count; for SPARSE/VMFSSPARSE/SESPARSE extents qemu takes size, grain
@@ -459,44 +459,57 @@ static void put_spec_head(struct img_result *res, uint32_t cid, uint32_t parent_
 	img_spec_arr(res, "extents");
 }
 
+/* a name with a directory part, or one that is no file name at all */
+static bool name_leaves_dir(const uint8_t *name, size_t len)
+{
+	return memchr(name, '/', len) || (len == 1 && name[0] == '.') ||
+	       (len == 2 && name[0] == '.' && name[1] == '.');
+}
+
 /*
- * The one extent of a KDMV/COWD file is the file itself: qemu prints the
- * path it opened, which the probe does not know.  We print the name the
- * embedded descriptor gives its first extent (qemu-img create writes the
- * image's base name there), and omit the key when there is none.
+ * The one extent of a KDMV/COWD file is the file itself: qemu never reads
+ * the extent lines of the embedded descriptor.  Another tool that follows
+ * them would open what they name, so the safety checks learn when they name
+ * anything but one extent of the image's own kind under a bare file name.
  */
-static void self_extent_name(const struct img_reader *r, const uint8_t **ret_name,
-                             size_t *ret_len)
+static void check_embedded_extents(const struct img_reader *r, const char *own_type,
+                                   struct img_result *res)
 {
 	struct vmdk_desc d;
 	struct vtext win = { NULL, 0 };
+	bool other;
 
-	*ret_name = NULL;
-	*ret_len = 0;
 	if (img_get_upto(r, VMDK_EMBEDDED_DESC, VMDK_DESC_WIN, &win.p, &win.len) < 0)
 		return;
 	memset(&d, 0, sizeof(d));
 	(void)parse_extents(&win, &d); /* extents before a bad line still count */
-	if (d.n_stored) {
-		*ret_name = win.p + d.ext[0].name_off;
-		*ret_len = d.ext[0].name_len;
+	other = d.n_extents > 1;
+	for (unsigned i = 0; i < d.n_stored; i++) {
+		const struct vmdk_extent *e = &d.ext[i];
+		const uint8_t *name = win.p + e->name_off;
+
+		if (strcmp(e->type, own_type) != 0 || name_leaves_dir(name, e->name_len))
+			other = true;
+		if (e->name_len >= 5 && memcmp(name, "/dev/", 5) == 0)
+			res->vmdk_flags |= IMG_VMDK_DEVICE_EXTENT;
 	}
+	if (other)
+		res->vmdk_flags |= IMG_VMDK_EMBEDDED_OTHER;
 }
 
-/* key order as qemu-img 7.2 prints a VmdkExtentInfo */
+/*
+ * key order as qemu-img 7.2 prints a VmdkExtentInfo; the filename is the
+ * path qemu opened, which only the caller knows (IMG_SPEC_SELF)
+ */
 static void put_self_extent(const struct img_reader *r, struct img_result *res, uint64_t bytes,
-                            bool compressed, uint64_t cluster_size)
+                            bool compressed, uint64_t cluster_size, const char *own_type)
 {
-	const uint8_t *name;
-	size_t name_len;
-
-	self_extent_name(r, &name, &name_len);
+	check_embedded_extents(r, own_type, res);
 	img_spec_obj(res, NULL);
 	if (compressed)
 		img_spec_bool(res, "compressed", true);
 	img_spec_int(res, "virtual-size", (int64_t)bytes);
-	if (name)
-		img_spec_str(res, "filename", name, name_len);
+	img_spec_self(res, "filename");
 	img_spec_int(res, "cluster-size", (int64_t)cluster_size);
 	img_spec_cstr(res, "format", "");
 	img_spec_end(res);
@@ -530,6 +543,8 @@ static int read_ids(const struct img_reader *r, uint64_t off, struct img_result 
 		img_set_damaged(res, "Invalid parentFileNameHint");
 	if (!read_cid(&win, "CID", ret_cid) || !read_cid(&win, "parentCID", ret_pcid))
 		img_set_damaged(res, "Could not read CID from the descriptor");
+	else if (*ret_pcid != UINT32_MAX)
+		res->vmdk_flags |= IMG_VMDK_PARENT_CID;
 	return 0;
 }
 
@@ -561,6 +576,12 @@ static int probe_desc(const struct img_reader *r, uint64_t desc_off, uint64_t ci
 		img_set_damaged(res, why);
 		return IMG_MATCH;
 	}
+	/* qemu opens every extent a descriptor names: other files, or devices */
+	res->vmdk_flags |= IMG_VMDK_DESC_EXTENTS;
+	for (unsigned i = 0; i < d.n_stored; i++)
+		if ((d.ext[i].name_len >= 5 && memcmp(t.p + d.ext[i].name_off, "/dev/", 5) == 0) ||
+		    strcmp(d.ext[i].type, "VMFS") == 0)
+			res->vmdk_flags |= IMG_VMDK_DEVICE_EXTENT;
 	if (d.sectors > (uint64_t)INT64_MAX / VMDK_SECTOR) {
 		img_set_damaged(res, "Virtual size too large");
 		return IMG_MATCH;
@@ -670,6 +691,12 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		}
 		h = footer + 512 + 4;
 		capacity = img_le64(h + 8);
+		/*
+		 * qemu reads the footer's header only; a tool that reads the
+		 * first one sees another image.  They agree but for gd_offset.
+		 */
+		if (memcmp(head + 4, h, 52) != 0 || memcmp(head + 4 + 60, h + 60, VMDK_HDR_LEN - 4 - 60) != 0)
+			res->vmdk_flags |= IMG_VMDK_FOOTER_MISMATCH;
 	}
 
 	version = img_le32(h);
@@ -737,7 +764,7 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 	if (res->damaged)
 		return IMG_MATCH;
 	put_spec_head(res, cid, pcid, res->subformat);
-	put_self_extent(r, res, res->virtual_size, compressed, res->cluster_size);
+	put_self_extent(r, res, res->virtual_size, compressed, res->cluster_size, "SPARSE");
 	img_spec_end(res);
 	return IMG_MATCH;
 }
@@ -776,7 +803,7 @@ static int probe_cowd(const struct img_reader *r, struct img_result *res)
 		return IMG_MATCH;
 	/* qemu never sets a create type for a bare COWD file: it prints "" */
 	put_spec_head(res, cid, pcid, "");
-	put_self_extent(r, res, res->virtual_size, false, res->cluster_size);
+	put_self_extent(r, res, res->virtual_size, false, res->cluster_size, "VMFSSPARSE");
 	img_spec_end(res);
 	return IMG_MATCH;
 }

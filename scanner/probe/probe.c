@@ -212,6 +212,11 @@ void img_tree_cstr(struct img_spec *s, const char *key, const char *str)
 	img_tree_str(s, key, str, strlen(str));
 }
 
+void img_spec_self(struct img_result *res, const char *key)
+{
+	tree_add(&res->spec, IMG_SPEC_SELF, key);
+}
+
 void img_tree_uint(struct img_spec *s, const char *key, uint64_t v)
 {
 	struct img_spec_entry *e = tree_add(s, IMG_SPEC_UINT, key);

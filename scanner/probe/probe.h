@@ -31,6 +31,7 @@ enum img_format_id {
 	IMG_FMT_DMG,
 	IMG_FMT_LUKS,
 	IMG_FMT_ISO, /* content only: a candidate in polyglots, else the volume is raw */
+	IMG_FMT_UDF, /* content only, as ISO */
 	_IMG_FMT_MAX,
 };
 
@@ -128,6 +129,12 @@ enum img_spec_type {
 	IMG_SPEC_OBJ, /* begins an object, closed by IMG_SPEC_END */
 	IMG_SPEC_ARR, /* begins an array, closed by IMG_SPEC_END */
 	IMG_SPEC_END,
+	/*
+	 * A string value the probe cannot know: the path of the volume being
+	 * probed (a vmdk sparse image's extent is the image itself).  Outputs
+	 * write the path they were given, as qemu-img prints the path it opened.
+	 */
+	IMG_SPEC_SELF,
 };
 
 #define IMG_SPEC_MAX 512
@@ -199,6 +206,9 @@ struct img_result {
 	/* what --deep could not compute within its read budget (static), NULL when complete */
 	const char *deep_incomplete;
 
+	/* VMDK facts the safety checks read (IMG_VMDK_*), 0 for other formats */
+	unsigned vmdk_flags;
+
 	/*
 	 * The large members last: img_result_init() clears everything above
 	 * and only the lengths and counts below (a probe runs per candidate
@@ -215,6 +225,13 @@ struct img_result {
 	 */
 	struct img_spec top;
 };
+
+/* img_result.vmdk_flags */
+#define IMG_VMDK_PARENT_CID 0x1u     /* parentCID is not ffffffff: a delta of some parent */
+#define IMG_VMDK_DESC_EXTENTS 0x2u   /* a descriptor: its extents are other files */
+#define IMG_VMDK_DEVICE_EXTENT 0x4u  /* an extent names a device (/dev/...) or is VMFS raw */
+#define IMG_VMDK_EMBEDDED_OTHER 0x8u /* a sparse image's embedded descriptor names another file */
+#define IMG_VMDK_FOOTER_MISMATCH 0x10u /* a stream-optimized footer disagrees with the header */
 
 /* ---- format registry ----------------------------------------------------- */
 
@@ -317,6 +334,8 @@ void img_spec_bool(struct img_result *res, const char *key, bool v);
 void img_spec_obj(struct img_result *res, const char *key);
 void img_spec_arr(struct img_result *res, const char *key);
 void img_spec_end(struct img_result *res);
+/* an IMG_SPEC_SELF entry: the volume's own path, filled in by the outputs */
+void img_spec_self(struct img_result *res, const char *key);
 /* the same on any tree (res->top for the --deep top-level entries) */
 void img_tree_str(struct img_spec *s, const char *key, const void *str, size_t len);
 void img_tree_cstr(struct img_spec *s, const char *key, const char *str);

@@ -18,6 +18,7 @@ extern const struct img_format img_cloop_format;
 extern const struct img_format img_dmg_format;
 extern const struct img_format img_luks_format;
 extern const struct img_format img_iso_format;
+extern const struct img_format img_udf_format;
 
 static const struct img_format img_raw_format = {
 	.id = IMG_FMT_RAW,
@@ -39,6 +40,7 @@ const struct img_format *const img_formats[_IMG_FMT_MAX] = {
 	[IMG_FMT_DMG] = &img_dmg_format,
 	[IMG_FMT_LUKS] = &img_luks_format,
 	[IMG_FMT_ISO] = &img_iso_format,
+	[IMG_FMT_UDF] = &img_udf_format,
 };
 
 _Static_assert(IMG_ARRAY_SIZE(img_formats) == _IMG_FMT_MAX, "registry has a slot per format");

@@ -352,6 +352,9 @@ void t_spec_json(const struct img_spec *s, int at, char *out, size_t cap)
 		case IMG_SPEC_STR:
 			PUT("\"%.*s\"", (int)e->v.str.len, img_spec_strp(s, e));
 			break;
+		case IMG_SPEC_SELF:
+			PUT("\"<self>\"");
+			break;
 		case IMG_SPEC_UINT:
 			PUT("%llu", (unsigned long long)e->v.u);
 			break;

@@ -382,6 +382,8 @@ static const char *type_name(enum img_spec_type t)
 		return "arr";
 	case IMG_SPEC_END:
 		return "end";
+	case IMG_SPEC_SELF:
+		return "self";
 	}
 	return "?";
 }

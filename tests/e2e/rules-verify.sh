@@ -230,7 +230,7 @@ for g in 'ACTION=="remove", GOTO="imgscan_end"' \
 		'ENV{IMGSCAN_DISABLE}=="1", GOTO="imgscan_end"' \
 		'KERNEL=="dm-*", ENV{DM_UDEV_RULES_VSN}!="?*", GOTO="imgscan_end"' \
 		'KERNEL=="dm-*", ENV{DM_UDEV_DISABLE_OTHER_RULES_FLAG}=="1", GOTO="imgscan_import_db"' \
-		'ENV{ID_PART_TABLE_TYPE}=="?*", GOTO="imgscan_end"'; do
+		'ENV{ID_PART_TABLE_TYPE}=="?*", ENV{ID_FS_TYPE}!="iso9660|udf", GOTO="imgscan_end"'; do
 	at=$(grep -F -n -- "$g" "$RULE_SRC" | head -n 1 | cut -d: -f1)
 	if [ -z "$at" ]; then
 		e2e_notok "policy: guard missing: $g"
@@ -242,10 +242,10 @@ for g in 'ACTION=="remove", GOTO="imgscan_end"' \
 done
 fs_at=$(p_line 'ENV\{ID_FS_TYPE\}=="\?\*".*GOTO="imgscan_end"')
 if [ -n "$fs_at" ] && [ -n "$prog_at" ] && [ "$fs_at" -lt "$prog_at" ] &&
-		grep -E "^$fs_at:" "$T/lines" | grep -q 'ENV{ID_FS_TYPE}!="crypto_LUKS"'; then
-	e2e_ok "policy: blkid guard (ID_FS_TYPE, crypto_LUKS exempt) before IMPORT{program}"
+		grep -E "^$fs_at:" "$T/lines" | grep -q 'ENV{ID_FS_TYPE}!="crypto_LUKS|iso9660|udf"'; then
+	e2e_ok "policy: blkid guard (ID_FS_TYPE; crypto_LUKS, iso9660, udf exempt) before IMPORT{program}"
 else
-	e2e_notok "policy: no ID_FS_TYPE guard exempting crypto_LUKS before IMPORT{program}"
+	e2e_notok "policy: no ID_FS_TYPE guard exempting crypto_LUKS, iso9660 and udf before IMPORT{program}"
 fi
 FORBID='OPTIONS[^,]*watch|SYSTEMD_READY|(^|[ :,])(SYMLINK|OWNER|GROUP|MODE|RUN|NAME)(\{[^}]*\})?(=|\+=|:=)'
 if grep -E -q "$FORBID" "$T/lines"; then

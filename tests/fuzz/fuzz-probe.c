@@ -160,10 +160,11 @@ static void check_export(const char *out, size_t len)
 	}
 }
 
-static void render(const struct img_result *res, uint64_t size)
+static void render(const struct img_result *res, uint64_t size, const uint8_t *head, size_t headlen)
 {
-	struct img_scan scan;
+	static struct img_scan scan;
 	const struct img_scan *sp = &scan;
+	struct img_policy pol;
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *f;
@@ -172,6 +173,18 @@ static void render(const struct img_result *res, uint64_t size)
 	scan.path = "/dev/fuzz";
 	scan.size = size;
 	scan.res = (struct img_result *)res;
+	/* the verdict with every check armed (--check --expect-format raw ...) */
+	img_policy_init(&pol);
+	pol.expect_set = true;
+	pol.deny = ~0u;
+	pol.max_virtual_size_set = true;
+	img_mbr_parse(head, headlen, &scan.content.mbr);
+	img_verdict_compute(res, &scan.content, &pol, &scan.verdict);
+	scan.checked = true;
+	for (unsigned i = 0; i < _IMG_CHECK_MAX; i++)
+		for (const char *c = scan.verdict.reason[i]; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				abort(); /* a reason is printable ASCII */
 
 	f = open_memstream(&buf, &blen);
 	if (!f)
@@ -231,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		img_mem_reader(&m, copy, size, &r);
 		r.flags = deep ? IMG_PROBE_DEEP : 0;
 		(void)img_probe(&r, res);
-		render(res, r.size);
+		render(res, r.size, copy, size);
 
 		/* 2. the input ends a larger volume */
 		memset(sp, 0, sizeof(*sp));
@@ -245,7 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.flags = deep ? IMG_PROBE_DEEP : 0;
 		r.get = sparse_get;
 		(void)img_probe(&r, res);
-		render(res, r.size);
+		render(res, r.size, copy, size);
 		sparse_free(sp);
 	}
 	free(copy);

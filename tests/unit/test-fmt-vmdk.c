@@ -62,6 +62,9 @@ static void spec_json(const struct img_result *res, char *out, size_t outlen)
 		case IMG_SPEC_STR:
 			EMIT("\"%.*s\"", (int)e->v.str.len, img_spec_strp(s, e));
 			break;
+		case IMG_SPEC_SELF:
+			EMIT("\"<self>\"");
+			break;
 		case IMG_SPEC_UINT:
 			EMIT("%llu", (unsigned long long)e->v.u);
 			break;
@@ -236,7 +239,7 @@ static void test_fixture_sparse(void **state)
 	assert_false(img_has_feature(res, "zeroed_grain"));
 	assert_spec(res, "{\"cid\":2652676948,\"parent-cid\":4294967295,"
 			 "\"create-type\":\"monolithicSparse\",\"extents\":[{\"virtual-size\":"
-			 "1073741824,\"filename\":\"monolithicSparse.vmdk\",\"cluster-size\":65536,"
+			 "1073741824,\"filename\":\"<self>\",\"cluster-size\":65536,"
 			 "\"format\":\"\"}]}");
 	free(res);
 }
@@ -246,7 +249,7 @@ static void test_fixture_stream(void **state)
 	static const char want[] =
 		"{\"cid\":399790296,\"parent-cid\":4294967295,\"create-type\":\"streamOptimized\","
 		"\"extents\":[{\"compressed\":true,\"virtual-size\":1073741824,"
-		"\"filename\":\"streamOptimized.vmdk\",\"cluster-size\":65536,\"format\":\"\"}]}";
+		"\"filename\":\"<self>\",\"cluster-size\":65536,\"format\":\"\"}]}";
 	struct img_result *res = probe_fixture("vmdk-stream-1G");
 
 	(void)state;
@@ -283,7 +286,7 @@ static void test_fixture_variants(void **state)
 	assert_true(img_has_feature(res, "zeroed_grain"));
 	assert_spec(res, "{\"cid\":489014809,\"parent-cid\":4294967295,"
 			 "\"create-type\":\"monolithicSparse\",\"extents\":[{\"virtual-size\":"
-			 "104857600,\"filename\":\"zg.vmdk\",\"cluster-size\":65536,\"format\":\"\"}]}");
+			 "104857600,\"filename\":\"<self>\",\"cluster-size\":65536,\"format\":\"\"}]}");
 	free(res);
 
 	res = probe_fixture("vmdk-compat6-100M");
@@ -292,7 +295,7 @@ static void test_fixture_variants(void **state)
 	assert_int_equal(res->virtual_size, 104857600);
 	assert_spec(res, "{\"cid\":3690042398,\"parent-cid\":4294967295,"
 			 "\"create-type\":\"monolithicSparse\",\"extents\":[{\"virtual-size\":"
-			 "104857600,\"filename\":\"compat6.vmdk\",\"cluster-size\":65536,\"format\":\"\"}]}");
+			 "104857600,\"filename\":\"<self>\",\"cluster-size\":65536,\"format\":\"\"}]}");
 	free(res);
 
 	res = probe_fixture("vmdk-lsilogic-100M");
@@ -300,7 +303,7 @@ static void test_fixture_variants(void **state)
 	assert_int_equal(res->virtual_size, 104857600);
 	assert_spec(res, "{\"cid\":1975949627,\"parent-cid\":4294967295,"
 			 "\"create-type\":\"monolithicSparse\",\"extents\":[{\"virtual-size\":"
-			 "104857600,\"filename\":\"hw.vmdk\",\"cluster-size\":65536,\"format\":\"\"}]}");
+			 "104857600,\"filename\":\"<self>\",\"cluster-size\":65536,\"format\":\"\"}]}");
 	free(res);
 }
 
@@ -315,7 +318,7 @@ static void test_fixture_child(void **state)
 	assert_int_equal(res->virtual_size, 1073741824);
 	assert_spec(res, "{\"cid\":1101114638,\"parent-cid\":2652676948,"
 			 "\"create-type\":\"monolithicSparse\",\"extents\":[{\"virtual-size\":"
-			 "1073741824,\"filename\":\"child.vmdk\",\"cluster-size\":65536,\"format\":\"\"}]}");
+			 "1073741824,\"filename\":\"<self>\",\"cluster-size\":65536,\"format\":\"\"}]}");
 	free(res);
 }
 
@@ -421,7 +424,7 @@ static void test_kdmv_basic(void **state)
 	assert_int_equal(res->cluster_size, 65536);
 	assert_spec(res, "{\"cid\":305419896,\"parent-cid\":4294967295,"
 			 "\"create-type\":\"monolithicSparse\",\"extents\":[{\"virtual-size\":"
-			 "1048576,\"filename\":\"x.vmdk\",\"cluster-size\":65536,\"format\":\"\"}]}");
+			 "1048576,\"filename\":\"<self>\",\"cluster-size\":65536,\"format\":\"\"}]}");
 	free(res);
 
 	/* the embedded createType is ignored: qemu names KDMV by compression only */
@@ -438,7 +441,7 @@ static void test_kdmv_basic(void **state)
 	assert_string_equal(res->subformat, "streamOptimized");
 	assert_spec(res, "{\"cid\":1,\"parent-cid\":2,\"create-type\":\"streamOptimized\","
 			 "\"extents\":[{\"compressed\":true,\"virtual-size\":1048576,"
-			 "\"cluster-size\":65536,\"format\":\"\"}]}");
+			 "\"filename\":\"<self>\",\"cluster-size\":65536,\"format\":\"\"}]}");
 	free(res);
 	k.compress = 2;
 	res = kdmv_probe(&k);
@@ -987,7 +990,7 @@ static void test_cowd(void **state)
 	assert_int_equal(res->cluster_size, 32768);
 	assert_string_equal(res->subformat, "vmfsSparse");
 	assert_spec(res, "{\"cid\":2882400001,\"parent-cid\":4294967295,\"create-type\":\"\","
-			 "\"extents\":[{\"virtual-size\":2097152,\"cluster-size\":32768,"
+			 "\"extents\":[{\"virtual-size\":2097152,\"filename\":\"<self>\",\"cluster-size\":32768,"
 			 "\"format\":\"\"}]}");
 	free(res);
 	free(b);

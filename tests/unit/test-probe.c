@@ -353,10 +353,53 @@ static void test_iso_polyglot(void **state)
 	free(res);
 }
 
+/* UDF as well: "BEA01" then "NSR02"/"NSR03", 2048 bytes apart (or a 4096-byte block) */
+static void test_udf_polyglot(void **state)
+{
+	struct img_result *res = t_result_new();
+	size_t len = 64 * 1024;
+	uint8_t *b = calloc(1, len);
+
+	(void)state;
+	assert_non_null(b);
+	memcpy(b + 32769, "BEA01", 5);
+	b[32774] = 1;
+	memcpy(b + 34817, "NSR02", 5);
+	b[34822] = 1;
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->format, IMG_FMT_RAW);
+	assert_int_equal(res->n_candidates, 0);
+
+	put_qcow2_v3(b);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->format, IMG_FMT_QCOW2);
+	assert_int_equal(res->n_candidates, 2);
+	assert_int_equal(res->candidates[1], IMG_FMT_UDF);
+
+	/* NSR03 a 4096-byte block on */
+	memset(b + 34817, 0, 6);
+	memcpy(b + 36865, "NSR03", 5);
+	b[36870] = 1;
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->n_candidates, 2);
+	assert_int_equal(res->candidates[1], IMG_FMT_UDF);
+
+	/* BEA01 without an NSR descriptor: another ECMA-167 volume, not UDF */
+	b[36870] = 0;
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->n_candidates, 0);
+	/* the volume ends before the second descriptor */
+	assert_int_equal(t_probe_copy(b, 34816, res), 0);
+	assert_int_equal(res->n_candidates, 0);
+	free(b);
+	free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry_invariants),
+		cmocka_unit_test(test_udf_polyglot),
 		cmocka_unit_test(test_reader_bounds),
 		cmocka_unit_test(test_reader_cap),
 		cmocka_unit_test(test_result_helpers),
