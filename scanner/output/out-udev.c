@@ -201,6 +201,8 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 		prop_u64(fn, ctx, "ID_IMAGE_BITMAPS", res->bitmaps);
 	if (res->damaged)
 		prop_str(fn, ctx, "ID_IMAGE_DAMAGED", "1");
+	if (res->limit)
+		prop_str(fn, ctx, "ID_IMAGE_LIMIT", "1");
 
 	if (s->offset)
 		prop_u64(fn, ctx, "ID_IMAGE_OFFSET", s->offset);

@@ -189,6 +189,12 @@ struct img_result {
 	 * Fields that could be read safely are still filled.
 	 */
 	const char *damaged;
+	/*
+	 * A fixed limit of imgscan's own (not one qemu has) cut the header
+	 * short: a static description of what was not read.  The facts that
+	 * depend on the rest are left out rather than reported wrong.
+	 */
+	const char *limit;
 
 	/* more than one format matched (a polyglot): every candidate, in probe order */
 	unsigned n_candidates;
