@@ -360,6 +360,53 @@ static struct region *continued_region(struct img_source *s, uint64_t abs, uint6
 	return NULL;
 }
 
+/*
+ * The longest region that [abs, ...) continues or follows within its own
+ * length: 0 when the miss is not part of a forward walk.
+ */
+static uint64_t walked_len(const struct img_source *s, uint64_t abs)
+{
+	uint64_t best = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct region *rg = &s->r[i];
+
+		/* abs is inside the region or at most its length past its end */
+		if (rg->start <= abs && abs - rg->start <= 2 * (uint64_t)rg->len && rg->len > best)
+			best = rg->len;
+	}
+	return best;
+}
+
+/*
+ * Past the head window, a miss that walks on from a cached region (a long
+ * qcow2 extension area or feature-name table, read a few hundred bytes at
+ * a time) reads twice that region's length: a walk over n bytes takes
+ * O(log n) regions and at most about 2n bytes, instead of a region per
+ * probe-sized step (which ran out of regions).  Within the byte cap; the
+ * read never shrinks below [start, stop).
+ */
+static uint64_t walk_ahead(const struct img_source *s, uint64_t abs, uint64_t start, uint64_t keep,
+                           uint64_t stop)
+{
+	uint64_t prev = walked_len(s, abs), want, room;
+
+	if (!prev || stop > s->readable)
+		return stop;
+	want = start + 2 * prev;
+	if (want > s->readable)
+		want = s->readable;
+	if (want <= start + keep)
+		return stop;
+	room = s->cap - s->cached; /* cached <= cap */
+	if (want - start - keep > room)
+		want = start + keep + room;
+	if (s->held + (want - start) > 2 * s->cap)
+		return stop;
+	want = align_down(want, s->st.align);
+	return want > stop ? want : stop;
+}
+
 static int defer_read(struct img_source *s, uint64_t start, uint64_t stop);
 
 static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
@@ -417,6 +464,8 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		start = cont->start;
 		keep = cont->len;
 	}
+	if (end > s->offset + IMG_SOURCE_HEAD)
+		stop = walk_ahead(s, abs, start, keep, stop);
 	if (s->n >= MAX_REGIONS || stop - start > s->cap || s->cached + (stop - start - keep) > s->cap ||
 	    s->held + (stop - start) > 2 * s->cap)
 		return -E2BIG;
