@@ -358,7 +358,7 @@ static void fill_row(struct img_table *t, struct row *rw, const struct img_scan 
 	}
 	image = r->format != IMG_FMT_RAW && (unsigned)r->format < _IMG_FMT_MAX;
 
-	if (r->n_candidates > 1) {
+	if (r->n_candidates > 1 && !r->footer_only_others) {
 		size_t used = (size_t)snprintf(buf, sizeof(buf), "ambiguous:");
 
 		for (unsigned i = 0; i < r->n_candidates && used < sizeof(buf); i++)
@@ -404,6 +404,10 @@ static void fill_row(struct img_table *t, struct row *rw, const struct img_scan 
 		img_feature_list(r, buf, sizeof(buf));
 		if (r->damaged)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged",
+			         buf[0] ? "," : "");
+		/* a footer-only candidate beside the start format: FORMAT shows the latter */
+		if (r->footer_only_others)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sambiguous",
 			         buf[0] ? "," : "");
 		set_str(t, rw, COL_FEATURES, buf);
 	}

@@ -196,9 +196,18 @@ struct img_result {
 	 */
 	const char *limit;
 
-	/* more than one format matched (a polyglot): every candidate, in probe order */
+	/* more than one format matched (a polyglot): every candidate, format first */
 	unsigned n_candidates;
 	enum img_format_id candidates[_IMG_FMT_MAX];
+	/*
+	 * With n_candidates > 1: exactly one candidate (format) was found at
+	 * the start of the volume, and every other one only by a footer or
+	 * trailer at its end (a fixed VHD, a DMG).  The last blocks of a volume
+	 * can be a guest's data, so a footer never hides a header at the start:
+	 * format and its facts stand, the footer candidates are listed.  False:
+	 * two start-of-volume matches, no format is chosen.
+	 */
+	bool footer_only_others;
 
 	bool has_image_end_offset;
 	uint64_t image_end_offset; /* qemu-img check's image-end-offset */
