@@ -540,8 +540,27 @@ static void add_marker(struct img_table *t, struct libscols_table *tb, struct li
 	sym_scols_line_set_data(m, treecol, buf);
 }
 
-static int print_scols(struct img_table *t, FILE *f, const size_t *order, const long *parent,
-                       const long *loop)
+/*
+ * Tree art indents every line by its depth: a chain n images deep would
+ * print O(n^2) bytes.  Every IMG_TREE_DRAW_DEPTH levels the chain starts
+ * again at the left, under a line naming its backing file, so a line is
+ * never wider than that many levels.
+ */
+#define IMG_TREE_DRAW_DEPTH 32
+
+/* "⟶ NAME (depth N, above)" below a chain that starts again at the left */
+static void add_depth_marker(struct img_table *t, struct libscols_table *tb,
+                             struct libscols_line *ln, size_t treecol, const char *backing,
+                             size_t depth)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "depth %zu, above", depth - 1);
+	add_marker(t, tb, ln, treecol, backing ? backing : "", why);
+}
+
+static int print_scols(struct img_table *t, FILE *f, const size_t *order, const size_t *depth,
+                       const long *parent, const long *loop)
 {
 	struct libscols_table *tb = sym_scols_new_table();
 	struct libscols_line **lines = NULL;
@@ -579,8 +598,9 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 		size_t idx = order ? order[k] : k;
 		const struct row *rw = &t->rows[idx];
 		struct libscols_line *pl = NULL, *ln;
+		bool restart = treeart && depth[k] && depth[k] % IMG_TREE_DRAW_DEPTH == 0;
 
-		if (treeart && parent[idx] >= 0)
+		if (treeart && parent[idx] >= 0 && !restart)
 			pl = lines[parent[idx]];
 		ln = sym_scols_table_new_line(tb, pl);
 		if (!ln)
@@ -593,6 +613,8 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 			if (rw->cell[c] && sym_scols_line_set_data(ln, i, rw->cell[c]) < 0)
 				goto out;
 		}
+		if (restart)
+			add_depth_marker(t, tb, ln, treecol, rw->backing, depth[k]);
 		if (treeart && parent[idx] == IMG_TREE_NOT_FOUND && rw->backing)
 			add_marker(t, tb, ln, treecol, rw->backing, "not found");
 		else if (treeart && loop[idx] >= 0 && rw->backing)
@@ -640,7 +662,7 @@ int img_table_print(struct img_table *t, FILE *f)
 		print_pairs(t, f, order);
 		rc = ferror(f) ? -EIO : 0;
 	} else {
-		rc = print_scols(t, f, order, parent, loop);
+		rc = print_scols(t, f, order, depth, parent, loop);
 	}
 	if (t->oom)
 		rc = -ENOMEM;
