@@ -45,15 +45,10 @@ int img_get_upto(const struct img_reader *r, uint64_t off, size_t want, const ui
 	return 0;
 }
 
-int img_window_get(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret)
+int img_window_fill(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret)
 {
 	size_t want, got;
 	int rc;
-
-	if (w->p && off >= w->off && img_in_bounds(off - w->off, len, w->len)) {
-		*ret = w->p + (off - w->off);
-		return 0;
-	}
 	if (off > w->end || len > w->end - off || !img_in_bounds(off, len, w->r->size))
 		return -ERANGE;
 	want = w->end - off < w->chunk ? (size_t)(w->end - off) : w->chunk;

@@ -306,8 +306,22 @@ struct img_window {
 	size_t len;
 	const uint8_t *p;
 };
-/* *ret = [off, off+len); 0, -ERANGE (outside end or the volume) or the reader's error */
-int img_window_get(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret);
+/* the window misses [off, off+len): fetch a chunk from off (img_window_get's slow path) */
+int img_window_fill(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret);
+/*
+ * *ret = [off, off+len); 0, -ERANGE (outside end or the volume) or the
+ * reader's error.  Inline: a walk over a long chain of small records (a
+ * cluster of 8-byte qcow2 extensions) mostly hits the window.
+ */
+static inline int img_window_get(struct img_window *w, uint64_t off, size_t len,
+                                 const uint8_t **ret)
+{
+	if (w->p && off >= w->off && off - w->off <= w->len && len <= w->len - (off - w->off)) {
+		*ret = w->p + (off - w->off);
+		return 0;
+	}
+	return img_window_fill(w, off, len, ret);
+}
 /* length of the C string a NUL-padded field of len bytes holds (qemu's view of a name) */
 size_t img_strnlen(const uint8_t *p, size_t len);
 
