@@ -56,7 +56,8 @@ count()
 	CRC=$?
 	CNT=0
 	if [ -s "$T/cg.out" ]; then
-		CNT=$(awk '/^summary:/ { n = $2 } END { print n + 0 }' "$T/cg.out")
+		# the count as callgrind wrote it (awk would print a large number as 4.2e+09)
+		CNT=$(awk '/^summary:/ { n = $2 } END { print (n == "" ? "0" : n) }' "$T/cg.out")
 	else
 		echo "# callgrind wrote nothing: $(tail -n 3 "$T/cg.err" | tr '\n' ' ')"
 	fi
