@@ -43,6 +43,8 @@
 #define MAX_REGIONS 256
 /* bytes a volume may hold and still have its next read deferred (bulk scans) */
 #define DEFER_HELD_MAX (2u * 1024 * 1024)
+/* bytes a forward walk reads ahead of what it asked for, at most */
+#define WALK_AHEAD_MAX (4u * 1024 * 1024)
 
 struct region {
 	uint64_t start; /* absolute offset in the target, aligned */
@@ -362,6 +364,57 @@ static struct region *continued_region(struct img_source *s, uint64_t abs, uint6
 	return NULL;
 }
 
+/*
+ * The longest region that [abs, ...) continues or follows within its own
+ * length: 0 when the miss is not part of a forward walk.
+ */
+static uint64_t walked_len(const struct img_source *s, uint64_t abs)
+{
+	uint64_t best = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct region *rg = &s->r[i];
+
+		/* abs is inside the region or at most its length past its end */
+		if (rg->start <= abs && abs - rg->start <= 2 * (uint64_t)rg->len && rg->len > best)
+			best = rg->len;
+	}
+	return best;
+}
+
+/*
+ * Past the head window, a miss that walks on from a cached region (a long
+ * qcow2 extension area or feature-name table, read a few hundred bytes at
+ * a time) reads twice that region's length: a walk over n bytes takes
+ * O(log n) regions and at most about 2n bytes, instead of a region per
+ * probe-sized step (which ran out of regions).  What is read ahead of
+ * the request is at most WALK_AHEAD_MAX and half the bytes the cap has
+ * left, so the rest of the probe (a footer, another format) can still
+ * read; the read never shrinks below [start, stop).
+ */
+static uint64_t walk_ahead(const struct img_source *s, uint64_t abs, uint64_t start, uint64_t keep,
+                           uint64_t stop)
+{
+	uint64_t prev = walked_len(s, abs), want, room;
+
+	if (!prev || stop > s->readable)
+		return stop;
+	want = start + 2 * prev;
+	if (want > s->readable)
+		want = s->readable;
+	if (want <= start + keep)
+		return stop;
+	if (want > stop && want - stop > WALK_AHEAD_MAX)
+		want = stop + WALK_AHEAD_MAX;
+	room = (s->cap - s->cached) / 2; /* cached <= cap */
+	if (want - start - keep > room)
+		want = start + keep + room;
+	if (s->held + (want - start) > 2 * s->cap)
+		return stop;
+	want = align_down(want, s->st.align);
+	return want > stop ? want : stop;
+}
+
 static int defer_read(struct img_source *s, uint64_t start, uint64_t stop);
 
 static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
@@ -370,6 +423,7 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	uint64_t abs = s->offset + off, end = abs + len, start, stop, keep = 0;
 	uint32_t a = s->st.align;
 	struct region *rg, *cont;
+	const uint8_t *keep_src = NULL;
 	uint8_t *buf;
 	ssize_t n;
 	void *p;
@@ -418,6 +472,23 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	if (cont) {
 		start = cont->start;
 		keep = cont->len;
+		keep_src = cont->buf;
+	}
+	if (end > s->offset + IMG_SOURCE_HEAD) {
+		/*
+		 * A walk: a request that continues a region starts a new region
+		 * at its own first block, with only the part of it the region
+		 * holds copied over (at most the request), rather than a copy of
+		 * the whole region at every step: that copying was quadratic.
+		 */
+		if (cont && walked_len(s, abs)) {
+			start = align_down(abs, a);
+			if (start < cont->start)
+				start = cont->start;
+			keep = cont->start + cont->len - start;
+			keep_src = cont->buf + (start - cont->start);
+		}
+		stop = walk_ahead(s, abs, start, keep, stop);
 	}
 	if (s->n >= MAX_REGIONS || stop - start > s->cap || s->cached + (stop - start - keep) > s->cap ||
 	    s->held + (stop - start) > 2 * s->cap)
@@ -445,7 +516,7 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 		return -ENOMEM;
 	buf = p;
 	if (keep)
-		memcpy(buf, cont->buf, (size_t)keep);
+		memcpy(buf, keep_src, (size_t)keep);
 	n = read_region(s, start + keep, (size_t)(stop - start - keep), buf + keep);
 	if (n < 0) {
 		free(buf);

@@ -502,6 +502,8 @@ static json_object *scan_json(const struct img_scan *s)
 		sym_json_object_object_add(o, "bitmap-count", sym_json_object_new_uint64(res->bitmaps));
 	if (res->damaged)
 		sym_json_object_object_add(o, "damaged", jcstr(res->damaged));
+	if (res->limit)
+		sym_json_object_object_add(o, "limit", jcstr(res->limit));
 	if (res->n_candidates > 1) {
 		json_object *a = sym_json_object_new_array();
 		unsigned n = res->n_candidates < _IMG_FMT_MAX ? res->n_candidates : _IMG_FMT_MAX;

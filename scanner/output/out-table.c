@@ -114,7 +114,7 @@ static const struct colinfo cols[_COL_MAX] = {
 	[COL_BACKING] = { "BACKING", 0.2, SCOLS_FL_TRUNC, "backing file name (never opened)" },
 	[COL_BFMT] = { "BFMT", 0.05, 0, "backing file format" },
 	[COL_DATAFILE] = { "DATAFILE", 0.2, SCOLS_FL_TRUNC, "external data file name (never opened)" },
-	[COL_FEATURES] = { "FEATURES", 0.2, SCOLS_FL_WRAP, "feature bits, and damaged" },
+	[COL_FEATURES] = { "FEATURES", 0.2, SCOLS_FL_WRAP, "feature bits, damaged, ambiguous" },
 	[COL_COMPAT] = { "COMPAT", 0.05, 0, "qcow2 compat level (0.10, 1.1)" },
 	[COL_ENC] = { "ENC", 0.05, 0, "encryption (aes, luks)" },
 	[COL_DIRTY] = { "DIRTY", 1, SCOLS_FL_RIGHT, "dirty flag (1: not closed cleanly)" },
@@ -372,7 +372,7 @@ static void fill_row(struct img_table *t, struct row *rw, const struct img_scan 
 	}
 	image = r->format != IMG_FMT_RAW && (unsigned)r->format < _IMG_FMT_MAX;
 
-	if (r->n_candidates > 1) {
+	if (r->n_candidates > 1 && !r->footer_only_others) {
 		size_t used = (size_t)snprintf(buf, sizeof(buf), "ambiguous:");
 
 		for (unsigned i = 0; i < r->n_candidates && used < sizeof(buf); i++)
@@ -418,6 +418,10 @@ static void fill_row(struct img_table *t, struct row *rw, const struct img_scan 
 		img_feature_list(r, buf, sizeof(buf));
 		if (r->damaged)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged",
+			         buf[0] ? "," : "");
+		/* a footer-only candidate beside the start format: FORMAT shows the latter */
+		if (r->footer_only_others)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sambiguous",
 			         buf[0] ? "," : "");
 		set_str(t, rw, COL_FEATURES, buf);
 	}
@@ -550,8 +554,27 @@ static void add_marker(struct img_table *t, struct libscols_table *tb, struct li
 	sym_scols_line_set_data(m, treecol, buf);
 }
 
-static int print_scols(struct img_table *t, FILE *f, const size_t *order, const long *parent,
-                       const long *loop)
+/*
+ * Tree art indents every line by its depth: a chain n images deep would
+ * print O(n^2) bytes.  Every IMG_TREE_DRAW_DEPTH levels the chain starts
+ * again at the left, under a line naming its backing file, so a line is
+ * never wider than that many levels.
+ */
+#define IMG_TREE_DRAW_DEPTH 32
+
+/* "⟶ NAME (depth N, above)" below a chain that starts again at the left */
+static void add_depth_marker(struct img_table *t, struct libscols_table *tb,
+                             struct libscols_line *ln, size_t treecol, const char *backing,
+                             size_t depth)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "depth %zu, above", depth - 1);
+	add_marker(t, tb, ln, treecol, backing ? backing : "", why);
+}
+
+static int print_scols(struct img_table *t, FILE *f, const size_t *order, const size_t *depth,
+                       const long *parent, const long *loop)
 {
 	struct libscols_table *tb = sym_scols_new_table();
 	struct libscols_line **lines = NULL;
@@ -589,8 +612,9 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 		size_t idx = order ? order[k] : k;
 		const struct row *rw = &t->rows[idx];
 		struct libscols_line *pl = NULL, *ln;
+		bool restart = treeart && depth[k] && depth[k] % IMG_TREE_DRAW_DEPTH == 0;
 
-		if (treeart && parent[idx] >= 0)
+		if (treeart && parent[idx] >= 0 && !restart)
 			pl = lines[parent[idx]];
 		ln = sym_scols_table_new_line(tb, pl);
 		if (!ln)
@@ -603,6 +627,8 @@ static int print_scols(struct img_table *t, FILE *f, const size_t *order, const 
 			if (rw->cell[c] && sym_scols_line_set_data(ln, i, rw->cell[c]) < 0)
 				goto out;
 		}
+		if (restart)
+			add_depth_marker(t, tb, ln, treecol, rw->backing, depth[k]);
 		if (treeart && parent[idx] == IMG_TREE_NOT_FOUND && rw->backing)
 			add_marker(t, tb, ln, treecol, rw->backing, "not found");
 		else if (treeart && loop[idx] >= 0 && rw->backing)
@@ -650,7 +676,7 @@ int img_table_print(struct img_table *t, FILE *f)
 		print_pairs(t, f, order);
 		rc = ferror(f) ? -EIO : 0;
 	} else {
-		rc = print_scols(t, f, order, parent, loop);
+		rc = print_scols(t, f, order, depth, parent, loop);
 	}
 	if (t->oom)
 		rc = -ENOMEM;

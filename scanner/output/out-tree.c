@@ -28,6 +28,9 @@
  *
  * Loops (A backed by B backed by A, or A by itself) are found with a
  * visited-state walk and broken, so a chain is never followed forever.
+ *
+ * Names are looked up in sorted indexes (binary search), so resolving n
+ * targets costs O(n log n), not a comparison with every other target.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -100,15 +103,67 @@ static char *backing_key(const char *key, const char *backing)
 	return r;
 }
 
-static long find_lv(const struct img_tree_node *nodes, size_t n, const char *vg, const char *lv)
+/* a sorted index of names: (a, b) pairs with the node they belong to */
+struct name_ix {
+	const char *a, *b;
+	size_t i;
+};
+
+struct names {
+	struct name_ix *v;
+	size_t n;
+};
+
+static int ix_cmp(const void *x, const void *y)
+{
+	const struct name_ix *p = x, *q = y;
+	int c = strcmp(p->a, q->a);
+
+	if (!c)
+		c = strcmp(p->b, q->b);
+	if (!c)
+		c = p->i < q->i ? -1 : p->i > q->i;
+	return c;
+}
+
+static void ix_sort(struct names *ns)
+{
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), ix_cmp);
+}
+
+/* the lowest node index named (a, b), or -1: the first match in input order */
+static long ix_find(const struct names *ns, const char *a, const char *b)
+{
+	size_t lo = 0, hi = ns->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct name_ix *m = &ns->v[mid];
+		int c = strcmp(m->a, a);
+
+		if (!c)
+			c = strcmp(m->b, b);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ns->n && strcmp(ns->v[lo].a, a) == 0 && strcmp(ns->v[lo].b, b) == 0)
+		return (long)ns->v[lo].i;
+	return -1;
+}
+
+/* the scanned PATHs' keys, dm names and (VG, LV) names, indexed */
+struct tree_ix {
+	struct names keys, dm, lv;
+};
+
+static long find_lv(const struct tree_ix *ix, const char *vg, const char *lv)
 {
 	if (!vg || !vg[0] || !lv || !lv[0])
 		return -1;
-	for (size_t j = 0; j < n; j++)
-		if (nodes[j].vg && nodes[j].lv && strcmp(nodes[j].vg, vg) == 0 &&
-		    strcmp(nodes[j].lv, lv) == 0)
-			return (long)j;
-	return -1;
+	return ix_find(&ix->lv, vg, lv);
 }
 
 /* a path element other than "", "." and ".." */
@@ -140,32 +195,27 @@ static const char *vdsm_volume(const char *b)
  * The node a normalised absolute name designates: a scanned PATH, a
  * /dev/mapper/NAME dm name, or /dev/VG/LV.  want is modified.
  */
-static long match_name(const struct img_tree_node *nodes, size_t n, char *const *keys, char *want)
+static long match_name(const struct tree_ix *ix, char *want)
 {
-	long found = -1;
+	long found = ix_find(&ix->keys, want, "");
 
-	for (size_t j = 0; j < n && found < 0; j++)
-		if (strcmp(keys[j], want) == 0)
-			found = (long)j;
 	if (found < 0 && strncmp(want, "/dev/mapper/", 12) == 0 && want[12] &&
-	    !strchr(want + 12, '/')) {
-		for (size_t j = 0; j < n && found < 0; j++)
-			if (nodes[j].dm_name && strcmp(nodes[j].dm_name, want + 12) == 0)
-				found = (long)j;
-	}
+	    !strchr(want + 12, '/'))
+		found = ix_find(&ix->dm, want + 12, "");
 	if (found < 0 && strncmp(want, "/dev/", 5) == 0) {
 		/* /dev/VG/LV: exactly two elements below /dev */
 		char *vg = want + 5, *lv = strchr(vg, '/');
 
 		if (lv && !strchr(lv + 1, '/')) {
 			*lv++ = '\0';
-			found = find_lv(nodes, n, vg, lv);
+			found = find_lv(ix, vg, lv);
 		}
 	}
 	return found;
 }
 
-static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const *keys, size_t i)
+static long resolve_one(const struct img_tree_node *nodes, const struct tree_ix *ix,
+                        char *const *keys, size_t i)
 {
 	const struct img_tree_node *nd = &nodes[i];
 	const char *b = nd->backing;
@@ -178,7 +228,7 @@ static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const
 		const char *vol = vdsm_volume(b);
 
 		if (vol) {
-			found = find_lv(nodes, n, nd->vg, vol);
+			found = find_lv(ix, nd->vg, vol);
 			if (found >= 0)
 				return found;
 		}
@@ -187,7 +237,7 @@ static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const
 	want = backing_key(keys[i], b);
 	if (!want)
 		return -ENOMEM;
-	found = match_name(nodes, n, keys, want);
+	found = match_name(ix, want);
 	free(want);
 	/* an LV: relative to /dev/VG, the directory of its name /dev/VG/LV */
 	if (found < 0 && b[0] != '/' && on_lv) {
@@ -202,7 +252,7 @@ static long resolve_one(const struct img_tree_node *nodes, size_t n, char *const
 		free(dir);
 		if (!want)
 			return -ENOMEM;
-		found = match_name(nodes, n, keys, want);
+		found = match_name(ix, want);
 		free(want);
 	}
 	return found < 0 ? IMG_TREE_NOT_FOUND : found;
@@ -215,23 +265,36 @@ int img_tree_resolve(const struct img_tree_node *nodes, size_t n, long *parent, 
 	char **keys;
 	unsigned char *state;
 	size_t *stack;
+	struct tree_ix ix;
 	int rc = -ENOMEM;
 
+	memset(&ix, 0, sizeof(ix));
 	keys = calloc(n ? n : 1, sizeof(*keys));
 	state = calloc(n ? n : 1, 1);
 	stack = calloc(n ? n : 1, sizeof(*stack));
-	if (!keys || !state || !stack)
+	ix.keys.v = calloc(n ? n : 1, sizeof(*ix.keys.v));
+	ix.dm.v = calloc(n ? n : 1, sizeof(*ix.dm.v));
+	ix.lv.v = calloc(n ? n : 1, sizeof(*ix.lv.v));
+	if (!keys || !state || !stack || !ix.keys.v || !ix.dm.v || !ix.lv.v)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		keys[i] = path_key(cwd, nodes[i].path ? nodes[i].path : "");
 		if (!keys[i])
 			goto out;
+		ix.keys.v[ix.keys.n++] = (struct name_ix){ keys[i], "", i };
+		if (nodes[i].dm_name)
+			ix.dm.v[ix.dm.n++] = (struct name_ix){ nodes[i].dm_name, "", i };
+		if (nodes[i].vg && nodes[i].lv)
+			ix.lv.v[ix.lv.n++] = (struct name_ix){ nodes[i].vg, nodes[i].lv, i };
 	}
+	ix_sort(&ix.keys);
+	ix_sort(&ix.dm);
+	ix_sort(&ix.lv);
 	for (size_t i = 0; i < n; i++) {
 		loop[i] = -1;
 		parent[i] = IMG_TREE_ROOT;
 		if (nodes[i].backing && nodes[i].backing[0]) {
-			long p = resolve_one(nodes, n, keys, i);
+			long p = resolve_one(nodes, &ix, keys, i);
 
 			if (p == -ENOMEM)
 				goto out;
@@ -267,6 +330,9 @@ out:
 	free(keys);
 	free(state);
 	free(stack);
+	free(ix.keys.v);
+	free(ix.dm.v);
+	free(ix.lv.v);
 	return rc;
 }
 

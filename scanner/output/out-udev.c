@@ -126,10 +126,14 @@ size_t img_feature_list(const struct img_result *res, char *buf, size_t buflen)
 }
 
 /*
- * A polyglot: every candidate, and nothing else.  Like blkid's ambivalent
+ * A polyglot: every candidate.  When two formats claim the start of the
+ * volume it is the only property (with the offset): like blkid's ambivalent
  * result (ID_FS_AMBIVALENT, no ID_FS_TYPE), no ID_IMAGE_FORMAT is set, so a
  * rule matching on it never acts on a volume two formats claim
- * (docs/security.md, rule 2).
+ * (docs/security.md, rule 2).  A
+ * footer-only candidate (res->footer_only_others) is listed beside the
+ * start format's properties: a guest's last blocks never hide its host's
+ * header.
  */
 static void prop_ambiguous(const struct img_result *res, img_prop_fn fn, void *ctx, char *buf,
                            size_t buflen)
@@ -174,7 +178,7 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 	if (res->format == IMG_FMT_RAW || (unsigned)res->format >= _IMG_FMT_MAX)
 		return;
 
-	if (res->n_candidates > 1) {
+	if (res->n_candidates > 1 && !res->footer_only_others) {
 		prop_ambiguous(res, fn, ctx, buf, sizeof(buf));
 		if (s->offset)
 			prop_u64(fn, ctx, "ID_IMAGE_OFFSET", s->offset);
@@ -214,6 +218,10 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 		prop_u64(fn, ctx, "ID_IMAGE_BITMAPS", res->bitmaps);
 	if (res->damaged)
 		prop_str(fn, ctx, "ID_IMAGE_DAMAGED", "1");
+	if (res->limit)
+		prop_str(fn, ctx, "ID_IMAGE_LIMIT", "1");
+	if (res->n_candidates > 1)
+		prop_ambiguous(res, fn, ctx, buf, sizeof(buf));
 
 	if (s->offset)
 		prop_u64(fn, ctx, "ID_IMAGE_OFFSET", s->offset);

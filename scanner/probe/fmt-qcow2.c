@@ -55,7 +55,6 @@
 #define QCOW2_BACKING_FMT_MAX 16u /* qemu stores it in char[16] */
 #define QCOW2_MAX_BITMAPS 65535u
 #define QCOW2_MAX_BITMAP_DIR (65535ull * 1024)
-#define QCOW2_MAX_EXTENSIONS 1024
 #define QCOW2_WINDOW 512 /* the reader caches its regions: ask for little at a time */
 
 #define QCOW2_CRYPT_NONE 0
@@ -146,14 +145,22 @@ static int qcow2_name_unknown_features(struct img_window *w, struct img_result *
                                        uint64_t tbl_off, uint64_t tbl_len)
 {
 	uint64_t n = tbl_len / QCOW2_FEAT_ENTRY;
-	bool unknown = false;
+	/* features[] index + 1 of each unknown, unnamed bit: a table entry costs O(1) */
+	uint8_t slot[3][64];
+	unsigned unnamed = 0;
 
-	for (unsigned i = 0; i < res->n_features; i++)
-		if (!res->features[i].name)
-			unknown = true;
-	if (!unknown)
-		return 0; /* nothing to look up: skip reading the table */
-	for (uint64_t i = 0; i < n; i++) {
+	memset(slot, 0, sizeof(slot));
+	for (unsigned i = 0; i < res->n_features && i < 255; i++) {
+		const struct img_feature *f = &res->features[i];
+
+		if (!f->name && !f->table_name_len && f->kind <= IMG_FEAT_AUTOCLEAR && f->bit < 64 &&
+		    !slot[f->kind][f->bit]) {
+			slot[f->kind][f->bit] = (uint8_t)(i + 1);
+			unnamed++;
+		}
+	}
+	/* nothing (more) to look up: the rest of the table is not read */
+	for (uint64_t i = 0; i < n && unnamed; i++) {
 		struct img_feature *f;
 		const uint8_t *e;
 		size_t len;
@@ -166,9 +173,11 @@ static int qcow2_name_unknown_features(struct img_window *w, struct img_result *
 			break;
 		if (e[0] > IMG_FEAT_AUTOCLEAR || e[1] > 63)
 			continue;
-		f = img_find_feature(res, (enum img_feature_kind)e[0], e[1]);
-		if (!f || f->name || f->table_name_len)
+		if (!slot[e[0]][e[1]])
 			continue; /* not set, known (the table is never used for those), or named */
+		f = &res->features[slot[e[0]][e[1]] - 1];
+		slot[e[0]][e[1]] = 0;
+		unnamed--;
 		len = img_strnlen(e + 2, QCOW2_FEAT_NAME);
 		memcpy(f->table_name, e + 2, len);
 		f->table_name[len] = '\0';
@@ -281,9 +290,13 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
                                  uint64_t end, struct qcow2_ext_state *st, struct img_result *res)
 {
 	uint64_t off = start;
-	unsigned n;
 
-	for (n = 0; n < QCOW2_MAX_EXTENSIONS && off < end; n++) {
+	/*
+	 * No count limit, as in qemu: end is at most one cluster (2 MiB) past
+	 * start and every extension is at least 8 bytes, so the walk is linear
+	 * in the bytes it reads.
+	 */
+	while (off < end) {
 		const uint8_t *p;
 		uint32_t type, len;
 		int rc;
@@ -376,8 +389,6 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 		/* len <= end - off <= 2 MiB: no overflow */
 		off += ((uint64_t)len + 7) & ~(uint64_t)7;
 	}
-	if (off < end && n == QCOW2_MAX_EXTENSIONS)
-		img_set_damaged(res, "Too many header extensions");
 	return 0;
 }
 

@@ -41,7 +41,9 @@
  *    extent file's own header, which we do not read: those keys are omitted
  *    and the top-level cluster size is 0;
  *  - a descriptor is parsed over its first VMDK_DESC_MAX bytes (qemu: up to
- *    1 MiB - 1);
+ *    1 MiB - 1); a longer one is parsed up to its last whole line there, its
+ *    virtual size (the sum over every extent) is left out and res->limit
+ *    says so, rather than a sum over the first extents only;
  *  - qemu fails to open a descriptor whose extent files are missing; we
  *    cannot tell.
  */
@@ -362,85 +364,122 @@ struct vmdk_desc {
 
 static const char *const extent_types[] = { "FLAT", "SPARSE", "VMFS", "VMFSSPARSE", "SESPARSE" };
 
+/* what one sscanf() of an extent line found */
+struct line_scan {
+	int matches;
+	size_t a_off, a_len, t_off, t_len, f_off, f_len;
+	int64_t sectors, flat_offset;
+};
+
+/*
+ * sscanf(s + from, "%10s %lld %10s \"%511[^\n\r\"]\" %lld", ...), with the
+ * string ending at len.
+ */
+static void scan_line(const uint8_t *s, size_t len, size_t from, struct line_scan *ls)
+{
+	struct cursor c = { s, len, from };
+
+	memset(ls, 0, sizeof(*ls));
+	ls->flat_offset = -1;
+	if (!scan_s(&c, 10, &ls->a_off, &ls->a_len))
+		return;
+	ls->matches++;
+	if (!scan_lld(&c, &ls->sectors))
+		return;
+	ls->matches++;
+	if (!scan_s(&c, 10, &ls->t_off, &ls->t_len))
+		return;
+	ls->matches++;
+	skip_ws(&c);
+	if (cur(&c) != '"')
+		return;
+	c.i++;
+	ls->f_off = c.i;
+	while (c.i - ls->f_off < 511 && cur(&c) && cur(&c) != '\n' && cur(&c) != '\r' &&
+	       cur(&c) != '"')
+		c.i++;
+	ls->f_len = c.i - ls->f_off;
+	if (ls->f_len == 0)
+		return;
+	ls->matches++;
+	if (cur(&c) != '"')
+		return;
+	c.i++;
+	if (!scan_lld(&c, &ls->flat_offset))
+		return;
+	ls->matches++;
+}
+
 /*
  * vmdk_parse_extents(): every line is run through
  *   sscanf(p, "%10s %lld %10s \"%511[^\n\r\"]\" %lld", ...)
  * which may read on across newlines; the next line starts after the next
  * '\n' whatever sscanf consumed.  Returns NULL or the reason qemu refuses.
+ *
+ * In linear time (qemu's loop is quadratic): sscanf first skips
+ * whitespace, so every line that starts inside one run of whitespace
+ * (empty lines) scans from the same first non-blank byte with the same
+ * result.  The run's end and that result are remembered: a run is walked
+ * once, and a scan from a new start covers at most the five fields of a
+ * line, each of which a later start can only begin at a field boundary.
  */
 static const char *parse_extents(const struct vtext *t, struct vmdk_desc *d)
 {
 	size_t len = vt_strlen(t);
 	size_t line = 0;
-	int64_t sectors = 0;
+	size_t ws_from = SIZE_MAX, ws_to = 0; /* [ws_from, ws_to) is blank; ws_to is not */
+	size_t scanned_at = SIZE_MAX;         /* where ls was scanned from */
+	struct line_scan ls;
 
+	memset(&ls, 0, sizeof(ls));
 	d->text = t->p;
 	while (line < len) {
-		struct cursor c = { t->p, len, line };
-		size_t a_off = 0, a_len = 0, t_off = 0, t_len = 0, f_off = 0, f_len = 0;
-		int64_t flat_offset = -1;
+		struct cursor c = { t->p, len, 0 };
 		const char *type = NULL;
-		int matches = 0;
 		const uint8_t *nl = memchr(t->p + line, '\n', len - line);
 		size_t next = nl ? (size_t)(nl - t->p) + 1 : len;
+		size_t first;
 
-		do {
-			if (!scan_s(&c, 10, &a_off, &a_len))
-				break;
-			matches++;
-			if (!scan_lld(&c, &sectors))
-				break;
-			matches++;
-			if (!scan_s(&c, 10, &t_off, &t_len))
-				break;
-			matches++;
-			skip_ws(&c);
-			if (cur(&c) != '"')
-				break;
-			c.i++;
-			f_off = c.i;
-			while (c.i - f_off < 511 && cur(&c) && cur(&c) != '\n' && cur(&c) != '\r' &&
-			       cur(&c) != '"')
-				c.i++;
-			f_len = c.i - f_off;
-			if (f_len == 0)
-				break;
-			matches++;
-			if (cur(&c) != '"')
-				break;
-			c.i++;
-			if (!scan_lld(&c, &flat_offset))
-				break;
-			matches++;
-		} while (0);
+		if (ws_from != SIZE_MAX && line >= ws_from && line <= ws_to) {
+			first = ws_to;
+		} else {
+			for (first = line; first < len && vt_isspace(t->p[first]); first++)
+				;
+			ws_from = line;
+			ws_to = first;
+		}
+		if (first != scanned_at) {
+			scan_line(t->p, len, first, &ls);
+			scanned_at = first;
+		}
 
 		line = next;
-		if (matches < 4 || !tok_is(&c, a_off, a_len, "RW"))
+		if (ls.matches < 4 || !tok_is(&c, ls.a_off, ls.a_len, "RW"))
 			continue;
-		if (tok_is(&c, t_off, t_len, "FLAT")) {
-			if (matches != 5 || flat_offset < 0)
+		if (tok_is(&c, ls.t_off, ls.t_len, "FLAT")) {
+			if (ls.matches != 5 || ls.flat_offset < 0)
 				return "Invalid extent line";
-		} else if (tok_is(&c, t_off, t_len, "VMFS")) {
-			if (matches != 4)
+		} else if (tok_is(&c, ls.t_off, ls.t_len, "VMFS")) {
+			if (ls.matches != 4)
 				return "Invalid extent line";
-		} else if (matches != 4) {
+		} else if (ls.matches != 4) {
 			return "Invalid extent line";
 		}
 		for (unsigned i = 0; i < IMG_ARRAY_SIZE(extent_types); i++)
-			if (tok_is(&c, t_off, t_len, extent_types[i]))
+			if (tok_is(&c, ls.t_off, ls.t_len, extent_types[i]))
 				type = extent_types[i];
-		if (sectors <= 0 || !type)
+		if (ls.sectors <= 0 || !type)
 			continue;
 
-		if (img_add_overflow(d->sectors, (uint64_t)sectors, &d->sectors))
+		if (img_add_overflow(d->sectors, (uint64_t)ls.sectors, &d->sectors))
 			return "Virtual size too large";
 		if (d->n_stored < VMDK_MAX_EXTENTS) {
 			struct vmdk_extent *e = &d->ext[d->n_stored++];
 
 			e->type = type;
-			e->sectors = sectors;
-			e->name_off = f_off;
-			e->name_len = f_len;
+			e->sectors = ls.sectors;
+			e->name_off = ls.f_off;
+			e->name_len = ls.f_len;
 		}
 		d->n_extents++;
 	}
@@ -559,12 +598,23 @@ static int probe_desc(const struct img_reader *r, uint64_t desc_off, uint64_t ci
 	struct vtext t = { NULL, 0 };
 	const char *why = NULL, *ct;
 	uint32_t cid = 0, pcid = 0;
+	bool cut = false;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
 	rc = img_get_upto(r, desc_off, VMDK_DESC_MAX, &t.p, &t.len);
 	if (rc < 0)
 		return rc;
+	if (t.len == VMDK_DESC_MAX && r->size - desc_off > VMDK_DESC_MAX &&
+	    !memchr(t.p, 0, t.len)) {
+		/* the text goes on past what we parse: up to its last whole line only */
+		size_t end = t.len;
+
+		while (end > 0 && t.p[end - 1] != '\n')
+			end--;
+		t.len = end;
+		cut = true;
+	}
 	ct = parse_create_type(&t, &why);
 	if (!ct) {
 		img_set_damaged(res, why);
@@ -586,12 +636,17 @@ static int probe_desc(const struct img_reader *r, uint64_t desc_off, uint64_t ci
 		img_set_damaged(res, "Virtual size too large");
 		return IMG_MATCH;
 	}
-	res->has_virtual_size = true;
-	res->virtual_size = d.sectors * VMDK_SECTOR;
+	if (cut) {
+		res->limit = "vmdk: the descriptor is longer than the 64 KiB imgscan parses; "
+		             "extents past it are not listed and the virtual size is unknown";
+	} else {
+		res->has_virtual_size = true;
+		res->virtual_size = d.sectors * VMDK_SECTOR;
+	}
 	rc = read_ids(r, cid_off, res, &cid, &pcid);
 	if (rc < 0)
 		return rc;
-	if (d.n_extents == 0)
+	if (d.n_extents == 0 && !cut)
 		img_set_damaged(res, "No extents in the descriptor"); /* qemu 7.2 aborts */
 	if (res->damaged)
 		return IMG_MATCH;

@@ -45,15 +45,10 @@ int img_get_upto(const struct img_reader *r, uint64_t off, size_t want, const ui
 	return 0;
 }
 
-int img_window_get(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret)
+int img_window_fill(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret)
 {
 	size_t want, got;
 	int rc;
-
-	if (w->p && off >= w->off && img_in_bounds(off - w->off, len, w->len)) {
-		*ret = w->p + (off - w->off);
-		return 0;
-	}
 	if (off > w->end || len > w->end - off || !img_in_bounds(off, len, w->r->size))
 		return -ERANGE;
 	want = w->end - off < w->chunk ? (size_t)(w->end - off) : w->chunk;
@@ -354,10 +349,18 @@ static const struct img_magic *match_magic(const struct img_reader *r, const str
 	return NULL;
 }
 
-static int probe_one(const struct img_reader *r, const struct img_format *f, struct img_result *res)
+/*
+ * *ret_footer: the match came from a magic counted from the end of the
+ * volume only (the format has no header at its start here).
+ */
+static int probe_one(const struct img_reader *r, const struct img_format *f, struct img_result *res,
+                     bool *ret_footer)
 {
 	const struct img_magic *hit = NULL;
 	int rc;
+
+	if (ret_footer)
+		*ret_footer = false;
 
 	if (!f->probe)
 		return IMG_NOMATCH;
@@ -372,6 +375,8 @@ static int probe_one(const struct img_reader *r, const struct img_format *f, str
 	rc = f->probe(r, hit, res);
 	if (rc == -ERANGE)
 		rc = IMG_NOMATCH; /* a probe asked past the end: the volume is too small for it */
+	if (ret_footer && hit && hit->whence == IMG_FROM_END)
+		*ret_footer = true;
 	return rc;
 }
 
@@ -383,7 +388,7 @@ int img_probe_format(const struct img_reader *r, enum img_format_id id, struct i
 		img_result_init(res, IMG_FMT_RAW);
 		return -EINVAL;
 	}
-	rc = probe_one(r, img_formats[id], res);
+	rc = probe_one(r, img_formats[id], res, NULL);
 	if (rc != IMG_MATCH)
 		img_result_init(res, IMG_FMT_RAW);
 	return rc < 0 ? rc : 0;
@@ -399,7 +404,8 @@ static _Thread_local struct img_result scratch;
 int img_probe(const struct img_reader *r, struct img_result *res)
 {
 	enum img_format_id cand[_IMG_FMT_MAX];
-	unsigned n = 0;
+	bool footer[_IMG_FMT_MAX];
+	unsigned n = 0, n_start = 0, start = 0;
 
 	/* image formats first: the first match's facts land in res */
 	for (unsigned pass = 0; pass < 2; pass++) {
@@ -412,23 +418,48 @@ int img_probe(const struct img_reader *r, struct img_result *res)
 			/* content signatures matter only beside an image format */
 			if (pass == 1 && (n == 0 || (r->flags & IMG_PROBE_NO_CONTENT)))
 				break;
-			rc = probe_one(r, f, n == 0 ? res : &scratch);
+			rc = probe_one(r, f, n == 0 ? res : &scratch, &footer[n]);
 			if (rc < 0) {
 				img_result_init(res, IMG_FMT_RAW);
 				return rc;
 			}
-			if (rc == IMG_MATCH)
+			if (rc == IMG_MATCH) {
+				if (!footer[n]) {
+					n_start++;
+					start = n;
+				}
 				cand[n++] = f->id;
+			}
 		}
 	}
 	if (n == 0) {
 		img_result_init(res, IMG_FMT_RAW);
 		return 0;
 	}
-	if (n > 1) {
-		/* a polyglot: keep the first candidate's facts, report every candidate */
-		memcpy(res->candidates, cand, n * sizeof(cand[0]));
-		res->n_candidates = n;
+	if (n == 1)
+		return 0;
+	if (n_start == 1 && !img_formats[cand[start]]->content_only) {
+		/*
+		 * One image header at the start, the others footers at the end:
+		 * the start format stands (a guest writes the last blocks of its
+		 * volume; the start of a host's image is the host's).  Its facts
+		 * are in res unless a footer format was probed before it.
+		 */
+		if (start != 0) {
+			enum img_format_id sid = cand[start];
+			int rc = probe_one(r, img_formats[sid], res, NULL);
+
+			if (rc != IMG_MATCH) { /* it matched a moment ago: the reader failed */
+				img_result_init(res, IMG_FMT_RAW);
+				return rc < 0 ? rc : -EIO;
+			}
+			memmove(cand + 1, cand, start * sizeof(cand[0]));
+			cand[0] = sid;
+		}
+		res->footer_only_others = true;
 	}
+	/* a polyglot: keep the first candidate's facts, report every candidate */
+	memcpy(res->candidates, cand, n * sizeof(cand[0]));
+	res->n_candidates = n;
 	return 0;
 }

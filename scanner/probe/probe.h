@@ -196,10 +196,25 @@ struct img_result {
 	 * Fields that could be read safely are still filled.
 	 */
 	const char *damaged;
+	/*
+	 * A fixed limit of imgscan's own (not one qemu has) cut the header
+	 * short: a static description of what was not read.  The facts that
+	 * depend on the rest are left out rather than reported wrong.
+	 */
+	const char *limit;
 
-	/* more than one format matched (a polyglot): every candidate, in probe order */
+	/* more than one format matched (a polyglot): every candidate, format first */
 	unsigned n_candidates;
 	enum img_format_id candidates[_IMG_FMT_MAX];
+	/*
+	 * With n_candidates > 1: exactly one candidate (format) was found at
+	 * the start of the volume, and every other one only by a footer or
+	 * trailer at its end (a fixed VHD, a DMG).  The last blocks of a volume
+	 * can be a guest's data, so a footer never hides a header at the start:
+	 * format and its facts stand, the footer candidates are listed.  False:
+	 * two start-of-volume matches, no format is chosen.
+	 */
+	bool footer_only_others;
 
 	bool has_image_end_offset;
 	uint64_t image_end_offset; /* qemu-img check's image-end-offset */
@@ -308,8 +323,22 @@ struct img_window {
 	size_t len;
 	const uint8_t *p;
 };
-/* *ret = [off, off+len); 0, -ERANGE (outside end or the volume) or the reader's error */
-int img_window_get(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret);
+/* the window misses [off, off+len): fetch a chunk from off (img_window_get's slow path) */
+int img_window_fill(struct img_window *w, uint64_t off, size_t len, const uint8_t **ret);
+/*
+ * *ret = [off, off+len); 0, -ERANGE (outside end or the volume) or the
+ * reader's error.  Inline: a walk over a long chain of small records (a
+ * cluster of 8-byte qcow2 extensions) mostly hits the window.
+ */
+static inline int img_window_get(struct img_window *w, uint64_t off, size_t len,
+                                 const uint8_t **ret)
+{
+	if (w->p && off >= w->off && off - w->off <= w->len && len <= w->len - (off - w->off)) {
+		*ret = w->p + (off - w->off);
+		return 0;
+	}
+	return img_window_fill(w, off, len, ret);
+}
 /* length of the C string a NUL-padded field of len bytes holds (qemu's view of a name) */
 size_t img_strnlen(const uint8_t *p, size_t len);
 

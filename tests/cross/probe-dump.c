@@ -472,11 +472,12 @@ static void put_result(int rc, const struct img_result *res)
 		printf("\n");
 	}
 	put_cstr("damaged", res->damaged);
+	put_cstr("limit", res->limit);
 	if (res->n_candidates) {
 		printf("  candidates=%u:", res->n_candidates);
 		for (unsigned i = 0; i < nc; i++)
 			printf(" %s", img_format_name(res->candidates[i]));
-		printf("\n");
+		printf("%s\n", res->footer_only_others ? " (the others: footers only)" : "");
 	}
 	if (res->has_image_end_offset)
 		printf("  image_end_offset=%" PRIu64 "\n", res->image_end_offset);

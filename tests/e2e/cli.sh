@@ -78,6 +78,26 @@ check_eq "--udev under udev, ID_FS_TYPE=iso9660: ambiguous" "ID_IMAGE_AMBIGUOUS=
 check_eq "--udev under udev, no ID_FS_TYPE: the ISO signature is not looked for" qcow2 \
 	"$(env SUBSYSTEM=block DEVPATH=/devices/virtual/block/loop9 "$IMGSCAN" --udev "$T/poly.iso" |
 		sed -n 's/^ID_IMAGE_FORMAT=//p')"
+
+# a qcow2 whose last 512 bytes are a fixed VHD's footer (a guest can write
+# it): the footer never hides the header at the start, and is listed
+qemu-img create -q -f vpc -o subformat=fixed,force_size=on "$T/fixed.vhd" 8M
+qemu-img create -q -f qcow2 -u -b base.qcow2 -F qcow2 "$T/foot.qcow2" 32M
+truncate -s 8M "$T/foot.qcow2"
+tail -c 512 "$T/fixed.vhd" >>"$T/foot.qcow2"
+"$IMGSCAN" --udev "$T/foot.qcow2" >"$T/foot.udev"
+check_eq "--udev qcow2 + VHD footer: the qcow2 stands" "ID_IMAGE_FORMAT=qcow2" \
+	"$(grep '^ID_IMAGE_FORMAT=' "$T/foot.udev")"
+check_eq "--udev qcow2 + VHD footer: its backing file" "ID_IMAGE_BACKING_FILE=base.qcow2" \
+	"$(grep '^ID_IMAGE_BACKING_FILE=' "$T/foot.udev")"
+check_eq "--udev qcow2 + VHD footer: both candidates" "ID_IMAGE_AMBIGUOUS=qcow2,vpc" \
+	"$(grep '^ID_IMAGE_AMBIGUOUS=' "$T/foot.udev")"
+check_eq "--json qcow2 + VHD footer: format, virtual size, ambiguous" \
+	'qcow2 33554432 ["qcow2","vpc"]' \
+	"$("$IMGSCAN" --json "$T/foot.qcow2" |
+		jq -r '.images[0] | "\(.format) \(."virtual-size") \(.ambiguous | tojson)"')"
+check_eq "table qcow2 + VHD footer: FORMAT, FEATURES" 'FORMAT="qcow2" FEATURES="ambiguous"' \
+	"$("$IMGSCAN" -P -o FORMAT,FEATURES "$T/foot.qcow2")"
 # and the first read is one 4 KiB block instead of 36 KiB (qcow2: head + tail)
 reads_bytes() { sed -n 's/.*: \([0-9]*\) read(s), \([0-9]*\) bytes.*/\1 \2/p'; }
 check_eq "--udev under udev, no ID_FS_TYPE: 2 reads, under 16 KiB" "2 yes" \

@@ -29,6 +29,10 @@
 #     ID_IMAGE_FEATURES; ID_IMAGE_BACKING_FILE_ENC decodes to the exact name;
 #     the stored ID_IMAGE_* set equals "imgscan --udev /dev/loopN"; no value
 #     holds a control character;
+#   - a qcow2 (with a backing file) whose last 512 bytes are a fixed VHD's
+#     footer, as a guest can write into its LV's last cluster: the qcow2
+#     properties stand (ID_IMAGE_FORMAT=qcow2, the backing file) and
+#     ID_IMAGE_AMBIGUOUS=qcow2,vpc lists the footer;
 #   - zeros: no ID_IMAGE_*; ext4 with a qcow2 header in its boot block: no
 #     ID_IMAGE_* (the ID_FS_TYPE guard);
 #   - a qcow2 header written onto an attached zero device makes the
@@ -319,6 +323,17 @@ done
 for f in lazy.qcow2 hostile.qcow2 quoted.qcow2 disk.vmdk disk.vhd; do
 	u_pad "$T/$f"
 done
+# a qcow2 whose last 512 bytes are the footer of a fixed VHD of its size
+HAVE_FOOTER=
+if qemu-img create -q -f vpc -o subformat=fixed,force_size=on "$T/fixed.vhd" 8M &&
+		qemu-img create -q -f qcow2 -u -b base.qcow2 -F qcow2 "$T/footer.qcow2" 32M &&
+		truncate -s 8M "$T/footer.qcow2" &&
+		tail -c 512 "$T/fixed.vhd" >>"$T/footer.qcow2" &&
+		[ "$(wc -c <"$T/footer.qcow2")" -eq "$(wc -c <"$T/fixed.vhd")" ]; then
+	HAVE_FOOTER=1
+else
+	e2e_notok "could not make the qcow2 with a VHD footer"
+fi
 truncate -s 4M "$T/zero.img"
 cp "$T/lazy.qcow2" "$T/optout.qcow2"
 HAVE_EXT4=
@@ -337,6 +352,7 @@ fi
 IMAGES="lazy.qcow2 hostile.qcow2 quoted.qcow2 disk.vmdk disk.vhd zero.img optout.qcow2"
 [ -n "$HAVE_LUKS" ] && IMAGES="$IMAGES disk.luks"
 [ -n "$HAVE_EXT4" ] && IMAGES="$IMAGES ext4.img"
+[ -n "$HAVE_FOOTER" ] && IMAGES="$IMAGES footer.qcow2"
 
 # attach; the device of image F is in variable DEV_<F with . -> _>
 for f in $IMAGES; do
@@ -414,6 +430,19 @@ u_props "$DEV_disk_vhd" "$T/p.vhd"
 u_common "vpc dynamic ($DEV_disk_vhd)" "$DEV_disk_vhd" "$T/disk.vhd" "$T/p.vhd"
 e2e_check "vpc dynamic: ID_IMAGE_SUBFORMAT" \
 	"$(udev_get "$T/p.vhd" ID_IMAGE_SUBFORMAT)" dynamic expected
+
+if [ -n "$HAVE_FOOTER" ]; then
+	# the footer is a guest's to write: it must not hide the host's qcow2 facts
+	u_props "$DEV_footer_qcow2" "$T/p.footer"
+	u_common "qcow2 with a VHD footer ($DEV_footer_qcow2)" "$DEV_footer_qcow2" \
+		"$T/footer.qcow2" "$T/p.footer"
+	e2e_check "qcow2 with a VHD footer: ID_IMAGE_AMBIGUOUS lists both" \
+		"$(udev_get "$T/p.footer" ID_IMAGE_AMBIGUOUS)" qcow2,vpc expected
+	e2e_check "qcow2 with a VHD footer: ID_IMAGE_BACKING_FILE kept" \
+		"$(udev_get "$T/p.footer" ID_IMAGE_BACKING_FILE)" base.qcow2 expected
+	e2e_check "qcow2 with a VHD footer: ID_IMAGE_CLUSTER_SIZE kept" \
+		"$(udev_get "$T/p.footer" ID_IMAGE_CLUSTER_SIZE)" 65536 expected
+fi
 
 if [ -n "$HAVE_LUKS" ]; then
 	u_props "$DEV_disk_luks" "$T/p.luks"

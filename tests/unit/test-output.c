@@ -378,6 +378,25 @@ static void test_udev_golden(void **state)
 	                         "ID_IMAGE_OFFSET=4096\n");
 	free(out);
 
+	/*
+	 * a footer-only candidate (a VHD footer in a qcow2's last block): the
+	 * start format's properties stand, the candidates are listed, and a
+	 * limit of imgscan's own is said
+	 */
+	res->n_candidates = 2;
+	res->candidates[1] = IMG_FMT_VPC;
+	res->footer_only_others = true;
+	res->limit = "test";
+	res->damaged = NULL;
+	out = udev_str(&s, NULL);
+	assert_non_null(strstr(out, "ID_IMAGE_FORMAT=qcow2\n"));
+	assert_non_null(strstr(out, "ID_IMAGE_BACKING_FILE=base_image.qcow2\n"));
+	assert_non_null(strstr(out, "ID_IMAGE_BITMAPS=1\n"
+	                            "ID_IMAGE_LIMIT=1\n"
+	                            "ID_IMAGE_AMBIGUOUS=qcow2,vpc\n"
+	                            "ID_IMAGE_OFFSET=4096\n"));
+	free(out);
+
 	/* a minimal vmdk: no corrupt bit, no optional lines */
 	img_result_init(res, IMG_FMT_VMDK);
 	res->has_virtual_size = true;

@@ -800,16 +800,19 @@ static void polyglot(const char *headname, uint64_t size, enum img_format_id fir
 
 	enum img_format_id head_fmt = first;
 
+	assert_true(IMG_FMT_VPC != first);
 	t_sparse_reader(&s, head, hl, tail, 512, size, &r);
 	assert_int_equal(img_probe(&r, res), 0);
 	print_message("%s + vpc footer: %s, %u candidates\n", headname,
 	              img_format_name(res->format), res->n_candidates);
-	/* ambiguous: both named, the first in probe order keeps the facts */
-	if (IMG_FMT_VPC < first)
-		first = IMG_FMT_VPC;
+	/*
+	 * both named; the footer never hides the header at the start: that
+	 * format keeps the facts and is listed first, whatever the probe order
+	 */
 	assert_int_equal(res->format, first);
+	assert_true(res->footer_only_others);
 	assert_true(res->n_candidates >= 2);
-	assert_true(has_candidate(res, first));
+	assert_int_equal(res->candidates[0], first);
 	assert_true(has_candidate(res, IMG_FMT_VPC));
 	t_sparse_free(&s);
 

@@ -312,12 +312,19 @@ static void test_end_magic_and_ambiguity(void **state)
 	assert_int_equal(res->format, IMG_FMT_QCOW2);
 	assert_int_equal(res->n_candidates, 0);
 
-	/* a polyglot: both, and neither is silently chosen */
+	/*
+	 * a polyglot of a header at the start and a footer at the end: both
+	 * listed, and the footer (a guest's last block can be one) never hides
+	 * the header: qcow2 stands
+	 */
 	put_vhd_footer(b + len - 512, len - 512);
 	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->format, IMG_FMT_QCOW2);
+	assert_true(res->footer_only_others);
 	assert_int_equal(res->n_candidates, 2);
 	assert_int_equal(res->candidates[0], IMG_FMT_QCOW2);
 	assert_int_equal(res->candidates[1], IMG_FMT_VPC);
+	assert_int_equal(res->virtual_size, 1ull << 30);
 	free(b);
 	free(res);
 }
@@ -344,6 +351,21 @@ static void test_iso_polyglot(void **state)
 	assert_int_equal(res->n_candidates, 2);
 	assert_int_equal(res->candidates[0], IMG_FMT_QCOW2);
 	assert_int_equal(res->candidates[1], IMG_FMT_ISO);
+	assert_false(res->footer_only_others);
+
+	/* two start-of-volume matches and a footer: still no format chosen */
+	put_vhd_footer(b + len - 512, len - 512);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->n_candidates, 3);
+	assert_false(res->footer_only_others);
+	/* an ISO (content, not an image header) and a footer: not resolved either */
+	memset(b, 0, 512);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_int_equal(res->n_candidates, 2);
+	assert_int_equal(res->candidates[0], IMG_FMT_VPC);
+	assert_false(res->footer_only_others);
+	memset(b + len - 512, 0, 512);
+	put_qcow2_v3(b);
 
 	/* a "CD001" with a wrong descriptor version is no ISO */
 	b[32774] = 7;

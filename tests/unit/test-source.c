@@ -409,6 +409,39 @@ static void test_buffered(void **state)
 	img_source_free(s);
 }
 
+/*
+ * A forward walk in small steps past the head window (a 2 MiB qcow2
+ * extension area, a long feature-name table): reads coalesce into regions
+ * that double, instead of a region per step until the region table is full.
+ */
+static void test_walk_coalesces(void **state)
+{
+	const char *path = make_file("walk", 4u << 20);
+	struct img_source *s;
+	struct img_reader r;
+	const uint8_t *p;
+
+	(void)state;
+	assert_int_equal(img_source_open(path, 0, false, &s), 0);
+	img_source_reader(s, &r);
+	for (uint64_t off = 0; off + 512 <= (2u << 20); off += 2056) {
+		assert_int_equal(img_get(&r, off, 512, &p), 0);
+		assert_pattern(p, off, 512);
+	}
+	/* ~1000 steps: a handful of reads, at most about twice the bytes walked */
+	assert_true(img_source_stats(s)->reads <= 24);
+	assert_true(img_source_stats(s)->bytes <= 2 * (2u << 20) + 65536);
+	img_source_free(s);
+
+	/* the same walk with 8-byte steps */
+	assert_int_equal(img_source_open(path, 0, false, &s), 0);
+	img_source_reader(s, &r);
+	for (uint64_t off = 0; off + 8 <= (2u << 20); off += 8)
+		assert_int_equal(img_get(&r, off, 8, &p), 0);
+	assert_true(img_source_stats(s)->reads <= 24);
+	img_source_free(s);
+}
+
 static void test_byte_cap(void **state)
 {
 	char path[256];
@@ -512,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_defer_held),
 		cmocka_unit_test(test_small_file),
 		cmocka_unit_test(test_buffered),
+		cmocka_unit_test(test_walk_coalesces),
 		cmocka_unit_test(test_byte_cap),
 		cmocka_unit_test(test_shrunk),
 		cmocka_unit_test(test_prefetch),
