@@ -144,6 +144,10 @@ static bool check_vmdk_extent(const struct check_ctx *c, char *why, size_t len)
 		return say(why, len, "a vmdk descriptor: its extents are other files");
 	if (fl & IMG_VMDK_EMBEDDED_OTHER)
 		return say(why, len, "the embedded vmdk descriptor names a file other than the image");
+	/* the extents past imgscan's parse limit were never looked at */
+	if (c->res->limit)
+		return say(why, len, "the vmdk descriptor is longer than imgscan parses: "
+		                     "its extents were not all checked");
 	return false;
 }
 

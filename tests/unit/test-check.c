@@ -307,6 +307,24 @@ static void test_vmdk_extent(void **state)
 	replace(&m, "\"monolithicSparse.vmdk\"", "\"renamed.vmdk\"");
 	assert_int_equal(verdict_of(&m, NULL, NULL, &v), 0);
 	img_free(&m);
+
+	/* a descriptor cut at imgscan's own limit: the rest of its extents is unchecked */
+	{
+		struct img_policy p;
+		struct img_result *res;
+
+		img_load(&m, "vmdk-sparse-1G");
+		res = img_probe_it(&m);
+		img_free(&m);
+		img_policy_init(&p);
+		img_verdict_compute(res, NULL, &p, &v);
+		assert_true(v.safe);
+		res->limit = "vmdk: the descriptor is longer than imgscan parses";
+		img_verdict_compute(res, NULL, &p, &v);
+		assert_int_equal(v.failed, BIT(IMG_CHECK_VMDK_EXTENT));
+		assert_non_null(strstr(v.reason[IMG_CHECK_VMDK_EXTENT], "not all checked"));
+		free(res);
+	}
 }
 
 /* ---- vmdk-create-type ------------------------------------------------------------ */
