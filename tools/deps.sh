@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake pkg-config xz-utils
 libblkid-dev libudev-dev libjson-c-dev libsmartcols-dev libcmocka-dev liburing-dev
 qemu-utils jq cryptsetup-bin xorriso e2fsprogs dosfstools udev util-linux
 valgrind strace umockdev sqlite3 groff-base inotify-tools time
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+debhelper lintian dpkg-dev fakeroot curl prometheus-node-exporter prometheus postgresql"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
