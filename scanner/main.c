@@ -1312,8 +1312,11 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &t_end);
 		if (img_prom_print(prom, stdout,
 		                   (double)(t_end.tv_sec - t_start.tv_sec) +
-		                           (double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9) < 0)
+		                           (double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9) < 0) {
+			fprintf(stderr, "imgscan: --prometheus: cannot write the metrics: %s\n",
+			        strerror(errno));
 			failed++;
+		}
 		img_prom_free(prom);
 	}
 	if (table) {
