@@ -11,7 +11,8 @@
 # holding a newline, a double quote, a backslash, a control byte and
 # invalid UTF-8, as node_exporter's parser gives it back.  The textfile is
 # also checked with `promtool check metrics` (Debian prometheus) when it is
-# installed.  node_exporter is stopped and the loop devices detached by the
+# installed.  The command runs without any capability, as the unit runs it
+# (setpriv).  node_exporter is stopped and the loop devices detached by the
 # EXIT trap.
 #
 # IMGSCAN_UNIT=FILE checks an installed unit's command instead of
@@ -117,8 +118,20 @@ esac
 args=$(printf '%s' "$args" | sed "s|/var/lib/prometheus/node-exporter|$TF|")
 e2e_check "the unit writes into node_exporter's directory" \
 	"$(printf '%s' "$args" | grep -c -- "--write $TF/imgscan.prom")" 1 expected
+# as the unit runs it: root without any capability (CapabilityBoundingSet=
+# empty, NoNewPrivileges=yes), which must suffice to read the devices and
+# write the file
+CAPLESS=
+if command -v setpriv >/dev/null 2>&1; then
+	CAPLESS="setpriv --no-new-privs --bounding-set -all --inh-caps -all --ambient-caps -all --"
+	e2e_check "no capability left under setpriv" \
+		"$($CAPLESS sh -c 'grep "^CapEff:" /proc/self/status' | tr -d ' \t')" \
+		"CapEff:0000000000000000" expected
+else
+	echo "# setpriv not installed: the command runs with root's capabilities"
+fi
 # shellcheck disable=SC2086
-"$IMGSCAN" $args $PATHS 2>"$T/err"
+$CAPLESS "$IMGSCAN" $args $PATHS 2>"$T/err"
 e2e_check "imgscan --prometheus: exit status" "$?" 0 expected
 e2e_check "imgscan --prometheus: no error output" "$(head -c 300 "$T/err")" "" expected
 e2e_check "only imgscan.prom in the directory (the temporary file renamed)" \
