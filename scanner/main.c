@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check/check.h"
@@ -34,6 +35,7 @@ enum mode {
 	MODE_JSON,
 	MODE_UDEV,
 	MODE_EXPORT,
+	MODE_PROM,
 };
 
 enum {
@@ -61,6 +63,7 @@ struct opts {
 	bool no_content_sigs; /* --udev under udev, whose blkid found no filesystem */
 	bool check;           /* --check: a safety verdict per volume */
 	struct img_policy policy;
+	const char *write_path; /* --write FILE */
 	unsigned jobs;
 	unsigned n_vg;
 	const char *vg[MAX_VG_FILTERS];
@@ -96,6 +99,10 @@ static void usage(FILE *f)
 	        "      --udev           KEY=value lines for udev IMPORT{program} (one PATH);\n"
 	        "                       nothing for a volume that holds no image\n"
 	        "      --export         eval-safe DEVNAME=\"...\" / ID_IMAGE_*=\"...\" blocks\n"
+	        "      --prometheus     metrics in the Prometheus text format (node_exporter's\n"
+	        "                       textfile collector): imgscan_image_info and more\n"
+	        "      --write FILE     write the output into FILE atomically (a temporary file\n"
+	        "                       in FILE's directory, renamed over FILE when complete)\n"
 	        "  -n, --noheadings     table without headings\n"
 	        "  -b, --bytes          sizes in bytes in the table\n"
 	        "  -r, --raw            raw table (no alignment)\n"
@@ -338,7 +345,8 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
 	 * A raw volume's content is named through the descriptor just probed
 	 * (never the path again: it may name something else by now).
 	 */
-	if (rc >= 0 && s->res->format == IMG_FMT_RAW && o->mode != MODE_UDEV) {
+	if (rc >= 0 && s->res->format == IMG_FMT_RAW && o->mode != MODE_UDEV &&
+	    o->mode != MODE_PROM) {
 		int fd = img_source_buffered_fd(src);
 
 		crc = fd < 0 ? fd : img_content_probe(fd, o->offset, s->size, &s->content);
@@ -955,6 +963,71 @@ static bool udev_env_check(void)
 	return sub && strcmp(sub, "block") == 0 && v && strcmp(v, "1") == 0;
 }
 
+/*
+ * --write FILE: the output goes to a temporary file beside FILE (same
+ * directory, so the rename is atomic; its name starts with a dot and does
+ * not end in .prom, so node_exporter's textfile collector ignores it), which
+ * replaces FILE only once complete and on disk.  A reader sees the old
+ * document or the new one, never a part.
+ */
+static int write_begin(const char *path, char *tmp, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path + 1) : 0;
+	int fd, n;
+
+	n = snprintf(tmp, len, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path);
+	if (n < 0 || (size_t)n >= len || (slash && !slash[1])) {
+		fprintf(stderr, "imgscan: --write %s: not a usable file name\n", path);
+		tmp[0] = '\0';
+		return -1;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr,
+		        "imgscan: --write %s: cannot create a temporary file beside it: %s "
+		        "(the directory must exist and be writable)\n",
+		        path, strerror(errno));
+		tmp[0] = '\0';
+		return -1;
+	}
+	/* mkstemp makes it 0600; the snapshot is as readable as a plain redirection's */
+	if (fchmod(fd, 0644) < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+		fprintf(stderr, "imgscan: --write %s: %s: %s\n", path, tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		tmp[0] = '\0';
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void write_abort(char *tmp)
+{
+	if (tmp[0])
+		unlink(tmp);
+	tmp[0] = '\0';
+}
+
+static int write_commit(const char *path, char *tmp)
+{
+	if (fsync(STDOUT_FILENO) < 0) {
+		fprintf(stderr, "imgscan: %s: cannot write it to disk: %s (%s is left as it was)\n", tmp,
+		        strerror(errno), path);
+		write_abort(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		fprintf(stderr, "imgscan: --write: cannot rename %s to %s: %s (%s is left as it was)\n",
+		        tmp, path, strerror(errno), path);
+		write_abort(tmp);
+		return -1;
+	}
+	tmp[0] = '\0';
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -975,11 +1048,15 @@ int main(int argc, char **argv)
 		OPT_VMDK_TYPES,
 		OPT_MAX_VIRTUAL_SIZE,
 		OPT_ALLOW,
+		OPT_PROMETHEUS,
+		OPT_WRITE,
 	};
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
 		{ "udev", no_argument, NULL, OPT_UDEV },
 		{ "export", no_argument, NULL, OPT_EXPORT },
+		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
+		{ "write", required_argument, NULL, OPT_WRITE },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
@@ -1016,6 +1093,9 @@ int main(int argc, char **argv)
 	bool out_tty;
 	struct img_prefetch *ring = NULL;
 	struct img_table *table = NULL;
+	struct img_prom *prom = NULL;
+	struct timespec t_start;
+	char write_tmp[4096] = "";
 	int c, failed = 0;
 	size_t unsafe = 0;
 	uint64_t v;
@@ -1028,6 +1108,7 @@ int main(int argc, char **argv)
 	 * memory instead of returning it to the kernel each time (page faults
 	 * were a third of a big scan's CPU).
 	 */
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
@@ -1092,6 +1173,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXPORT:
 			o.mode = MODE_EXPORT;
+			break;
+		case OPT_PROMETHEUS:
+			o.mode = MODE_PROM;
+			break;
+		case OPT_WRITE:
+			if (!*optarg) {
+				fprintf(stderr, "imgscan: --write needs a file name\n");
+				return EXIT_USAGE;
+			}
+			o.write_path = optarg;
 			break;
 		case OPT_OFFSET:
 			if (parse_u64(optarg, &o.offset) < 0) {
@@ -1192,7 +1283,17 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.table.tree && o.mode != MODE_TABLE) {
-		fprintf(stderr, "imgscan: --tree is a table view: not with --json, --udev or --export\n");
+		fprintf(stderr, "imgscan: --tree is a table view: not with --json, --udev, --export "
+		                "or --prometheus\n");
+		return EXIT_USAGE;
+	}
+	if (o.mode == MODE_PROM && (o.monitor || o.cached)) {
+		fprintf(stderr, "imgscan: --prometheus describes a scan: not with --monitor or --cached\n");
+		return EXIT_USAGE;
+	}
+	if (o.write_path && (o.mode == MODE_UDEV || o.monitor || o.cached)) {
+		fprintf(stderr, "imgscan: --write takes a scan's document: not with --udev, --monitor "
+		                "or --cached\n");
 		return EXIT_USAGE;
 	}
 	if (o.table.tree)
@@ -1276,10 +1377,21 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		if (targets[i].dev && targets[i].dev->vg[0])
 			o.table.lvm = true;
+	if (o.write_path && write_begin(o.write_path, write_tmp, sizeof(write_tmp)) < 0)
+		return EXIT_SOME_FAILED;
+	if (o.mode == MODE_PROM) {
+		prom = img_prom_new();
+		if (!prom) {
+			fprintf(stderr, "imgscan: out of memory\n");
+			write_abort(write_tmp);
+			return EXIT_SOME_FAILED;
+		}
+	}
 	if (o.mode == MODE_TABLE) {
 		table = img_table_new(&o.table);
 		if (!table) {
 			fprintf(stderr, "imgscan: cannot make the table\n");
+			write_abort(write_tmp);
 			return EXIT_SOME_FAILED;
 		}
 	} else if (o.mode == MODE_JSON) {
@@ -1290,6 +1402,7 @@ int main(int argc, char **argv)
 	out_tty = progress && isatty(STDOUT_FILENO);
 	if (window_init(&sw, targets, n, &o) < 0) {
 		fprintf(stderr, "imgscan: out of memory\n");
+		write_abort(write_tmp);
 		return EXIT_SOME_FAILED;
 	}
 	/* one job: the main thread probes, with one ring (several volumes only) */
@@ -1318,6 +1431,9 @@ int main(int argc, char **argv)
 		case MODE_EXPORT:
 			img_out_export(stdout, sc, i == 0);
 			break;
+		case MODE_PROM:
+			img_prom_add(prom, sc);
+			break;
 		case MODE_TABLE:
 			img_table_add(table, sc);
 			break;
@@ -1331,6 +1447,19 @@ int main(int argc, char **argv)
 	progress = NULL;
 	if (o.mode == MODE_JSON)
 		img_out_json_end(stdout, n);
+	if (prom) {
+		struct timespec t_end;
+
+		clock_gettime(CLOCK_MONOTONIC, &t_end);
+		if (img_prom_print(prom, stdout,
+		                   (double)(t_end.tv_sec - t_start.tv_sec) +
+		                           (double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9) < 0) {
+			fprintf(stderr, "imgscan: --prometheus: cannot write the metrics: %s\n",
+			        strerror(errno));
+			failed++;
+		}
+		img_prom_free(prom);
+	}
 	if (table) {
 		if (img_table_print(table, stdout) < 0) {
 			fprintf(stderr, "imgscan: cannot print the table\n");
@@ -1339,7 +1468,14 @@ int main(int argc, char **argv)
 		img_table_free(table);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "imgscan: write error on standard output\n");
+		if (o.write_path)
+			fprintf(stderr, "imgscan: %s: write error: %s (%s is left as it was)\n", write_tmp,
+			        strerror(errno), o.write_path);
+		else
+			fprintf(stderr, "imgscan: write error on standard output\n");
+		write_abort(write_tmp);
+		failed++;
+	} else if (o.write_path && write_commit(o.write_path, write_tmp) < 0) {
 		failed++;
 	}
 	for (size_t i = 0; i < n; i++) {

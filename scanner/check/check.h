@@ -87,6 +87,9 @@ int img_check_parse_list(const char *list, uint32_t *ret, const char **bad, size
 int img_format_parse_list(const char *list, uint32_t *ret, const char **bad, size_t *bad_len);
 int img_vmdk_types_parse_list(const char *list, uint32_t *ret, const char **bad, size_t *bad_len);
 
+/* room for every check's token, comma-separated, and the NUL */
+#define IMG_CHECK_LIST_MAX 256
+
 /* The failed checks' tokens, comma-separated and NUL-terminated; returns the length. */
 size_t img_verdict_list(const struct img_verdict *v, char *buf, size_t buflen);
 

@@ -228,3 +228,82 @@ int img_safe(const char *str, size_t len, char *out, size_t outlen)
 		return -1;
 	return (int)x;
 }
+
+/*
+ * img_prom_label: a Prometheus label value for the text exposition format
+ * (docs/metrics.md).  The format itself escapes three bytes inside the
+ * double quotes: '\' as \\, '"' as \" and a newline as \n; a parser gives
+ * back the exact byte for each.  Everything else must be UTF-8, and imgscan
+ * never writes a raw control character, so on top of that:
+ *  - a control character (C0 0x00-0x1f other than the newline, DEL 0x7f,
+ *    and the C1 controls U+0080-U+009F written as valid UTF-8),
+ *  - and every byte that is not part of a valid UTF-8 sequence (the
+ *    validity rules of img_enc)
+ * becomes the four characters \xHH of its byte (lowercase hex), written \\xHH
+ * in the file since the backslash itself is escaped.  Valid multi-byte UTF-8
+ * stays as is.  Returns the length, or -1 when out is too small (out then
+ * holds a valid prefix that never ends inside an escape or a UTF-8
+ * sequence); 5*len+1 bytes always suffice.
+ */
+int img_prom_label(const char *str, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = (const uint8_t *)str;
+	size_t i = 0, j = 0;
+
+	if (!out || outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (!s)
+		len = 0;
+
+	while (i < len) {
+		uint8_t c = s[i];
+		int n = c >= 0x80 ? utf8_valid_char(s + i, len - i) : 1;
+		/* U+0080-U+009F: 0xc2 0x80-0x9f */
+		bool c1 = n == 2 && c == 0xc2 && s[i + 1] < 0xa0;
+		const char *esc = NULL;
+
+		if (n > 1 && !c1) {
+			if ((size_t)n > outlen - 1 - j)
+				goto full;
+			memcpy(out + j, s + i, (size_t)n);
+			j += (size_t)n;
+			i += (size_t)n;
+			continue;
+		}
+		if (c == '\\')
+			esc = "\\\\";
+		else if (c == '"')
+			esc = "\\\"";
+		else if (c == '\n')
+			esc = "\\n";
+		if (esc) {
+			if (outlen - 1 - j < 2)
+				goto full;
+			out[j++] = esc[0];
+			out[j++] = esc[1];
+			i++;
+		} else if (c >= 0x20 && c < 0x7f) {
+			if (outlen - 1 - j < 1)
+				goto full;
+			out[j++] = (char)c;
+			i++;
+		} else {
+			/* a control or invalid byte; a C1 control's two bytes one by one */
+			if (outlen - 1 - j < 5)
+				goto full;
+			out[j++] = '\\';
+			out[j++] = '\\';
+			out[j++] = 'x';
+			out[j++] = hex[c >> 4];
+			out[j++] = hex[c & 0xf];
+			i++;
+		}
+	}
+	out[j] = '\0';
+	return j > (size_t)0x7fffffff ? -1 : (int)j;
+full:
+	out[j] = '\0';
+	return -1;
+}

@@ -42,6 +42,13 @@ struct img_scan {
  */
 int img_enc(const char *s, size_t len, char *out, size_t outlen);
 int img_safe(const char *s, size_t len, char *out, size_t outlen);
+/*
+ * A Prometheus label value (between the double quotes), same contract:
+ * '\\', '"' and newline escaped as the exposition format requires; control
+ * characters (C0, DEL, C1) and invalid UTF-8 bytes as the text \xHH
+ * (written \\xHH).  5*len+1 bytes always suffice.
+ */
+int img_prom_label(const char *s, size_t len, char *out, size_t outlen);
 
 /*
  * Shared by the writers (out-udev.c).  img_feature_token writes a feature's
@@ -75,3 +82,14 @@ void img_out_json_end(FILE *f, size_t n);
 /* --cached: the ID_IMAGE_* values the udev database holds for a device */
 void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first);
 void img_out_export_cached(FILE *f, const struct img_device *d, bool first);
+
+/*
+ * --prometheus: node_exporter textfile collector format.  img_prom_add takes
+ * one scanned target (any order); img_prom_print writes every family with
+ * its HELP and TYPE lines, then the scan's own series.
+ */
+struct img_prom;
+struct img_prom *img_prom_new(void);
+void img_prom_add(struct img_prom *p, const struct img_scan *s);
+int img_prom_print(struct img_prom *p, FILE *f, double duration_sec);
+void img_prom_free(struct img_prom *p);

@@ -20,6 +20,10 @@
 # Both files, every loop device this script attached and the copy are
 # removed by the EXIT trap, followed by "udevadm control --reload".
 #
+# IMGSCAN_RULE=FILE tests an installed rule instead (a package's, such as
+# /lib/udev/rules.d/65-imgscan.rules): it is used as it is, must run
+# $IMGSCAN (IMGSCAN=/usr/bin/imgscan), and is left in place.
+#
 # Checks (udevadm info --query=property --name=/dev/loopN after a change
 # event and "udevadm settle"):
 #   - qcow2 v3 lazy_refcounts, qcow2 v2 with a hostile backing name (spaces,
@@ -51,6 +55,7 @@
 RULE_SRC=${top_srcdir:-.}/udev/65-imgscan.rules
 RULES_D=/run/udev/rules.d
 RULE=$RULES_D/65-imgscan-test.rules
+INSTALLED_RULE=${IMGSCAN_RULE:-}
 OPTOUT=$RULES_D/64-imgscan-optout-test.rules
 
 [ "$(id -u)" = 0 ] || e2e_skip "needs root (loop devices, /run/udev/rules.d)"
@@ -77,7 +82,8 @@ udev_cleanup()
 	done
 	LOOPS=
 	if [ -n "$RULE_INSTALLED" ]; then
-		rm -f "$RULE" "$OPTOUT"
+		[ -n "$INSTALLED_RULE" ] || rm -f "$RULE"
+		rm -f "$OPTOUT"
 		udevadm control --reload 2>/dev/null
 		timeout 40 udevadm settle --timeout=30 2>/dev/null
 	fi
@@ -262,6 +268,23 @@ u_backing()
 
 # ------------------------------------------------------ install the rule
 
+if [ -n "$INSTALLED_RULE" ]; then
+	RULE=$INSTALLED_RULE
+	[ -r "$RULE" ] || {
+		e2e_notok "installed rule not found: $RULE"
+		e2e_summary
+	}
+	e2e_check "installed rule runs $IMGSCAN" \
+		"$(grep -c "IMPORT{program}=\"$IMGSCAN --udev " "$RULE")" 1 expected
+	mkdir -p "$RULES_D" || e2e_skip "cannot create $RULES_D"
+	RULE_INSTALLED=1
+	rm -f "$OPTOUT"
+	if udevadm control --reload; then
+		e2e_ok "testing the installed rule $RULE"
+	else
+		e2e_notok "udevadm control --reload failed"
+	fi
+else
 BINDIR=$(mktemp -d /run/imgscan-udev-test.XXXXXX 2>/dev/null) ||
 	BINDIR=$(mktemp -d "${TMPDIR:-/tmp}/imgscan-udev-bin.XXXXXX") || {
 	e2e_notok "mktemp -d for the imgscan copy failed"
@@ -291,6 +314,7 @@ if udevadm control --reload; then
 	e2e_ok "rule installed as $RULE (imgscan copy in $BINDIR)"
 else
 	e2e_notok "udevadm control --reload failed"
+fi
 fi
 
 # ----------------------------------------------------------- the images

@@ -10,10 +10,10 @@
  *   - as the LAST bytes of a larger sparse volume (zeros before it), so the
  *     tail formats (fixed vpc footer, dmg koly) are fuzzed too;
  * each with and without IMG_PROBE_DEEP.  Every result is then rendered by
- * img_out_udev, img_out_export and img_out_json into a memory stream, and
- * the udev and export grammars are checked (docs/security.md, rule 4): a
- * violation aborts, so the
- * fuzzer reports it like a crash.
+ * img_out_udev, img_out_export, img_out_json and the --prometheus writer
+ * into a memory stream, and the udev, export and Prometheus grammars are
+ * checked (docs/security.md, rule 4): a violation aborts, so the fuzzer
+ * reports it like a crash.
  *
  * Built with -fsanitize=fuzzer (and -DFUZZING_ENGINE) it is a libFuzzer
  * target (tools/fuzz.sh).  Without, main() replays every file of the
@@ -160,11 +160,93 @@ static void check_export(const char *out, size_t len)
 	}
 }
 
+/*
+ * The Prometheus text format as imgscan writes it: "# HELP"/"# TYPE" lines
+ * and samples NAME[{LABEL="VALUE",...}] VALUE; inside a value only \\, \"
+ * and \n follow a backslash; no control byte but the line ends, no byte
+ * that is not valid UTF-8 (a C1 control neither).
+ */
+static void check_prom(const char *out, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)out;
+	size_t i = 0;
+
+	if (len == 0 || out[len - 1] != '\n')
+		check_fail("prometheus", out, len);
+	for (size_t k = 0; k < len;) {
+		unsigned c = s[k], n;
+
+		if ((c < 0x20 && c != '\n') || c == 0x7f)
+			check_fail("prometheus", out, len);
+		if (c < 0x80) {
+			k++;
+			continue;
+		}
+		n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (c < 0xc2 || c > 0xf4 || k + n > len || (c == 0xc2 && s[k + 1] < 0xa0))
+			check_fail("prometheus", out, len);
+		for (unsigned j = 1; j < n; j++)
+			if ((s[k + j] & 0xc0) != 0x80)
+				check_fail("prometheus", out, len);
+		k += n;
+	}
+	while (i < len) {
+		size_t k = i;
+
+		if (out[k] == '#') {
+			if (strncmp(out + k, "# HELP imgscan_", 15) != 0 &&
+			    strncmp(out + k, "# TYPE imgscan_", 15) != 0)
+				check_fail("prometheus", out, len);
+			while (out[k] != '\n')
+				k++;
+			i = k + 1;
+			continue;
+		}
+		while ((out[k] >= 'a' && out[k] <= 'z') || out[k] == '_')
+			k++;
+		if (k == i)
+			check_fail("prometheus", out, len);
+		if (out[k] == '{') {
+			k++;
+			while (out[k] != '}') {
+				while ((out[k] >= 'a' && out[k] <= 'z') || out[k] == '_')
+					k++;
+				if (out[k] != '=' || out[k + 1] != '"')
+					check_fail("prometheus", out, len);
+				k += 2;
+				while (out[k] != '"') {
+					if (out[k] == '\n')
+						check_fail("prometheus", out, len);
+					if (out[k] == '\\') {
+						if (!strchr("\\\"n", out[k + 1]) || out[k + 1] == '\0')
+							check_fail("prometheus", out, len);
+						k++;
+					}
+					k++;
+				}
+				k++;
+				if (out[k] == ',')
+					k++;
+				else if (out[k] != '}')
+					check_fail("prometheus", out, len);
+			}
+			k++;
+		}
+		if (out[k] != ' ')
+			check_fail("prometheus", out, len);
+		for (k++; out[k] != '\n'; k++)
+			if (!strchr("0123456789.", out[k]))
+				check_fail("prometheus", out, len);
+		i = k + 1;
+	}
+}
+
 static void render(const struct img_result *res, uint64_t size, const uint8_t *head, size_t headlen)
 {
 	static struct img_scan scan;
 	const struct img_scan *sp = &scan;
 	struct img_policy pol;
+	struct img_prom *prom;
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *f;
@@ -209,6 +291,19 @@ static void render(const struct img_result *res, uint64_t size, const uint8_t *h
 		abort();
 	img_out_json(f, &sp, 1);
 	fclose(f);
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &blen);
+	prom = img_prom_new();
+	if (!f || !prom)
+		abort();
+	img_prom_add(prom, &scan);
+	if (img_prom_print(prom, f, 0.5) < 0)
+		abort();
+	img_prom_free(prom);
+	fclose(f);
+	check_prom(buf, blen);
 	free(buf);
 }
 

@@ -1108,6 +1108,290 @@ static void test_json_spec_hostile(void **state)
 	free(res);
 }
 
+/* ---- --prometheus --------------------------------------------------------- */
+
+struct prom_case {
+	const char *in;
+	size_t len;
+	const char *out;
+};
+#define P(in, out) { in, sizeof(in) - 1, out }
+
+/* golden label values: what goes between the double quotes */
+static const struct prom_case prom_cases[] = {
+	P("base.qcow2", "base.qcow2"),
+	P("", ""),
+	/* the three escapes of the exposition format */
+	P("a\nb", "a\\nb"),
+	P("\"quoted\"", "\\\"quoted\\\""),
+	P("back\\slash\\", "back\\\\slash\\\\"),
+	P("\\\"$(touch PWNED)\\\"", "\\\\\\\"$(touch PWNED)\\\\\\\""),
+	/* a name that tries to close the label and add a sample */
+	P("x\"} 1\nimgscan_image_dirty{path=\"y", "x\\\"} 1\\nimgscan_image_dirty{path=\\\"y"),
+	/* C0 controls and DEL: the text \xHH, its backslash escaped */
+	P("a\rb\tc", "a\\\\x0db\\\\x09c"),
+	P("nul\0inside", "nul\\\\x00inside"),
+	P("\x1b]0;title\x07\x7f", "\\\\x1b]0;title\\\\x07\\\\x7f"),
+	/* C1 controls (valid UTF-8 for U+0085, U+009B, U+0080, U+009F): each byte */
+	P("a\xc2\x85" "b", "a\\\\xc2\\\\x85b"),
+	P("\xc2\x9b" "31m", "\\\\xc2\\\\x9b31m"),
+	P("\xc2\x80\xc2\x9f", "\\\\xc2\\\\x80\\\\xc2\\\\x9f"),
+	/* invalid UTF-8: stray bytes, truncated, overlong, surrogate, past U+10FFFF */
+	P("\xff\xfe", "\\\\xff\\\\xfe"),
+	P("trunc\xc3", "trunc\\\\xc3"),
+	P("trunc\xe2\x82", "trunc\\\\xe2\\\\x82"),
+	P("\xc0\xaf", "\\\\xc0\\\\xaf"),
+	P("\xed\xa0\x80", "\\\\xed\\\\xa0\\\\x80"),
+	P("\xf4\x90\x80\x80", "\\\\xf4\\\\x90\\\\x80\\\\x80"),
+	/* valid UTF-8 stays, U+00A0 (just past C1) included */
+	P("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0"),
+	P("  spaced   out  ", "  spaced   out  "),
+	P("$HOME `id` ; | & '", "$HOME `id` ; | & '"),
+};
+
+/* strict UTF-8 (no overlong, no surrogate, <= U+10FFFF) with no C0, DEL or C1 control */
+static void check_prom_value_chars(const char *v, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)v;
+
+	for (size_t i = 0; i < len;) {
+		unsigned c = s[i], n, u;
+
+		assert_false(c < 0x20 || c == 0x7f);
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		assert_true(c >= 0xc2 && c <= 0xf4);
+		assert_true(i + n <= len);
+		u = c & (0x7fu >> n);
+		for (unsigned k = 1; k < n; k++) {
+			assert_int_equal(s[i + k] & 0xc0, 0x80);
+			u = u << 6 | (s[i + k] & 0x3fu);
+		}
+		assert_true(u >= (n == 2 ? 0xa0u : n == 3 ? 0x800u : 0x10000u));
+		assert_true(u <= 0x10ffff && (u < 0xd800 || u > 0xdfff));
+		i += n;
+	}
+}
+
+/*
+ * One label value as a Prometheus parser reads it: from after the opening
+ * quote to the closing one; only \\, \" and \n may follow a backslash.
+ * Returns the index of the closing quote.
+ */
+static size_t prom_scan_value(const char *v, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && v[i] != '"') {
+		if (v[i] == '\\') {
+			assert_true(i + 1 < len);
+			assert_non_null(strchr("\\\"n", v[i + 1]));
+			i += 2;
+		} else {
+			i++;
+		}
+	}
+	assert_true(i < len);
+	return i;
+}
+
+static void test_prom_label_golden(void **state)
+{
+	char out[5 * IMG_STR_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < IMG_ARRAY_SIZE(prom_cases); i++) {
+		const struct prom_case *c = &prom_cases[i];
+		int n = img_prom_label(c->in, c->len, out, sizeof(out));
+
+		assert_int_equal(n, strlen(c->out));
+		assert_string_equal(out, c->out);
+		check_prom_value_chars(out, (size_t)n);
+	}
+	/* every hostile name: one whole value, nothing raw */
+	for (size_t h = 0; h < IMG_ARRAY_SIZE(hostile_names); h++) {
+		char quoted[5 * IMG_STR_MAX + 2];
+		int n = img_prom_label(hostile_names[h].bytes, hostile_names[h].len, out, sizeof(out));
+
+		assert_true(n >= 0);
+		check_prom_value_chars(out, (size_t)n);
+		memcpy(quoted, out, (size_t)n);
+		quoted[n] = '"';
+		assert_int_equal(prom_scan_value(quoted, (size_t)n + 1), n);
+	}
+}
+
+static void test_prom_label_limits(void **state)
+{
+	char name[IMG_STR_MAX - 1], big[5 * IMG_STR_MAX + 1], out[16];
+
+	(void)state;
+	/* the worst case: every byte of the longest name as \\xHH */
+	memset(name, 0xff, sizeof(name));
+	assert_int_equal(img_prom_label(name, sizeof(name), big, 5 * sizeof(name) + 1),
+	                 5 * sizeof(name));
+	assert_int_equal(img_prom_label(name, sizeof(name), big, 5 * sizeof(name)), -1);
+	assert_int_equal(strlen(big) % 5, 0);
+	/* too small: a prefix that ends on a whole escape or character */
+	assert_int_equal(img_prom_label("ab\x01" "c", 4, out, 6), -1);
+	assert_string_equal(out, "ab");
+	assert_int_equal(img_prom_label("a\"b", 3, out, 3), -1);
+	assert_string_equal(out, "a");
+	assert_int_equal(img_prom_label("\xe2\x82\xac", 3, out, 3), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(img_prom_label("\xe2\x82\xac", 3, out, 4), 3);
+	assert_int_equal(img_prom_label(NULL, 5, out, sizeof(out)), 0);
+	assert_int_equal(img_prom_label("a", 1, out, 0), -1);
+	/* random bytes: always valid, never a raw control */
+	for (unsigned r = 0; r < 2000; r++) {
+		int n;
+
+		for (size_t i = 0; i < 64; i++)
+			name[i] = (char)(rng() >> 11);
+		n = img_prom_label(name, 64, big, sizeof(big));
+		assert_true(n >= 0);
+		check_prom_value_chars(big, (size_t)n);
+		big[n] = '"';
+		assert_int_equal(prom_scan_value(big, (size_t)n + 1), n);
+	}
+}
+
+static char *prom_str(const struct img_scan *const *scans, size_t n)
+{
+	struct img_prom *p = img_prom_new();
+	struct mem m;
+
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++)
+		img_prom_add(p, scans[i]);
+	assert_int_equal(img_prom_print(p, mem_open(&m), 0.25), 0);
+	img_prom_free(p);
+	return mem_close(&m, NULL);
+}
+
+static void test_prom_golden(void **state)
+{
+	struct img_result *qcow2 = full_result(), *amb = full_result(), *vmdk = t_result_new(),
+	                  *raw = t_result_new();
+	struct img_device *dev = calloc(1, sizeof(*dev));
+	struct img_scan s[5];
+	const struct img_scan *list[5] = { &s[0], &s[1], &s[2], &s[3], &s[4] };
+	char *out;
+
+	(void)state;
+	assert_non_null(dev);
+	strcpy(dev->name, "dm-3");
+	strcpy(dev->vg, "vg0");
+	strcpy(dev->lv, "disk\"1");
+	qcow2->n_candidates = 0;
+	img_bytes_set(&qcow2->backing_file, "base\n\"x\"\\\xff", 10);
+	img_result_init(vmdk, IMG_FMT_VMDK);
+	vmdk->has_virtual_size = true;
+	vmdk->virtual_size = 1048576;
+	vmdk->subformat = "monolithicSparse";
+	img_result_init(raw, IMG_FMT_RAW);
+	scan_init(&s[0], "/dev/vg0/disk\"1", qcow2);
+	s[0].dev = dev;
+	scan_init(&s[1], "/srv/a.vmdk", vmdk);
+	scan_init(&s[2], "/srv/poly", amb);
+	s[2].offset = 512;
+	scan_init(&s[3], "/srv/raw", raw);
+	scan_init(&s[4], "/srv/gone", NULL);
+	s[4].error = -ENOENT;
+	s[4].error_op = "open";
+
+	out = prom_str(list, 5);
+	assert_string_equal(
+	        out,
+	        "# HELP imgscan_image_info A disk image imgscan found; its labels say what the header declares.\n"
+	        "# TYPE imgscan_image_info gauge\n"
+	        "imgscan_image_info{path=\"/dev/vg0/disk\\\"1\",device=\"dm-3\",format=\"qcow2\","
+	        "format_version=\"3\",backing=\"base\\n\\\"x\\\"\\\\\\\\xff\",backing_format=\"qcow2\","
+	        "data_file=\"data.raw\",encryption=\"luks\",vg=\"vg0\",lv=\"disk\\\"1\"} 1\n"
+	        "imgscan_image_info{path=\"/srv/a.vmdk\",format=\"vmdk\",subformat=\"monolithicSparse\"} 1\n"
+	        "imgscan_image_info{path=\"/srv/poly\",ambiguous=\"qcow2,vmdk\",offset=\"512\"} 1\n"
+	        "# HELP imgscan_image_virtual_size_bytes The disk size the guest sees, in bytes.\n"
+	        "# TYPE imgscan_image_virtual_size_bytes gauge\n"
+	        "imgscan_image_virtual_size_bytes{path=\"/dev/vg0/disk\\\"1\",device=\"dm-3\"} 1073741824\n"
+	        "imgscan_image_virtual_size_bytes{path=\"/srv/a.vmdk\"} 1048576\n"
+	        "# HELP imgscan_image_dirty 1 when the image's dirty flag is set (not closed cleanly).\n"
+	        "# TYPE imgscan_image_dirty gauge\n"
+	        "imgscan_image_dirty{path=\"/dev/vg0/disk\\\"1\",device=\"dm-3\"} 1\n"
+	        "imgscan_image_dirty{path=\"/srv/a.vmdk\"} 0\n"
+	        "# HELP imgscan_image_corrupt 1 when the image's corrupt bit is set (qcow2).\n"
+	        "# TYPE imgscan_image_corrupt gauge\n"
+	        "imgscan_image_corrupt{path=\"/dev/vg0/disk\\\"1\",device=\"dm-3\"} 0\n"
+	        "# HELP imgscan_scan_volumes Volumes this scan looked at.\n"
+	        "# TYPE imgscan_scan_volumes gauge\n"
+	        "imgscan_scan_volumes 5\n"
+	        "# HELP imgscan_scan_errors_total Volumes this scan could not probe (imgscan -v and its stderr say why).\n"
+	        "# TYPE imgscan_scan_errors_total counter\n"
+	        "imgscan_scan_errors_total 1\n"
+	        "# HELP imgscan_scan_duration_seconds How long the scan took, in seconds.\n"
+	        "# TYPE imgscan_scan_duration_seconds gauge\n"
+	        "imgscan_scan_duration_seconds 0.250000\n");
+	free(out);
+	free(dev);
+	free(qcow2);
+	free(amb);
+	free(vmdk);
+	free(raw);
+}
+
+/* every hostile name in every string label: each sample line parses, one per family */
+static void test_prom_hostile(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+
+	(void)state;
+	for (size_t h = 0; h < IMG_ARRAY_SIZE(hostile_names); h++) {
+		const struct hostile *n = &hostile_names[h];
+		const struct img_scan *list[1] = { &s };
+		unsigned samples = 0;
+		char *out, *line, *save = NULL;
+
+		img_result_init(res, IMG_FMT_QCOW2);
+		img_bytes_set(&res->backing_file, n->bytes, n->len);
+		img_bytes_set(&res->backing_format, n->bytes, n->len);
+		img_bytes_set(&res->data_file, n->bytes, n->len);
+		scan_init(&s, "/dev/x", res);
+		out = prom_str(list, 1);
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *p = line;
+			size_t len = strlen(line);
+
+			check_prom_value_chars(line, len);
+			if (line[0] == '#')
+				continue;
+			samples++;
+			p = strchr(line, '{');
+			if (!p)
+				continue;
+			p++;
+			/* name="value", ... } value */
+			while (*p != '}') {
+				while ((*p >= 'a' && *p <= 'z') || *p == '_')
+					p++;
+				assert_int_equal(*p, '=');
+				assert_int_equal(p[1], '"');
+				p += 2;
+				p += prom_scan_value(p, strlen(p)) + 1;
+				if (*p == ',')
+					p++;
+			}
+			assert_true(strcmp(p, "} 1") == 0 || strcmp(p, "} 0") == 0);
+		}
+		/* info, dirty, corrupt, and the three scan series: nothing added */
+		assert_int_equal(samples, 6);
+		free(out);
+	}
+	free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1123,6 +1407,10 @@ int main(void)
 		cmocka_unit_test(test_json_utf8_as_qemu),
 		cmocka_unit_test(test_json_hostile),
 		cmocka_unit_test(test_json_spec_hostile),
+		cmocka_unit_test(test_prom_label_golden),
+		cmocka_unit_test(test_prom_label_limits),
+		cmocka_unit_test(test_prom_golden),
+		cmocka_unit_test(test_prom_hostile),
 	};
 
 	return T_RUN(tests);
