@@ -201,13 +201,33 @@ static const char *error_text(int err)
 	return strerror(-err);
 }
 
+/*
+ * A path or argument for a message on stderr: its control characters and
+ * invalid UTF-8 as \xNN (img_esc), as the table shows a NAME.  Free it with
+ * free(); on ENOMEM a fixed text stands in (never the raw bytes).
+ */
+static char *esc_arg(const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+	char *buf = len < SIZE_MAX / 4 ? malloc(4 * len + 1) : NULL;
+
+	if (!buf)
+		return strdup("(a name that cannot be shown: out of memory)");
+	img_esc(s, len, buf, 4 * len + 1);
+	return buf;
+}
+
+#define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
+
 static void report_error(const struct img_scan *s)
 {
 	const char *hint = s->error_text ? "not opened, by design; see imgscan --help" : error_hint(s->error);
+	char *path = esc_arg(s->path);
 
-	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", s->path, s->error_op,
+	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", ESC_SHOWN(path), s->error_op,
 	        s->error_text ? s->error_text : error_text(s->error), hint ? " (" : "",
 	        hint ? hint : "", hint ? ")" : "");
+	free(path);
 }
 
 /* first half of a scan: the checks before open(), and open(); NULL when s says why not */
@@ -301,15 +321,23 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
 		s->res = NULL;
 		return;
 	}
-	if (o->verbose)
-		fprintf(stderr, "imgscan: %s: %u read(s), %" PRIu64 " bytes, %s%s\n", path,
+	if (o->verbose) {
+		char *ep = esc_arg(path);
+
+		fprintf(stderr, "imgscan: %s: %u read(s), %" PRIu64 " bytes, %s%s\n", ESC_SHOWN(ep),
 		        s->stats.reads, s->stats.bytes, s->stats.direct ? "O_DIRECT" : "buffered",
 		        s->stats.direct_refused ? " (O_DIRECT refused, fell back to buffered reads)" : "");
+		free(ep);
+	}
 	/* libblkid could not be loaded (said once): the run must not end in success */
 	if (crc == -ELIBACC || crc == -ELIBBAD)
 		atomic_store(&content_lib_missing, true);
-	if (crc < 0 && o->verbose)
-		fprintf(stderr, "imgscan: %s: content not probed: %s\n", path, strerror(-crc));
+	if (crc < 0 && o->verbose) {
+		char *ep = esc_arg(path);
+
+		fprintf(stderr, "imgscan: %s: content not probed: %s\n", ESC_SHOWN(ep), strerror(-crc));
+		free(ep);
+	}
 }
 
 static void scan_finish(const struct target *t, const struct opts *o, struct img_scan *s,
@@ -735,10 +763,13 @@ static void vg_unmatched(const struct opts *o, const struct img_device *devs, si
 				break;
 		if (i < ndev)
 			continue;
+		char *ep = esc_arg(o->vg[v]);
+
 		fprintf(stderr,
 		        "imgscan: --vg %s: no active logical volume of that volume group here "
 		        "(check the name with vgs; an inactive LV has no device to read)\n",
-		        o->vg[v]);
+		        ESC_SHOWN(ep));
+		free(ep);
 	}
 }
 
@@ -770,7 +801,12 @@ static int enumerate_targets(const struct opts *o, struct img_device **ret_devs,
 			continue;
 		if (d->skip) {
 			if (o->verbose)
-				fprintf(stderr, "imgscan: %s: skipped: %s\n", d->node, d->skip);
+			{
+				char *ep = esc_arg(d->node);
+
+				fprintf(stderr, "imgscan: %s: skipped: %s\n", ESC_SHOWN(ep), d->skip);
+				free(ep);
+			}
 			continue;
 		}
 		t[n].path = d->node;
@@ -964,7 +1000,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OFFSET:
 			if (parse_u64(optarg, &o.offset) < 0) {
-				fprintf(stderr, "imgscan: --offset: '%s' is not a byte count\n", optarg);
+				char *ep = esc_arg(optarg);
+
+				fprintf(stderr, "imgscan: --offset: '%s' is not a byte count\n", ESC_SHOWN(ep));
+				free(ep);
 				return EXIT_USAGE;
 			}
 			break;
@@ -998,7 +1037,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS) {
-				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", optarg,
+				char *ep = esc_arg(optarg);
+
+				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", ESC_SHOWN(ep),
 				        MAX_JOBS);
 				return EXIT_USAGE;
 			}
@@ -1051,7 +1092,10 @@ int main(int argc, char **argv)
 		char err[128];
 
 		if (img_table_check_columns(&o.table, err, sizeof(err)) < 0) {
-			fprintf(stderr, "imgscan: %s (see --list-columns)\n", err);
+			char *ep = esc_arg(err);
+
+			fprintf(stderr, "imgscan: %s (see --list-columns)\n", ESC_SHOWN(ep));
+			free(ep);
 			return EXIT_USAGE;
 		}
 	}

@@ -221,11 +221,12 @@ static void udev_line(void *ctx, const char *key, const char *val, size_t len)
 	fputc('=', f);
 	if (wrap)
 		fputc('\'', f);
-	/* last guard: nothing below 0x20 and no DEL ever reaches udev */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)val[i];
+	/* last guard: no control character (C0, DEL, C1) ever reaches udev */
+	for (size_t i = 0; i < len;) {
+		size_t c = img_control_len(val + i, len - i);
 
-		fputc(c < 0x20 || c == 0x7f ? '_' : c, f);
+		fputc(c ? '_' : val[i], f);
+		i += c ? c : 1;
 	}
 	if (wrap)
 		fputc('\'', f);

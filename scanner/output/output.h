@@ -50,6 +50,20 @@ struct img_scan {
  */
 int img_enc(const char *s, size_t len, char *out, size_t outlen);
 int img_safe(const char *s, size_t len, char *out, size_t outlen);
+/*
+ * The one definition of a control character for every output: the length
+ * of the control character at s (1 for C0 0x00-0x1f and DEL 0x7f, 2 for a
+ * C1 control U+0080-U+009F, UTF-8 c2 80..c2 9f), or 0 when s does not start
+ * with one.
+ */
+size_t img_control_len(const char *s, size_t avail);
+/*
+ * Text for a terminal (error messages, the table's NAME): valid UTF-8 other
+ * than control characters as is, every byte of a control character or of
+ * invalid UTF-8 as \xNN, as libsmartcols shows them in the table.  Same
+ * return convention; a 4*len+1 buffer always fits.
+ */
+int img_esc(const char *s, size_t len, char *out, size_t outlen);
 
 /*
  * Shared by the writers (out-udev.c).  img_feature_token writes a feature's
