@@ -19,7 +19,12 @@
  *  - backing name: backing_file_size bytes at backing_file_offset (only
  *    when the offset is non-zero), at most 1023; bytes past the end of the
  *    file read as zeros and the name ends at the first NUL, an empty name
- *    means no backing file.  No backing format is stored.
+ *    means no backing file.  No backing format is stored.  qemu's block
+ *    layer refuses a request whose offset, or offset + length, lies past
+ *    BDRV_MAX_LENGTH (INT64_MAX aligned down to 1 GiB): such a backing name
+ *    offset fails the open with "Input/output error" (measured: offset
+ *    0x7fffffffbffffff0 reads 16 bytes and opens, 17 bytes fail; offset
+ *    0xffffffff00000000 fails).
  *  - no format-specific data.
  */
 #include <errno.h>
@@ -34,6 +39,7 @@
 #define QCOW_NAME_MAX 1023
 #define QCOW_L1_MAX (0x7fffffffu / 8)
 #define QCOW_REQUEST_MAX 0x7ffffe00u /* qemu's BDRV_REQUEST_MAX_BYTES */
+#define QCOW_QEMU_MAX_LENGTH 0x7fffffffc0000000ull /* qemu's BDRV_MAX_LENGTH */
 
 static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
@@ -94,6 +100,10 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 	if (backing_off != 0) {
 		if (backing_len > QCOW_NAME_MAX) {
 			img_set_damaged(res, "Backing file name too long");
+		} else if (backing_off > QCOW_QEMU_MAX_LENGTH ||
+		           backing_len > QCOW_QEMU_MAX_LENGTH - backing_off) {
+			/* qemu's block layer refuses the read: nothing to show */
+			img_set_damaged(res, "Input/output error");
 		} else {
 			rc = img_get_upto(r, backing_off, backing_len, &name, &name_len);
 			if (rc < 0)

@@ -535,7 +535,7 @@ static void test_unknown_features(void **state)
 	res = probe_buf(b, CL16);
 	/* qemu refuses unknown incompatible bits; the feature list shows them */
 	assert_int_equal(res->format, IMG_FMT_QCOW2);
-	assert_null(res->damaged);
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	assert_int_equal(res->n_features, 6);
 	assert_int_equal(res->features[0].kind, IMG_FEAT_INCOMPATIBLE);
 	assert_int_equal(res->features[0].bit, 5);
@@ -548,6 +548,17 @@ static void test_unknown_features(void **state)
 		assert_null(res->features[i].name);
 		assert_int_equal(res->features[i].table_name_len, 0);
 	}
+	free(res);
+
+	/* unknown compatible and autoclear bits alone: qemu opens the image */
+	t_put_be64(b + 72, 0);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+	/* the highest known incompatible bit (extended_l2) alone: opened */
+	t_put_be64(b + 72, 1ull << 4);
+	res = probe_buf(b, CL16);
+	assert_true(res->damaged == NULL || strcmp(res->damaged, "Unsupported qcow2 feature(s)") != 0);
 	free(res);
 
 	/* every bit of every kind */
@@ -586,7 +597,8 @@ static void test_feature_table(void **state)
 	t_put_be64(b + 80, 1ull << 9);
 	t_put_be64(b + 88, 1ull << 7 | 1ull << 8);
 	res = probe_buf(b, CL16);
-	assert_null(res->damaged);
+	/* refused (incompatible bits 5 and 6), and still named from the table */
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	f = feat(res, IMG_FEAT_INCOMPATIBLE, 0);
 	assert_string_equal(f->name, "dirty");
 	assert_int_equal(f->table_name_len, 0);
@@ -612,7 +624,7 @@ static void test_feature_table(void **state)
 	put_ext(b, 112, 0x6803F857, tbl, 48 * 2 + 47);
 	memset(b + 112 + 8 + 48 * 2 + 47, 0, 64);
 	res = probe_buf(b, CL16);
-	assert_null(res->damaged);
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	assert_int_equal(feat(res, IMG_FEAT_INCOMPATIBLE, 5)->table_name_len, 5);
 	assert_int_equal(feat(res, IMG_FEAT_COMPATIBLE, 9)->table_name_len, 0);
 	free(res);
@@ -628,7 +640,7 @@ static void test_feature_table(void **state)
 	/* lengths 0 and 47: no entry */
 	put_ext1(b, 0x6803F857, tbl, 0);
 	res = probe_buf(b, CL16);
-	assert_null(res->damaged);
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	assert_int_equal(feat(res, IMG_FEAT_INCOMPATIBLE, 5)->table_name_len, 0);
 	free(res);
 	free(b);
