@@ -456,8 +456,15 @@ static json_object *scan_json(const struct img_scan *s)
 
 	sym_json_object_object_add(o, "size", sym_json_object_new_uint64(s->size));
 	sym_json_object_object_add(o, "offset", sym_json_object_new_uint64(s->offset));
-	if (res->has_version)
+	if (res->has_version && res->version_dotted) {
+		char ver[24];
+
+		/* "1.0", "1.1": a string, as the specification writes it */
+		if (img_version_text(res, ver, sizeof(ver)) > 0)
+			sym_json_object_object_add(o, "format-version", jcstr(ver));
+	} else if (res->has_version) {
 		sym_json_object_object_add(o, "format-version", sym_json_object_new_uint64(res->version));
+	}
 	if (res->subformat)
 		sym_json_object_object_add(o, "subformat", jcstr(res->subformat));
 	if (res->header_length)

@@ -74,6 +74,11 @@ int img_esc(const char *s, size_t len, char *out, size_t outlen);
  * format) are the header bytes unmodified instead of img_safe'd.
  */
 int img_feature_token(const struct img_feature *f, char *out, size_t outlen);
+/*
+ * res's format version as text: "3" for qcow2, "1.1" for a version the
+ * format writes as major.minor (version_dotted); returns the length
+ */
+int img_version_text(const struct img_result *res, char *out, size_t outlen);
 /* the tokens of all of res's features, comma-separated and NUL-terminated; returns the length */
 size_t img_feature_list(const struct img_result *res, char *buf, size_t buflen);
 typedef void (*img_prop_fn)(void *ctx, const char *key, const char *val, size_t len);

@@ -1137,6 +1137,46 @@ static void test_json_spec_hostile(void **state)
 }
 
 
+/* ---- format versions written as the specifications write them ------------- */
+
+static void test_version_text(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+	const struct img_scan *list[1] = { &s };
+	char buf[32], *out;
+
+	(void)state;
+	img_result_init(res, IMG_FMT_VDI);
+	res->has_version = true;
+	res->version = 0x00010001;
+	res->version_dotted = true;
+	assert_int_equal(img_version_text(res, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "1.1");
+	scan_init(&s, "/x", res);
+	out = json_str(list, 1);
+	assert_non_null(strstr(out, "\"format-version\": \"1.1\""));
+	free(out);
+	out = udev_str(&s, NULL);
+	assert_non_null(strstr(out, "\nID_IMAGE_FORMAT_VERSION=1.1\n"));
+	free(out);
+	res->version = 0xffffffffu;
+	assert_int_equal(img_version_text(res, buf, sizeof(buf)), 11);
+	assert_string_equal(buf, "65535.65535");
+	assert_int_equal(img_version_text(res, buf, 11), -1);
+
+	/* qcow2: a plain number, a JSON number */
+	img_result_init(res, IMG_FMT_QCOW2);
+	res->has_version = true;
+	res->version = 3;
+	assert_int_equal(img_version_text(res, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "3");
+	out = json_str(list, 1);
+	assert_non_null(strstr(out, "\"format-version\": 3"));
+	free(out);
+	free(res);
+}
+
 /* ---- control characters: one definition, every output --------------------- */
 
 /*
@@ -1206,6 +1246,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enc_safe_fixed),
 		cmocka_unit_test(test_controls_golden),
+		cmocka_unit_test(test_version_text),
 		cmocka_unit_test(test_enc_safe_random),
 		cmocka_unit_test(test_enc_safe_nul_and_limits),
 		cmocka_unit_test(test_udev_golden),
