@@ -13,7 +13,8 @@
  *    6..13; crypt_method <= 1 (1 = AES); the L1 table size
  *    ceil(size / 2^(cluster_bits + l2_bits)) must stay <= INT_MAX / 8, and
  *    reading it (l1_size * 8 bytes) fails above qemu's largest request,
- *    0x7ffffe00 bytes ("Input/output error");
+ *    0x7ffffe00 bytes, or when it reaches past BDRV_MAX_LENGTH (below)
+ *    ("Input/output error");
  *  - virtual size = size rounded down to 512 (qemu keeps total_sectors);
  *  - cluster-size = 1 << cluster_bits (qemu-img prints it);
  *  - backing name: backing_file_size bytes at backing_file_offset (only
@@ -45,7 +46,7 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
 {
 	const uint8_t *h, *name;
-	uint64_t backing_off, size, l1_size;
+	uint64_t backing_off, size, l1_size, l1_off;
 	uint32_t backing_len, crypt;
 	unsigned cluster_bits, l2_bits, shift;
 	size_t name_len;
@@ -64,6 +65,7 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 	cluster_bits = h[32];
 	l2_bits = h[33];
 	crypt = img_be32(h + 36);
+	l1_off = img_be64(h + 40);
 
 	res->has_version = true;
 	res->version = QCOW_VERSION;
@@ -91,6 +93,10 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 			if (l1_size > QCOW_L1_MAX)
 				img_set_damaged(res, "Image too large");
 			else if (l1_size * 8 > QCOW_REQUEST_MAX)
+				img_set_damaged(res, "Input/output error");
+			/* the L1 table read itself must stay below BDRV_MAX_LENGTH */
+			else if (l1_off > QCOW_QEMU_MAX_LENGTH ||
+			         l1_size * 8 > QCOW_QEMU_MAX_LENGTH - l1_off)
 				img_set_damaged(res, "Input/output error");
 		}
 	}

@@ -118,7 +118,11 @@ static void test_hostile_fields(void **state)
 		{ 36, 4, 2, "invalid encryption method in qcow header", 0 },
 		{ 36, 4, 0xffffffffu, "invalid encryption method in qcow header", 0 },
 		{ 16, 4, 5, NULL, 1073741824ull }, /* size without offset: ignored */
-		{ 40, 8, 0xfffffffffffffff0ull, NULL, 1073741824ull }, /* L1 offset unchecked */
+		/* the L1 table (512 entries, 4 KiB) must end at or before BDRV_MAX_LENGTH */
+		{ 40, 8, 0xfffffffffffffff0ull, "Input/output error", 0 },
+		{ 40, 8, 0x7fffffffbffff000ull, NULL, 1073741824ull },
+		{ 40, 8, 0x7fffffffbffff001ull, "Input/output error", 0 },
+		{ 40, 8, 0x100000000ull, NULL, 1073741824ull }, /* past the end: zeros */
 	};
 
 	(void)state;
