@@ -288,7 +288,35 @@ else
 fi
 set -f
 
-# 7. a command-line path or argument with control characters comes back on
+# 7. golden values of the C1/DEL name (#11) in every output: one definition
+#    of a control character (C0, DEL, C1), each output's own escape
+img="$T/img/backing-11.qcow2"
+golden()
+{
+	# golden LABEL GOT WANT
+	if [ "$2" = "$3" ]; then
+		e2e_ok "C1 golden: $1"
+	else
+		e2e_notok "C1 golden: $1: got $(printf '%s' "$2" | od -An -c | tr -s ' \n' ' '), want $3"
+	fi
+}
+safe='csi_31m-nel_-first_-last_-del_-end'
+hex='csi\xc2\x9b31m-nel\xc2\x85-first\xc2\x80-last\xc2\x9f-del\x7f-end'
+golden "table" "$("$IMGSCAN" -n -o BACKING "$img" | sed 's/ *$//')" "$safe"
+# the tree adds a marker line ("`-" tree art, then "-> NAME (not found)" in the C locale)
+golden "tree" "$("$IMGSCAN" -n -T -o BACKING "$img" | sed 's/ *$//')" \
+	"$(printf '%s\n`--> %s (not found)' "$safe" "$safe")"
+golden "-P" "$("$IMGSCAN" -P -o BACKING "$img")" "BACKING=\"$hex\""
+golden "--export" "$("$IMGSCAN" --export "$img" | grep '^ID_IMAGE_BACKING_FILE=')" \
+	"ID_IMAGE_BACKING_FILE=\"$hex\""
+golden "--udev" "$("$IMGSCAN" --udev "$img" | grep '^ID_IMAGE_BACKING_FILE=')" \
+	"ID_IMAGE_BACKING_FILE=$safe"
+golden "--udev _ENC" "$("$IMGSCAN" --udev "$img" | grep '^ID_IMAGE_BACKING_FILE_ENC=')" \
+	"ID_IMAGE_BACKING_FILE_ENC=$hex"
+golden "--json" "$("$IMGSCAN" --json "$img" | grep '"backing-filename"' | sed 's/^ *//')" \
+	'"backing-filename": "csi\u009b31m-nel\u0085-first\u0080-last\u009f-del\u007f-end",'
+
+# 8. a command-line path or argument with control characters comes back on
 #    stderr escaped (\xNN) as the table shows it, never raw
 bad=$(printf 'nope\033[2J\302\233\177\001')
 for a in "$T/$bad" "--offset=$bad" "--jobs=$bad" "-o $bad"; do
