@@ -646,6 +646,69 @@ static void test_feature_table(void **state)
 	free(b);
 }
 
+/* ---- snapshot entries in the head, without --deep ------------------------------ */
+
+/* a snapshot table entry at off: id and name of 1 and 2 bytes; returns the next offset */
+static size_t put_snap(uint8_t *b, size_t off, uint32_t extra)
+{
+	memset(b + off, 0, 40);
+	t_put_be16(b + off + 12, 1);
+	t_put_be16(b + off + 14, 2);
+	t_put_be32(b + off + 36, extra);
+	memcpy(b + off + 40 + (extra < 64 ? extra : 0), "1ab", extra < 64 ? 3 : 0);
+	return (off + 40 + extra + 3 + 7) & ~(size_t)7;
+}
+
+static void test_snapshot_extra_shallow(void **state)
+{
+	uint8_t *b = mk_v3();
+	struct img_result *res;
+	size_t off;
+
+	(void)state;
+	t_put_be32(b + 20, 9); /* 512-byte clusters: the table sits in the head */
+	t_put_be32(b + 60, 3);
+	t_put_be64(b + 64, 0x1000);
+	off = put_snap(b, 0x1000, 24);
+	off = put_snap(b, off, 16);
+	put_snap(b, off, 1024);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+
+	/* qemu: "Too much extra metadata in snapshot table entry 2" */
+	put_snap(b, off, 1025);
+	res = probe_buf(b, CL16);
+	assert_string_equal(res->damaged, "Too much extra metadata in snapshot table entry");
+	free(res);
+	put_snap(b, off, 0xffffffffu);
+	res = probe_buf(b, CL16);
+	assert_string_equal(res->damaged, "Too much extra metadata in snapshot table entry");
+	free(res);
+
+	/* a count larger than the entries written: the rest read as zeros, clean */
+	put_snap(b, off, 8);
+	t_put_be32(b + 60, 100);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+
+	/* a table past the first 32 KiB is --deep's: not read here */
+	t_put_be32(b + 60, 1);
+	t_put_be64(b + 64, 0x8000);
+	put_snap(b, 0x8000, 5000);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+	/* ... one in the last cluster before it is */
+	t_put_be64(b + 64, 0x8000 - 512);
+	put_snap(b, 0x8000 - 512, 5000);
+	res = probe_buf(b, CL16);
+	assert_string_equal(res->damaged, "Too much extra metadata in snapshot table entry");
+	free(res);
+	free(b);
+}
+
 /* ---- extensions ------------------------------------------------------------- */
 
 static void test_backing_format_ext(void **state)
@@ -1372,6 +1435,7 @@ int main(void)
 		cmocka_unit_test(test_known_features),
 		cmocka_unit_test(test_unknown_features),
 		cmocka_unit_test(test_feature_table),
+		cmocka_unit_test(test_snapshot_extra_shallow),
 		cmocka_unit_test(test_backing_format_ext),
 		cmocka_unit_test(test_data_file_ext),
 		cmocka_unit_test(test_crypto_ext),
