@@ -108,7 +108,16 @@ FIELDS = {
     "vpc": [(8, 4, BE), (12, 4, BE), (16, 8, BE), (40, 8, BE), (48, 8, BE), (56, 4, BE),
             (60, 4, BE), (520, 8, BE), (528, 8, BE), (536, 4, BE), (540, 4, BE), (544, 4, BE),
             (-512 + 12, 4, BE), (-512 + 48, 8, BE), (-512 + 60, 4, BE)],
-    "vhdx": [(0, 8, LE)],
+    # file identifier; header 1 (64 KiB); region table 1 (192 KiB); the metadata table
+    # and items where qemu-img puts them (3 MiB, 3 MiB + 64 KiB)
+    "vhdx": [(0, 8, LE), (65536 + 8, 8, LE), (65536 + 64, 2, LE), (65536 + 66, 2, LE),
+             (65536 + 68, 4, LE), (65536 + 72, 8, LE), (196608 + 8, 4, LE),
+             (196608 + 32, 8, LE), (196608 + 40, 4, LE), (196608 + 44, 4, LE),
+             (196608 + 64, 8, LE), (196608 + 72, 4, LE), (196608 + 76, 4, LE),
+             (0x300000 + 10, 2, LE), (0x300000 + 48, 4, LE), (0x300000 + 52, 4, LE),
+             (0x300000 + 56, 4, LE), (0x300000 + 80, 4, LE), (0x300000 + 88, 4, LE),
+             (0x310000, 4, LE), (0x310004, 4, LE), (0x310008, 8, LE), (0x310020, 4, LE),
+             (0x310024, 4, LE)],
     "vdi": [(64, 4, LE), (68, 4, LE), (72, 4, LE), (76, 4, LE), (80, 4, LE), (340, 4, LE),
             (344, 4, LE), (360, 4, LE), (368, 8, LE), (376, 4, LE), (380, 4, LE), (384, 4, LE),
             (388, 4, LE)],
@@ -353,6 +362,34 @@ def vpc_fix_checksums(buf):
     fix(512, 1024, 36)
 
 
+def _crc32c_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    c = 0xffffffff
+    for b in data:
+        c = CRC32C[(c ^ b) & 0xff] ^ (c >> 8)
+    return c ^ 0xffffffff
+
+
+def vhdx_fix_checksums(buf):
+    """recompute the CRC-32C of header 1 (4 KiB) and region table 1 (64 KiB)"""
+    for off, length in ((65536, 4096), (196608, 65536)):
+        if off + length <= len(buf):
+            struct.pack_into("<I", buf, off + 4, 0)
+            struct.pack_into("<I", buf, off + 4, crc32c(bytes(buf[off:off + length])))
+
+
 def mutate(seed_name, data, seed, index):
     rng = random.Random("%d:%d" % (seed, index))
     buf = bytearray(data)
@@ -368,6 +405,9 @@ def mutate(seed_name, data, seed, index):
             what.append(rand_bytes(buf, rng, head=False))
     if fam == "vpc" and rng.random() < 0.7:
         vpc_fix_checksums(buf)
+        what.append("checksums fixed")
+    if fam == "vhdx" and rng.random() < 0.7:
+        vhdx_fix_checksums(buf)
         what.append("checksums fixed")
     return bytes(buf), "; ".join(what)
 

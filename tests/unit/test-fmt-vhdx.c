@@ -920,6 +920,14 @@ static void test_metadata_items(void **state)
 	res = vimg_probe(v, true);
 	assert_damaged(res, "VHDX BAT region too small for the disk size");
 	free(res);
+	/*
+	 * 2^63 + 8 MiB: qemu's uint32 BAT count wraps to 1 block and passes, then
+	 * the block layer refuses more than BDRV_MAX_LENGTH (measured)
+	 */
+	t_put_le64(v->md + ITEMS + 8, (1ull << 63) + 8 * MiB);
+	res = vimg_probe(v, true);
+	assert_damaged(res, "Could not refresh total sector count: File too large");
+	free(res);
 	/* largest size the 1 MiB BAT holds: 131072 entries, 128 per chunk + 1 */
 	t_put_le64(v->md + ITEMS + 8, (uint64_t)(131072 - 256) * 8 * MiB);
 	res = vimg_probe(v, true);
