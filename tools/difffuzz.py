@@ -70,6 +70,8 @@ SEEDS = [
     # small clusters: the tables and snapshots sit in the first 4 KiB
     ("qcow2-small", ["-f", "qcow2", "-o", "cluster_size=512", "-u", "-b", "base.qcow2",
                      "-F", "qcow2", "{d}/qcow2-small.img", "1M"]),
+    ("qcow2-bitmap", ["-f", "qcow2", "{d}/qcow2-bitmap.img", "16M"],
+     ["bitmap", "--add", "{d}/qcow2-bitmap.img", "b0"]),
     ("qcow2-datafile", ["-f", "qcow2", "-o", "data_file={d}/qcow2-datafile.data,data_file_raw=on",
                         "{d}/qcow2-datafile.img", "16M"]),
     # made by qemu-img, kept as a fixture (the PBKDF timing fails on a busy machine)
@@ -78,7 +80,9 @@ SEEDS = [
     ("qed", ["-f", "qed", "-u", "-b", "base.raw", "-F", "raw", "{d}/qed.img", "64M"]),
     ("vmdk", ["-f", "vmdk", "{d}/vmdk.img", "64M"]),
     ("vmdk-stream", ["-f", "vmdk", "-o", "subformat=streamOptimized", "{d}/vmdk-stream.img", "64M"]),
+    ("vmdk-backing", ["-f", "vmdk", "-b", "vmdk.img", "-F", "vmdk", "{d}/vmdk-backing.img", "64M"]),
     ("vpc", ["-f", "vpc", "{d}/vpc.img", "64M"]),
+    ("vpc-fixed", ["-f", "vpc", "-o", "subformat=fixed", "{d}/vpc-fixed.img", "8M"]),
     ("vhdx", ["-f", "vhdx", "{d}/vhdx.img", "64M"]),
     ("vdi", ["-f", "vdi", "{d}/vdi.img", "64M"]),
     ("parallels", ["-f", "parallels", "{d}/parallels.img", "64M"]),
@@ -193,9 +197,10 @@ FIELD_INTENDED = [
      "sparse vmdk, whatever its name); imgscan prints the name the descriptor holds, or none "
      "when that line is malformed, and opens nothing (compared without it)",
      lambda k, qv, iv: False),  # decided in compare()
-    ("qcow2-luks-deep",
-     "the LUKS header inside a qcow2 (format-specific encrypt: slots, cipher, uuid) is read "
-     "with --deep only; without it imgscan shows only encrypt.format",
+    ("qcow2-deep-details",
+     "the LUKS header inside a qcow2 (format-specific encrypt: slots, cipher, uuid) and the "
+     "bitmap directory (format-specific bitmaps) are read with --deep only; without it "
+     "imgscan shows encrypt.format and no bitmaps list",
      lambda k, qv, iv: False),  # decided in compare()
     ("qed-need-check",
      "qed's NEED_CHECK bit: imgscan reports it as dirty, qemu-img 7.2 prints dirty-flag false "
@@ -260,7 +265,7 @@ def make_seeds(tmp, fixtures):
     seeds = []
     base = os.path.join(tmp, "seeds")
     os.mkdir(base)
-    for name, how in SEEDS:
+    for name, how, *then in SEEDS:
         path = os.path.join(base, name + (".dmg" if name == "dmg" else ".img"))
         if isinstance(how, str):
             head = os.path.join(fixtures, how + ".head")
@@ -283,8 +288,12 @@ def make_seeds(tmp, fixtures):
         else:
             args = [a.replace("{d}", base) for a in how]
             rc, _out, err = run(["qemu-img", "create", "-q"] + args, timeout=60)
+            # a further qemu-img command on the new image (a bitmap)
+            for more in then:
+                if rc == 0:
+                    rc, _out, err = run(["qemu-img"] + [a.replace("{d}", base) for a in more])
             if rc != 0:
-                print("# seed %s: qemu-img create failed (%s), skipped" % (name, err.strip()))
+                print("# seed %s: qemu-img failed (%s), skipped" % (name, err.strip()))
                 continue
         with open(path, "rb") as f:
             data = f.read()
@@ -333,6 +342,19 @@ def poke(buf, rng, fam):
     val &= mask
     struct.pack_into(fmt, buf, off, val)
     return "poke %d/%d %#x->%#x" % (off, width, old, val)
+
+
+def poke_anywhere(buf, rng):
+    """an interesting value, 4 or 8 bytes of either order, at an aligned offset of the first 4 KiB"""
+    width = rng.choice([4, 8])
+    hi = min(4096, len(buf)) - width
+    if hi < 0:
+        return "no room"
+    off = rng.randrange(0, hi + 1, width)
+    fmt = rng.choice([">", "<"]) + ("I" if width == 4 else "Q")
+    val = rng.choice(INTERESTING) & ((1 << (8 * width)) - 1)
+    struct.pack_into(fmt, buf, off, val)
+    return "value %d/%d%s %#x" % (off, width, fmt[0], val)
 
 
 def rand_bytes(buf, rng, head):
@@ -399,6 +421,8 @@ def mutate(seed_name, data, seed, index):
         r = rng.random()
         if r < 0.6:
             what.append(poke(buf, rng, fam))
+        elif r < 0.7:
+            what.append(poke_anywhere(buf, rng))
         elif r < 0.85:
             what.append(rand_bytes(buf, rng, head=True))
         else:
@@ -423,20 +447,27 @@ def without_extent_filenames(spec):
     return spec
 
 
-def without_encrypt(spec):
-    """a qcow2 format-specific tree without the LUKS header details"""
+def without_deep(spec):
+    """a qcow2 format-specific tree without what imgscan reads with --deep only"""
     if not isinstance(spec, dict) or spec.get("type") != "qcow2":
         return spec
     spec = json.loads(json.dumps(spec))
     spec.get("data", {}).pop("encrypt", None)
+    spec.get("data", {}).pop("bitmaps", None)
     return spec
 
 
-def luks_details_only(qv, iv):
-    """the trees differ only in the LUKS details imgscan reads with --deep"""
+def deep_details_only(qv, iv):
+    """
+    the trees differ only in the LUKS details and the bitmap list imgscan
+    reads with --deep (without it: encrypt.format only, no bitmaps)
+    """
     try:
-        return (without_encrypt(qv) == without_encrypt(iv)
-                and iv["data"].get("encrypt") == {"format": qv["data"]["encrypt"]["format"]})
+        if without_deep(qv) != without_deep(iv) or "bitmaps" in iv["data"]:
+            return False
+        if "encrypt" in qv["data"]:
+            return iv["data"].get("encrypt") == {"format": qv["data"]["encrypt"]["format"]}
+        return "encrypt" not in iv["data"]
     except (KeyError, TypeError, AttributeError):
         return False
 
@@ -473,8 +504,8 @@ def compare(q, img, intended=None):
             if qn == inn:
                 intended["vmdk-extent-filename"] = intended.get("vmdk-extent-filename", 0) + 1
                 continue
-            if luks_details_only(qv, iv):
-                intended["qcow2-luks-deep"] = intended.get("qcow2-luks-deep", 0) + 1
+            if deep_details_only(qv, iv):
+                intended["qcow2-deep-details"] = intended.get("qcow2-deep-details", 0) + 1
                 continue
         if qv == iv:
             continue
