@@ -584,7 +584,16 @@ def fuzz(a, tmp):
             if a.only is not None:
                 break
             index += 1
-        imgs = imgscan_info(a.imgscan, [p for _n, _i, p, _w in items])
+        try:
+            imgs = imgscan_info(a.imgscan, [p for _n, _i, p, _w in items])
+        except RuntimeError as e:
+            # a crash or a hang: name every mutant of the batch, keep them
+            print("FAIL imgscan: %s" % e)
+            for name, idx, path, what in items:
+                print("FAIL in this batch: %s #%d (%s)" % (name, idx, what))
+                if a.keep:
+                    shutil.copyfile(path, os.path.join(a.keep, os.path.basename(path)))
+            return 1
         deep_asked = []
         results = []
         for (name, idx, path, what), img in zip(items, imgs):
