@@ -219,6 +219,27 @@ static char *esc_arg(const char *s)
 
 #define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
 
+/*
+ * getopt_long (opterr = 0) returned c, ':' or '?', for the option at arg: say
+ * what is wrong, the option escaped like any argument
+ */
+static void bad_option(int c, const char *arg)
+{
+	char one[2] = { (char)optopt, '\0' };
+	bool is_long = arg && arg[0] == '-' && arg[1] == '-';
+	char *ep = esc_arg(is_long || !optopt ? arg : one);
+
+	if (c == ':')
+		fprintf(stderr, "imgscan: option '%s%s' requires an argument\n",
+		        is_long || !optopt ? "" : "-", ESC_SHOWN(ep));
+	else if (is_long)
+		fprintf(stderr, "imgscan: unrecognized option '%s', or it takes no argument\n",
+		        ESC_SHOWN(ep));
+	else
+		fprintf(stderr, "imgscan: invalid option -- '%s'\n", ESC_SHOWN(ep));
+	free(ep);
+}
+
 static void report_error(const struct img_scan *s)
 {
 	const char *hint = s->error_text ? "not opened, by design; see imgscan --help" : error_hint(s->error);
@@ -987,7 +1008,9 @@ int main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
 
-	while ((c = getopt_long(argc, argv, "Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
+	/* getopt's own messages would echo an argument's bytes raw: ours escape them */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			o.mode = MODE_JSON;
@@ -1083,6 +1106,7 @@ int main(int argc, char **argv)
 			printf("imgscan %s\n", PACKAGE_VERSION);
 			return EXIT_OK;
 		default:
+			bad_option(c, argv[optind - 1 < argc ? optind - 1 : argc - 1]);
 			fprintf(stderr, "Try 'imgscan --help' for more information.\n");
 			return EXIT_USAGE;
 		}

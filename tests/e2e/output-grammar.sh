@@ -319,7 +319,7 @@ golden "--json" "$("$IMGSCAN" --json "$img" | grep '"backing-filename"' | sed 's
 # 8. a command-line path or argument with control characters comes back on
 #    stderr escaped (\xNN) as the table shows it, never raw
 bad=$(printf 'nope\033[2J\302\233\177\001')
-for a in "$T/$bad" "--offset=$bad" "--jobs=$bad" "-o $bad"; do
+for a in "$T/$bad" "--offset=$bad" "--jobs=$bad" "-o $bad" "--$bad"; do
 	# shellcheck disable=SC2086
 	case $a in
 	-o*) "$IMGSCAN" -o "$bad" "$T/img/d1.vmdk" >/dev/null 2>"$T/err" ;;
