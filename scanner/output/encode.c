@@ -19,7 +19,9 @@
  * UTF-8 sequences c2 80 .. c2 9f: U+009B is the 8-bit CSI terminals act on,
  * U+0085 a line break to many parsers).  JSON writes them as \u00XX, udev
  * and the table as '_' (img_safe), _ENC as \xNN per byte (img_enc), -P and
- * --export as \xNN per byte, error messages as \xNN per byte (img_esc).
+ * --export as \xNN per byte, error messages as \xNN per byte (img_esc,
+ * which also writes '\' as \x5c, as libsmartcols does in the table, so the
+ * text decodes back to the exact bytes).
  *
  * Differences from libblkid, on purpose:
  *  - both work on (pointer, length), so an embedded NUL is data: img_enc
@@ -273,7 +275,7 @@ int img_esc(const char *str, size_t len, char *out, size_t outlen)
 		size_t c = img_control_len(str + i, len - i);
 		int n = c ? -1 : utf8_valid_char(s + i, len - i);
 
-		if (c == 0 && n >= 1) {
+		if (c == 0 && n >= 1 && s[i] != '\\') {
 			if ((size_t)n > outlen - 1 - j)
 				goto full;
 			memcpy(out + j, s + i, (size_t)n);
@@ -281,7 +283,7 @@ int img_esc(const char *str, size_t len, char *out, size_t outlen)
 			i += (size_t)n;
 			continue;
 		}
-		/* a control character or a byte of invalid UTF-8: each byte as \xNN */
+		/* a control character, a byte of invalid UTF-8 or '\': each byte as \xNN */
 		if (c == 0)
 			c = 1;
 		if (outlen - 1 - j < 4 * c)

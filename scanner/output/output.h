@@ -58,9 +58,9 @@ int img_safe(const char *s, size_t len, char *out, size_t outlen);
  */
 size_t img_control_len(const char *s, size_t avail);
 /*
- * Text for a terminal (error messages, the table's NAME): valid UTF-8 other
- * than control characters as is, every byte of a control character or of
- * invalid UTF-8 as \xNN, as libsmartcols shows them in the table.  Same
+ * Text for a terminal (error messages): valid UTF-8 other than control
+ * characters as is; every byte of a control character or of invalid UTF-8,
+ * and '\', as \xNN, as libsmartcols shows a NAME in the table.  Same
  * return convention; a 4*len+1 buffer always fits.
  */
 int img_esc(const char *s, size_t len, char *out, size_t outlen);

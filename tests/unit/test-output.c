@@ -1212,6 +1212,9 @@ static void test_controls_golden(void **state)
 	assert_true(img_esc(in, sizeof(in) - 1, out, sizeof(out)) > 0);
 	assert_string_equal(out, "a\\x01b\\x7fc\\xc2\\x9bd\\xc2\\x85e\xc3\xa9" "f\\xffg\\xc0\\xafh"
 	                         "\\xed\\xa0\\x80i");
+	/* img_esc: '\' too, so the text decodes back to the bytes */
+	assert_int_equal(img_esc("a\\x41", 5, out, sizeof(out)), 8);
+	assert_string_equal(out, "a\\x5cx41");
 	/* img_esc: a C1 control that does not fit is not cut in half */
 	assert_int_equal(img_esc("\xc2\x9b", 2, out, 8), -1);
 	assert_string_equal(out, "");
