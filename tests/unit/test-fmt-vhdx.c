@@ -742,6 +742,25 @@ static void test_region_table(void **state)
 	free(res);
 	free(v);
 
+	/*
+	 * the BAT region is read whole: past the end of the file it reads as
+	 * zeros, past BDRV_MAX_LENGTH the block layer refuses (measured edges)
+	 */
+	v = vimg_new();
+	put_entry(v->rt1 + 16, g_bat, 0x7fffffffbff00000ull, MiB, 1);
+	res = vimg_probe(v, true);
+	assert_ok(res, 1ull << 30, 8 * MiB, "dynamic");
+	free(res);
+	put_entry(v->rt1 + 16, g_bat, 0x7fffffffbff00001ull, MiB, 1);
+	res = vimg_probe(v, true);
+	assert_damaged(res, "Input/output error");
+	free(res);
+	put_entry(v->rt1 + 16, g_bat, 0xe64c17b77378d113ull, MiB, 1);
+	res = vimg_probe(v, true);
+	assert_damaged(res, "Input/output error");
+	free(res);
+	free(v);
+
 	/* signature */
 	v = vimg_new();
 	memcpy(v->rt1, "REGI", 4);
