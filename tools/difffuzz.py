@@ -556,7 +556,32 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def self_check():
+    """
+    the comparison must see the differences it exists for (a checker that
+    cannot fail proves nothing): synthetic qemu-img/imgscan pairs
+    """
+    qcow2 = {"format": "qcow2", "virtual-size": 1048576, "cluster-size": 65536,
+             "dirty-flag": False}
+    cases = [
+        ({"error": "Unsupported qcow2 feature(s)"}, dict(qcow2), ["refusal"]),
+        ({"error": "x"}, dict(qcow2, damaged="x"), []),
+        (dict(qcow2), dict(qcow2, damaged="x"), ["opened"]),
+        (dict(qcow2), dict(qcow2, format="qed"), ["format"]),
+        (dict(qcow2), dict(qcow2, **{"virtual-size": 512}), ["field"]),
+        (dict(qcow2, **{"backing-filename-format": "raw"}), dict(qcow2), ["field"]),
+        (dict(qcow2), dict(qcow2, **{"dirty-flag": True}), ["field"]),
+        (dict(qcow2), dict(qcow2), []),
+    ]
+    for q, img, want in cases:
+        got = [kind for kind, _text in compare(q, img)]
+        if got != want:
+            raise SystemExit("difffuzz: self-check failed: %s / %s gave %s, not %s"
+                             % (q, img, got, want))
+
+
 def fuzz(a, tmp):
+    self_check()
     seeds = make_seeds(tmp, a.fixtures)
     if not seeds:
         print("difffuzz: no seed image could be made")
