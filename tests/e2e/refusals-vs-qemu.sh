@@ -99,6 +99,7 @@ done
 qemu-img create -q -f qcow -u -b base.raw -F raw "$T/qb.qcow" 16M
 for case in "ffffffff00000000 00000004" "7fffffffbffffff0 00000010" \
 	"7fffffffbffffff0 00000011" "7fffffffc0000001 00000000"; do
+	# shellcheck disable=SC2086 # split into offset and length on purpose
 	set -- $case
 	cp "$T/qb.qcow" "$T/qb-$1-$2.qcow"
 	poke "$T/qb-$1-$2.qcow" 8 "$1"
