@@ -232,13 +232,68 @@ static const char *error_text(int err)
 	return strerror(-err);
 }
 
+/*
+ * A path or argument for a message on stderr: its control characters and
+ * invalid UTF-8 as \xNN (img_esc), as the table shows a NAME.  Free it with
+ * free(); on ENOMEM a fixed text stands in (never the raw bytes).
+ */
+#define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
+
+static char *esc_argn(const char *s, size_t len)
+{
+	char *buf = len < SIZE_MAX / 4 ? malloc(4 * len + 1) : NULL;
+
+	if (!buf)
+		return strdup("(a name that cannot be shown: out of memory)");
+	img_esc(s, len, buf, 4 * len + 1);
+	return buf;
+}
+
+static char *esc_arg(const char *s)
+{
+	return esc_argn(s, s ? strlen(s) : 0);
+}
+
+/* "imgscan: OPT: 'ARG' WHY": a usage error quoting (part of) an argument, escaped */
+static int usage_arg(const char *opt, const char *arg, size_t len, const char *why)
+{
+	char *ep = esc_argn(arg, len > 256 ? 256 : len);
+
+	fprintf(stderr, "imgscan: %s: '%s' %s\n", opt, ESC_SHOWN(ep), why);
+	free(ep);
+	return EXIT_USAGE;
+}
+
+/*
+ * getopt_long (opterr = 0) returned c, ':' or '?', for the option at arg: say
+ * what is wrong, the option escaped like any argument
+ */
+static void bad_option(int c, const char *arg)
+{
+	char one[2] = { (char)optopt, '\0' };
+	bool is_long = arg && arg[0] == '-' && arg[1] == '-';
+	char *ep = esc_arg(is_long || !optopt ? arg : one);
+
+	if (c == ':')
+		fprintf(stderr, "imgscan: option '%s%s' requires an argument\n",
+		        is_long || !optopt ? "" : "-", ESC_SHOWN(ep));
+	else if (is_long)
+		fprintf(stderr, "imgscan: unrecognized option '%s', or it takes no argument\n",
+		        ESC_SHOWN(ep));
+	else
+		fprintf(stderr, "imgscan: invalid option -- '%s'\n", ESC_SHOWN(ep));
+	free(ep);
+}
+
 static void report_error(const struct img_scan *s)
 {
 	const char *hint = s->error_text ? "not opened, by design; see imgscan --help" : error_hint(s->error);
+	char *path = esc_arg(s->path);
 
-	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", s->path, s->error_op,
+	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", ESC_SHOWN(path), s->error_op,
 	        s->error_text ? s->error_text : error_text(s->error), hint ? " (" : "",
 	        hint ? hint : "", hint ? ")" : "");
+	free(path);
 }
 
 /* first half of a scan: the checks before open(), and open(); NULL when s says why not */
@@ -366,15 +421,23 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
 		s->res = NULL;
 		return;
 	}
-	if (o->verbose)
-		fprintf(stderr, "imgscan: %s: %u read(s), %" PRIu64 " bytes, %s%s\n", path,
+	if (o->verbose) {
+		char *ep = esc_arg(path);
+
+		fprintf(stderr, "imgscan: %s: %u read(s), %" PRIu64 " bytes, %s%s\n", ESC_SHOWN(ep),
 		        s->stats.reads, s->stats.bytes, s->stats.direct ? "O_DIRECT" : "buffered",
 		        s->stats.direct_refused ? " (O_DIRECT refused, fell back to buffered reads)" : "");
+		free(ep);
+	}
 	/* libblkid could not be loaded (said once): the run must not end in success */
 	if (crc == -ELIBACC || crc == -ELIBBAD)
 		atomic_store(&content_lib_missing, true);
-	if (crc < 0 && o->verbose)
-		fprintf(stderr, "imgscan: %s: content not probed: %s\n", path, strerror(-crc));
+	if (crc < 0 && o->verbose) {
+		char *ep = esc_arg(path);
+
+		fprintf(stderr, "imgscan: %s: content not probed: %s\n", ESC_SHOWN(ep), strerror(-crc));
+		free(ep);
+	}
 }
 
 static void scan_finish(const struct target *t, const struct opts *o, struct img_scan *s,
@@ -800,10 +863,13 @@ static void vg_unmatched(const struct opts *o, const struct img_device *devs, si
 				break;
 		if (i < ndev)
 			continue;
+		char *ep = esc_arg(o->vg[v]);
+
 		fprintf(stderr,
 		        "imgscan: --vg %s: no active logical volume of that volume group here "
 		        "(check the name with vgs; an inactive LV has no device to read)\n",
-		        o->vg[v]);
+		        ESC_SHOWN(ep));
+		free(ep);
 	}
 }
 
@@ -835,7 +901,12 @@ static int enumerate_targets(const struct opts *o, struct img_device **ret_devs,
 			continue;
 		if (d->skip) {
 			if (o->verbose)
-				fprintf(stderr, "imgscan: %s: skipped: %s\n", d->node, d->skip);
+			{
+				char *ep = esc_arg(d->node);
+
+				fprintf(stderr, "imgscan: %s: skipped: %s\n", ESC_SHOWN(ep), d->skip);
+				free(ep);
+			}
 			continue;
 		}
 		t[n].path = d->node;
@@ -970,6 +1041,16 @@ static bool udev_env_check(void)
  * replaces FILE only once complete and on disk.  A reader sees the old
  * document or the new one, never a part.
  */
+/* "imgscan: --write PATH: WHY" with PATH escaped as every path in a message */
+static void write_error(const char *path, const char *why, int err)
+{
+	char *ep = esc_arg(path);
+
+	fprintf(stderr, "imgscan: --write %s: %s%s%s\n", ESC_SHOWN(ep), why, err ? ": " : "",
+	        err ? strerror(err) : "");
+	free(ep);
+}
+
 static int write_begin(const char *path, char *tmp, size_t len)
 {
 	const char *slash = strrchr(path, '/');
@@ -978,22 +1059,22 @@ static int write_begin(const char *path, char *tmp, size_t len)
 
 	n = snprintf(tmp, len, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path);
 	if (n < 0 || (size_t)n >= len || (slash && !slash[1])) {
-		fprintf(stderr, "imgscan: --write %s: not a usable file name\n", path);
+		write_error(path, "not a usable file name", 0);
 		tmp[0] = '\0';
 		return -1;
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		fprintf(stderr,
-		        "imgscan: --write %s: cannot create a temporary file beside it: %s "
-		        "(the directory must exist and be writable)\n",
-		        path, strerror(errno));
+		write_error(path,
+		            "cannot create a temporary file beside it (the directory must exist and "
+		            "be writable)",
+		            errno);
 		tmp[0] = '\0';
 		return -1;
 	}
 	/* mkstemp makes it 0600; the snapshot is as readable as a plain redirection's */
 	if (fchmod(fd, 0644) < 0 || dup2(fd, STDOUT_FILENO) < 0) {
-		fprintf(stderr, "imgscan: --write %s: %s: %s\n", path, tmp, strerror(errno));
+		write_error(path, "cannot set up the temporary file beside it", errno);
 		close(fd);
 		unlink(tmp);
 		tmp[0] = '\0';
@@ -1013,14 +1094,13 @@ static void write_abort(char *tmp)
 static int write_commit(const char *path, char *tmp)
 {
 	if (fsync(STDOUT_FILENO) < 0) {
-		fprintf(stderr, "imgscan: %s: cannot write it to disk: %s (%s is left as it was)\n", tmp,
-		        strerror(errno), path);
+		write_error(path, "cannot write it to disk (the file is left as it was)", errno);
 		write_abort(tmp);
 		return -1;
 	}
 	if (rename(tmp, path) < 0) {
-		fprintf(stderr, "imgscan: --write: cannot rename %s to %s: %s (%s is left as it was)\n",
-		        tmp, path, strerror(errno), path);
+		write_error(path, "cannot rename the temporary file over it (the file is left as it was)",
+		            errno);
 		write_abort(tmp);
 		return -1;
 	}
@@ -1114,7 +1194,9 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
 
 	img_policy_init(&o.policy);
-	while ((c = getopt_long(argc, argv, "Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
+	/* getopt's own messages would echo an argument's bytes raw: ours escape them */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CHECK:
 			o.check = true;
@@ -1122,9 +1204,8 @@ int main(int argc, char **argv)
 		case OPT_EXPECT_FORMAT:
 			if (img_format_parse_list(optarg, &set, &bad, &bad_len) < 0 || !set ||
 			    (set & (set - 1))) {
-				fprintf(stderr, "imgscan: --expect-format: '%s' is not one format qemu "
-				        "opens (raw, qcow2, vmdk ...)\n", optarg);
-				return EXIT_USAGE;
+				return usage_arg("--expect-format", optarg, strlen(optarg),
+				                 "is not one format qemu opens (raw, qcow2, vmdk ...)");
 			}
 			o.policy.expect_set = true;
 			o.policy.expect = (enum img_format_id)__builtin_ctz(set);
@@ -1132,35 +1213,30 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DENY_FORMATS:
 			if (img_format_parse_list(optarg, &o.policy.deny, &bad, &bad_len) < 0) {
-				fprintf(stderr, "imgscan: --deny-formats: unknown format '%.*s'\n",
-				        (int)(bad_len > 64 ? 64 : bad_len), bad);
-				return EXIT_USAGE;
+				return usage_arg("--deny-formats", bad, bad_len, "is not a format imgscan knows");
 			}
 			o.check = true;
 			break;
 		case OPT_VMDK_TYPES:
 			if (img_vmdk_types_parse_list(optarg, &o.policy.vmdk_types, &bad, &bad_len) < 0) {
-				fprintf(stderr, "imgscan: --vmdk-types: unknown createType '%.*s' "
-				        "(names are case-sensitive, as in the descriptor)\n",
-				        (int)(bad_len > 64 ? 64 : bad_len), bad);
-				return EXIT_USAGE;
+				return usage_arg("--vmdk-types", bad, bad_len,
+				                 "is not a createType qemu knows (names are case-sensitive, "
+				                 "as in the descriptor)");
 			}
 			o.check = true;
 			break;
 		case OPT_MAX_VIRTUAL_SIZE:
 			if (parse_u64(optarg, &o.policy.max_virtual_size) < 0) {
-				fprintf(stderr, "imgscan: --max-virtual-size: '%s' is not a byte count\n",
-				        optarg);
-				return EXIT_USAGE;
+				return usage_arg("--max-virtual-size", optarg, strlen(optarg),
+				                 "is not a byte count");
 			}
 			o.policy.max_virtual_size_set = true;
 			o.check = true;
 			break;
 		case OPT_ALLOW:
 			if (img_check_parse_list(optarg, &set, &bad, &bad_len) < 0) {
-				fprintf(stderr, "imgscan: --allow: unknown check '%.*s' (see imgscan --help)\n",
-				        (int)(bad_len > 64 ? 64 : bad_len), bad);
-				return EXIT_USAGE;
+				return usage_arg("--allow", bad, bad_len,
+				                 "is not a check imgscan knows (see imgscan --help)");
 			}
 			o.policy.allow |= set;
 			o.check = true;
@@ -1186,7 +1262,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OFFSET:
 			if (parse_u64(optarg, &o.offset) < 0) {
-				fprintf(stderr, "imgscan: --offset: '%s' is not a byte count\n", optarg);
+				char *ep = esc_arg(optarg);
+
+				fprintf(stderr, "imgscan: --offset: '%s' is not a byte count\n", ESC_SHOWN(ep));
+				free(ep);
 				return EXIT_USAGE;
 			}
 			break;
@@ -1220,7 +1299,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS) {
-				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", optarg,
+				char *ep = esc_arg(optarg);
+
+				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", ESC_SHOWN(ep),
 				        MAX_JOBS);
 				return EXIT_USAGE;
 			}
@@ -1264,6 +1345,7 @@ int main(int argc, char **argv)
 			printf("imgscan %s\n", PACKAGE_VERSION);
 			return EXIT_OK;
 		default:
+			bad_option(c, argv[optind - 1 < argc ? optind - 1 : argc - 1]);
 			fprintf(stderr, "Try 'imgscan --help' for more information.\n");
 			return EXIT_USAGE;
 		}
@@ -1278,7 +1360,10 @@ int main(int argc, char **argv)
 		char err[128];
 
 		if (img_table_check_columns(&o.table, err, sizeof(err)) < 0) {
-			fprintf(stderr, "imgscan: %s (see --list-columns)\n", err);
+			char *ep = esc_arg(err);
+
+			fprintf(stderr, "imgscan: %s (see --list-columns)\n", ESC_SHOWN(ep));
+			free(ep);
 			return EXIT_USAGE;
 		}
 	}

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The two udev value encoders, byte for byte the algorithms of util-linux
- * libblkid/src/encode.c (docs/udev.md, "Property names and how values are
- * encoded"):
+ * libblkid/src/encode.c (docs/udev.md, "Property names and how values are encoded"):
  *
  *  img_enc  = blkid_encode_string: keep 0-9 A-Z a-z, "#+-.:=@_" and every
  *             valid multi-byte UTF-8 sequence (libblkid's validity rules:
@@ -15,6 +14,15 @@
  *             bytes 0x21-0x7e and valid multi-byte UTF-8 stay; invalid UTF-8
  *             bytes become '_'.
  *
+ * What a control character is, is decided here once, for every output
+ * (img_control_len): C0 (0x00-0x1f), DEL (0x7f) and C1 (U+0080-U+009F, the
+ * UTF-8 sequences c2 80 .. c2 9f: U+009B is the 8-bit CSI terminals act on,
+ * U+0085 a line break to many parsers).  JSON writes them as \u00XX, udev
+ * and the table as '_' (img_safe), _ENC as \xNN per byte (img_enc), -P and
+ * --export as \xNN per byte, error messages as \xNN per byte (img_esc,
+ * which also writes '\' as \x5c, as libsmartcols does in the table, so the
+ * text decodes back to the exact bytes).
+ *
  * Differences from libblkid, on purpose:
  *  - both work on (pointer, length), so an embedded NUL is data: img_enc
  *    writes \x00, img_safe writes '_' (libblkid stops at the first NUL);
@@ -22,6 +30,8 @@
  *    '_': libblkid 2.38.1 keeps them (measured: "a\x01b\x1bc\x7fd" stays as
  *    is), and a udev value must never carry a control character
  *    (docs/security.md, rule 4);
+ *  - C1 controls, valid UTF-8 that libblkid keeps, are controls here too:
+ *    img_enc writes each of their two bytes as \xNN, img_safe writes one '_';
  *  - overflow: libblkid fails unless 4 bytes stay free after every
  *    character (so a 4*len+1 buffer is not always enough for it); these fail
  *    only when the result and its NUL really do not fit, and leave a valid,
@@ -111,6 +121,19 @@ static int utf8_valid_char(const uint8_t *p, size_t avail)
 	return len;
 }
 
+size_t img_control_len(const char *str, size_t avail)
+{
+	const uint8_t *s = (const uint8_t *)str;
+
+	if (!s || avail == 0)
+		return 0;
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 1;
+	if (s[0] == 0xc2 && avail >= 2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
 static bool enc_allowed(uint8_t c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -138,7 +161,7 @@ int img_enc(const char *str, size_t len, char *out, size_t outlen)
 	while (i < len) {
 		int n = utf8_valid_char(s + i, len - i);
 
-		if (n > 1) {
+		if (n > 1 && img_control_len(str + i, len - i) == 0) {
 			if ((size_t)n > outlen - 1 - j)
 				goto full;
 			memcpy(out + j, s + i, (size_t)n);
@@ -169,7 +192,7 @@ int img_safe(const char *str, size_t len, char *out, size_t outlen)
 {
 	const uint8_t *s = (const uint8_t *)str;
 	bool intext = false, pending = false, truncated = false;
-	size_t x = 0, i;
+	size_t x = 0, i, w;
 
 	if (!out || outlen == 0)
 		return -1;
@@ -209,24 +232,74 @@ int img_safe(const char *str, size_t len, char *out, size_t outlen)
 
 	/*
 	 * Pass 2: printable ASCII and valid UTF-8 stay, whitespace and
-	 * everything else (control bytes, invalid UTF-8) become '_'.
+	 * everything else (control bytes, invalid UTF-8) become '_', one per
+	 * byte; a C1 control (two bytes) becomes one '_'.
 	 */
-	for (i = 0; i < x;) {
+	for (i = 0, w = 0; i < x;) {
 		uint8_t c = (uint8_t)out[i];
 		int n;
 
 		if (c > 0x20 && c <= 0x7e) {
-			i++;
+			out[w++] = out[i++];
+		} else if (img_control_len(out + i, x - i) == 2) {
+			out[w++] = '_';
+			i += 2;
 		} else if (c >= 0x80 && (n = utf8_valid_char((const uint8_t *)out + i, x - i)) > 1) {
+			memmove(out + w, out + i, (size_t)n);
+			w += (size_t)n;
 			i += (size_t)n;
 		} else {
-			out[i++] = '_';
+			out[w++] = '_';
+			i++;
 		}
 	}
+	x = w;
 	out[x] = '\0';
 	if (truncated || x > (size_t)0x7fffffff)
 		return -1;
 	return (int)x;
+}
+
+int img_esc(const char *str, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = (const uint8_t *)str;
+	size_t i = 0, j = 0;
+
+	if (!out || outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (!s)
+		len = 0;
+	while (i < len) {
+		size_t c = img_control_len(str + i, len - i);
+		int n = c ? -1 : utf8_valid_char(s + i, len - i);
+
+		if (c == 0 && n >= 1 && s[i] != '\\') {
+			if ((size_t)n > outlen - 1 - j)
+				goto full;
+			memcpy(out + j, s + i, (size_t)n);
+			j += (size_t)n;
+			i += (size_t)n;
+			continue;
+		}
+		/* a control character, a byte of invalid UTF-8 or '\': each byte as \xNN */
+		if (c == 0)
+			c = 1;
+		if (outlen - 1 - j < 4 * c)
+			goto full;
+		for (size_t k = 0; k < c; k++, i++) {
+			out[j++] = '\\';
+			out[j++] = 'x';
+			out[j++] = hex[s[i] >> 4];
+			out[j++] = hex[s[i] & 0xf];
+		}
+	}
+	out[j] = '\0';
+	return j > (size_t)0x7fffffff ? -1 : (int)j;
+full:
+	out[j] = '\0';
+	return -1;
 }
 
 /*
@@ -235,7 +308,7 @@ int img_safe(const char *str, size_t len, char *out, size_t outlen)
  * double quotes: '\' as \\, '"' as \" and a newline as \n; a parser gives
  * back the exact byte for each.  Everything else must be UTF-8, and imgscan
  * never writes a raw control character, so on top of that:
- *  - a control character (C0 0x00-0x1f other than the newline, DEL 0x7f,
+ *  - a control character (img_control_len: C0 other than the newline, DEL,
  *    and the C1 controls U+0080-U+009F written as valid UTF-8),
  *  - and every byte that is not part of a valid UTF-8 sequence (the
  *    validity rules of img_enc)
@@ -259,12 +332,12 @@ int img_prom_label(const char *str, size_t len, char *out, size_t outlen)
 
 	while (i < len) {
 		uint8_t c = s[i];
-		int n = c >= 0x80 ? utf8_valid_char(s + i, len - i) : 1;
-		/* U+0080-U+009F: 0xc2 0x80-0x9f */
-		bool c1 = n == 2 && c == 0xc2 && s[i + 1] < 0xa0;
+		/* the newline is escaped by the format itself, not as a control */
+		size_t ctl = c == '\n' ? 0 : img_control_len(str + i, len - i);
+		int n = ctl || c < 0x80 ? 1 : utf8_valid_char(s + i, len - i);
 		const char *esc = NULL;
 
-		if (n > 1 && !c1) {
+		if (!ctl && n > 1) {
 			if ((size_t)n > outlen - 1 - j)
 				goto full;
 			memcpy(out + j, s + i, (size_t)n);
@@ -284,7 +357,7 @@ int img_prom_label(const char *str, size_t len, char *out, size_t outlen)
 			out[j++] = esc[0];
 			out[j++] = esc[1];
 			i++;
-		} else if (c >= 0x20 && c < 0x7f) {
+		} else if (!ctl && n == 1 && c < 0x80) {
 			if (outlen - 1 - j < 1)
 				goto full;
 			out[j++] = (char)c;

@@ -10,7 +10,9 @@
  * first, the way qemu's JSON writer does it (qobject/json-writer.c,
  * util/unicode.c): each invalid sequence (a bad lead byte, or a lead byte
  * with its too few continuation bytes; overlong forms, surrogates,
- * noncharacters, anything above U+10FFFF) becomes one U+FFFD.
+ * noncharacters, anything above U+10FFFF) becomes one U+FFFD.  The
+ * control characters json-c leaves raw (DEL and C1, img_control_len) are
+ * written as \u007f and \u0080..\u009f when the text is printed.
  * docs/security.md, rule 4.
  *
  * libjson-c is loaded with dlopen by img_out_json_begin (dl.h).
@@ -488,8 +490,15 @@ static json_object *scan_json(const struct img_scan *s)
 
 	sym_json_object_object_add(o, "size", sym_json_object_new_uint64(s->size));
 	sym_json_object_object_add(o, "offset", sym_json_object_new_uint64(s->offset));
-	if (res->has_version)
+	if (res->has_version && res->version_dotted) {
+		char ver[24];
+
+		/* "1.0", "1.1": a string, as the specification writes it */
+		if (img_version_text(res, ver, sizeof(ver)) > 0)
+			sym_json_object_object_add(o, "format-version", jcstr(ver));
+	} else if (res->has_version) {
 		sym_json_object_object_add(o, "format-version", sym_json_object_new_uint64(res->version));
+	}
 	if (res->subformat)
 		sym_json_object_object_add(o, "subformat", jcstr(res->subformat));
 	if (res->header_length)
@@ -533,8 +542,11 @@ static void put_reindented(FILE *f, const char *text, const char *prefix)
 
 	for (size_t i = 0; i < tlen; i++)
 		lines += text[i] == '\n';
-	/* at most: every line prefixed, every byte doubled (all indentation) */
-	out = malloc(lines * plen + 2 * tlen + 1);
+	/*
+	 * at most: every line prefixed, every byte doubled (all indentation) or
+	 * written as \u00XX (a DEL)
+	 */
+	out = malloc(lines * plen + 6 * tlen + 1);
 	if (!out) {
 		fputs(text, f); /* two-space indentation, still valid JSON */
 		return;
@@ -548,8 +560,20 @@ static void put_reindented(FILE *f, const char *text, const char *prefix)
 		o += plen;
 		memset(out + o, ' ', 2 * lead);
 		o += 2 * lead;
-		memcpy(out + o, p + lead, len - lead);
-		o += len - lead;
+		for (size_t i = lead; i < len;) {
+			/* DEL and C1 controls, which json-c writes raw */
+			size_t c = img_control_len(p + i, len - i);
+
+			if (c == 0) {
+				out[o++] = p[i++];
+				continue;
+			}
+			o += (size_t)sprintf(out + o, "\\u%04x",
+			                     c == 1 ? (unsigned char)p[i]
+			                            : (unsigned)(((unsigned char)p[i] & 0x1f) << 6 |
+			                                         ((unsigned char)p[i + 1] & 0x3f)));
+			i += c;
+		}
 		p += len;
 		if (eol) {
 			p++;

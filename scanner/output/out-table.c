@@ -382,8 +382,12 @@ static void fill_row(struct img_table *t, struct row *rw, const struct img_scan 
 	} else {
 		set_str(t, rw, COL_FORMAT, img_format_name(r->format));
 	}
-	if (r->has_version)
-		set_num(t, rw, COL_VER, r->version);
+	if (r->has_version) {
+		char ver[24];
+
+		if (img_version_text(r, ver, sizeof(ver)) > 0)
+			set_str(t, rw, COL_VER, ver);
+	}
 	set_str(t, rw, COL_SUBFORMAT, r->subformat);
 	set_size(t, rw, COL_VSIZE, r->has_virtual_size ? r->virtual_size : s->size);
 	set_size(t, rw, COL_SIZE, s->size);

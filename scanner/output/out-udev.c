@@ -59,6 +59,18 @@ int img_feature_token(const struct img_feature *f, char *out, size_t outlen)
 	return n;
 }
 
+int img_version_text(const struct img_result *res, char *out, size_t outlen)
+{
+	int n;
+
+	if (res->version_dotted)
+		n = snprintf(out, outlen, "%" PRIu32 ".%" PRIu32, res->version >> 16,
+		             res->version & 0xffffu);
+	else
+		n = snprintf(out, outlen, "%" PRIu32, res->version);
+	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
 /* 4 bytes per input byte (\xHH) plus the NUL */
 #define ENC_BUF (4 * IMG_STR_MAX + 1)
 #define TOKEN_MAX (IMG_FEATURE_NAME_MAX + 24)
@@ -185,8 +197,13 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 		return;
 	}
 	prop_str(fn, ctx, "ID_IMAGE_FORMAT", img_format_name(res->format));
-	if (res->has_version)
-		prop_u64(fn, ctx, "ID_IMAGE_FORMAT_VERSION", res->version);
+	if (res->has_version) {
+		char ver[24];
+		int n = img_version_text(res, ver, sizeof(ver));
+
+		if (n > 0)
+			fn(ctx, "ID_IMAGE_FORMAT_VERSION", ver, (size_t)n);
+	}
 	prop_str(fn, ctx, "ID_IMAGE_SUBFORMAT", res->subformat);
 	if (res->has_virtual_size)
 		prop_u64(fn, ctx, "ID_IMAGE_VIRTUAL_SIZE", res->virtual_size);
@@ -242,11 +259,12 @@ static void udev_line(void *ctx, const char *key, const char *val, size_t len)
 	fputc('=', f);
 	if (wrap)
 		fputc('\'', f);
-	/* last guard: nothing below 0x20 and no DEL ever reaches udev */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)val[i];
+	/* last guard: no control character (C0, DEL, C1) ever reaches udev */
+	for (size_t i = 0; i < len;) {
+		size_t c = img_control_len(val + i, len - i);
 
-		fputc(c < 0x20 || c == 0x7f ? '_' : c, f);
+		fputc(c ? '_' : val[i], f);
+		i += c ? c : 1;
 	}
 	if (wrap)
 		fputc('\'', f);

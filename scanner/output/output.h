@@ -49,6 +49,20 @@ int img_safe(const char *s, size_t len, char *out, size_t outlen);
  * (written \\xHH).  5*len+1 bytes always suffice.
  */
 int img_prom_label(const char *s, size_t len, char *out, size_t outlen);
+/*
+ * The one definition of a control character for every output: the length
+ * of the control character at s (1 for C0 0x00-0x1f and DEL 0x7f, 2 for a
+ * C1 control U+0080-U+009F, UTF-8 c2 80..c2 9f), or 0 when s does not start
+ * with one.
+ */
+size_t img_control_len(const char *s, size_t avail);
+/*
+ * Text for a terminal (error messages): valid UTF-8 other than control
+ * characters as is; every byte of a control character or of invalid UTF-8,
+ * and '\', as \xNN, as libsmartcols shows a NAME in the table.  Same
+ * return convention; a 4*len+1 buffer always fits.
+ */
+int img_esc(const char *s, size_t len, char *out, size_t outlen);
 
 /*
  * Shared by the writers (out-udev.c).  img_feature_token writes a feature's
@@ -59,6 +73,11 @@ int img_prom_label(const char *s, size_t len, char *out, size_t outlen);
  * format) are the header bytes unmodified instead of img_safe'd.
  */
 int img_feature_token(const struct img_feature *f, char *out, size_t outlen);
+/*
+ * res's format version as text: "3" for qcow2, "1.1" for a version the
+ * format writes as major.minor (version_dotted); returns the length
+ */
+int img_version_text(const struct img_result *res, char *out, size_t outlen);
 /* the tokens of all of res's features, comma-separated and NUL-terminated; returns the length */
 size_t img_feature_list(const struct img_result *res, char *buf, size_t buflen);
 typedef void (*img_prop_fn)(void *ctx, const char *key, const char *val, size_t len);

@@ -65,6 +65,7 @@ static int bochs_probe(const struct img_reader *r, const struct img_magic *hit,
 
 	res->has_version = true;
 	res->version = version;
+	res->version_dotted = true; /* 0x00020000: "2.0" */
 	res->has_virtual_size = true;
 	res->virtual_size = sectors * 512;
 

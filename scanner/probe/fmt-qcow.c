@@ -13,13 +13,19 @@
  *    6..13; crypt_method <= 1 (1 = AES); the L1 table size
  *    ceil(size / 2^(cluster_bits + l2_bits)) must stay <= INT_MAX / 8, and
  *    reading it (l1_size * 8 bytes) fails above qemu's largest request,
- *    0x7ffffe00 bytes ("Input/output error");
+ *    0x7ffffe00 bytes, or when it reaches past BDRV_MAX_LENGTH (below)
+ *    ("Input/output error");
  *  - virtual size = size rounded down to 512 (qemu keeps total_sectors);
  *  - cluster-size = 1 << cluster_bits (qemu-img prints it);
  *  - backing name: backing_file_size bytes at backing_file_offset (only
  *    when the offset is non-zero), at most 1023; bytes past the end of the
  *    file read as zeros and the name ends at the first NUL, an empty name
- *    means no backing file.  No backing format is stored.
+ *    means no backing file.  No backing format is stored.  qemu's block
+ *    layer refuses a request whose offset, or offset + length, lies past
+ *    BDRV_MAX_LENGTH (INT64_MAX aligned down to 1 GiB): such a backing name
+ *    offset fails the open with "Input/output error" (measured: offset
+ *    0x7fffffffbffffff0 reads 16 bytes and opens, 17 bytes fail; offset
+ *    0xffffffff00000000 fails).
  *  - no format-specific data.
  */
 #include <errno.h>
@@ -34,12 +40,13 @@
 #define QCOW_NAME_MAX 1023
 #define QCOW_L1_MAX (0x7fffffffu / 8)
 #define QCOW_REQUEST_MAX 0x7ffffe00u /* qemu's BDRV_REQUEST_MAX_BYTES */
+#define QCOW_QEMU_MAX_LENGTH 0x7fffffffc0000000ull /* qemu's BDRV_MAX_LENGTH */
 
 static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
 {
 	const uint8_t *h, *name;
-	uint64_t backing_off, size, l1_size;
+	uint64_t backing_off, size, l1_size, l1_off;
 	uint32_t backing_len, crypt;
 	unsigned cluster_bits, l2_bits, shift;
 	size_t name_len;
@@ -58,6 +65,7 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 	cluster_bits = h[32];
 	l2_bits = h[33];
 	crypt = img_be32(h + 36);
+	l1_off = img_be64(h + 40);
 
 	res->has_version = true;
 	res->version = QCOW_VERSION;
@@ -86,6 +94,10 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 				img_set_damaged(res, "Image too large");
 			else if (l1_size * 8 > QCOW_REQUEST_MAX)
 				img_set_damaged(res, "Input/output error");
+			/* the L1 table read itself must stay below BDRV_MAX_LENGTH */
+			else if (l1_off > QCOW_QEMU_MAX_LENGTH ||
+			         l1_size * 8 > QCOW_QEMU_MAX_LENGTH - l1_off)
+				img_set_damaged(res, "Input/output error");
 		}
 	}
 	res->has_virtual_size = true;
@@ -94,6 +106,10 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 	if (backing_off != 0) {
 		if (backing_len > QCOW_NAME_MAX) {
 			img_set_damaged(res, "Backing file name too long");
+		} else if (backing_off > QCOW_QEMU_MAX_LENGTH ||
+		           backing_len > QCOW_QEMU_MAX_LENGTH - backing_off) {
+			/* qemu's block layer refuses the read: nothing to show */
+			img_set_damaged(res, "Input/output error");
 		} else {
 			rc = img_get_upto(r, backing_off, backing_len, &name, &name_len);
 			if (rc < 0)

@@ -76,6 +76,8 @@
 #define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
 #define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
 #define QCOW2_INCOMPAT_EXTL2 (1ull << 4)
+/* qemu 7.2's QCOW2_INCOMPAT_MASK: any other incompatible bit fails the open */
+#define QCOW2_INCOMPAT_KNOWN 0x1full
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
 #define QCOW2_AUTOCLEAR_BITMAPS (1ull << 0)
 #define QCOW2_AUTOCLEAR_DATA_FILE_RAW (1ull << 1)
@@ -212,6 +214,44 @@ static void qcow2_check_table(const struct qcow2_hdr *h, uint64_t offset, uint64
 	else if (offset > (uint64_t)INT64_MAX - entries * entry_len ||
 	         offset % h->cluster_size != 0)
 		img_set_damaged(res, bad_offset);
+}
+
+/*
+ * Without --deep, the snapshot table entries that lie in the first
+ * QCOW2_SHALLOW_END bytes (the head every probe reads anyway: an image with
+ * small clusters keeps its tables there) are checked as qemu's
+ * qcow2_read_snapshots does: an entry with more than 1024 bytes of extra
+ * data fails the open.  Entries past that point are --deep's.
+ */
+#define QCOW2_SHALLOW_END (32u * 1024)
+#define QCOW2_SN_HDR 40u
+#define QCOW2_SN_MAX_EXTRA 1024u /* QCOW_MAX_SNAPSHOT_EXTRA_DATA */
+
+static int qcow2_shallow_snapshots(const struct img_reader *r, const uint8_t *p,
+                                   struct img_result *res)
+{
+	uint32_t n = img_be32(p + 60);
+	uint64_t off = img_be64(p + 64);
+	uint64_t end = r->size < QCOW2_SHALLOW_END ? r->size : QCOW2_SHALLOW_END;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *e;
+		int rc;
+
+		off = (off + 7) & ~(uint64_t)7; /* off < 32 KiB + 2^32 here: no overflow */
+		if (off >= end || end - off < QCOW2_SN_HDR)
+			return 0;
+		rc = img_get(r, off, QCOW2_SN_HDR, &e);
+		if (rc < 0)
+			return rc == -ERANGE ? 0 : rc;
+		if (img_be32(e + 36) > QCOW2_SN_MAX_EXTRA) {
+			img_set_damaged(res, "Too much extra metadata in snapshot table entry");
+			return 0;
+		}
+		/* header, extra data, id and name: at most 40 + 1024 + 2 * 65535 */
+		off += QCOW2_SN_HDR + img_be32(e + 36) + img_be16(e + 12) + img_be16(e + 14);
+	}
+	return 0;
 }
 
 /* the refcount, snapshot and L1 table checks of qcow2_do_open, in its order */
@@ -538,6 +578,14 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 	else if (h.compression_type != 0 && !(h.incompat & QCOW2_INCOMPAT_COMPRESSION))
 		img_set_damaged(res, "Compression type incompatible feature bit must be set");
 
+	/*
+	 * an incompatible bit qemu does not know: it names it (from the
+	 * image's feature table when it has one) and refuses the image;
+	 * measured after the compression type checks, before the others
+	 */
+	if (h.incompat & ~QCOW2_INCOMPAT_KNOWN)
+		img_set_damaged(res, "Unsupported qcow2 feature(s)");
+
 	if (h.refcount_order > QCOW2_MAX_REFCOUNT_ORDER)
 		img_set_damaged(res, "Reference count entry width too large");
 
@@ -583,8 +631,12 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 					res->backing_file.present = false;
 			}
 		}
-		/* qemu shows the backing format only with a backing file */
-		if (res->backing_file.present && st.backing_format.present)
+		/*
+		 * qemu shows the backing format only with a backing file, and
+		 * not when the extension holds an empty name
+		 */
+		if (res->backing_file.present && st.backing_format.present &&
+		    st.backing_format.len > 0)
 			res->backing_format = st.backing_format;
 
 		if (st.have_feature_table) {
@@ -593,6 +645,12 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 			if (rc < 0 && rc != -ERANGE)
 				return rc;
 		}
+	}
+
+	if (!(r->flags & IMG_PROBE_DEEP) && ext_ok && !res->damaged) {
+		rc = qcow2_shallow_snapshots(r, p, res);
+		if (rc < 0)
+			return rc;
 	}
 
 	/* --deep: only an image whose header qemu would open */

@@ -23,6 +23,7 @@
  *    size < 4096 (qemu's buffer); the name is read with zeros past the end
  *    of file and ends at the first NUL; BACKING_FORMAT_NO_PROBE makes the
  *    backing format "raw" (qemu-img prints it), otherwise none is stored;
+ *    an empty name (length 0, or a NUL first) shows neither, as qemu-img;
  *  - NEED_CHECK is reported as dirty (qemu-img 7.2 itself prints
  *    "dirty-flag": false for it);
  *  - a virtual size beyond qemu's BDRV_MAX_LENGTH fails ("File too large").
@@ -95,8 +96,9 @@ static void qed_backing(const struct img_reader *r, struct img_result *res, uint
 		if (nul)
 			len = (size_t)(nul - name);
 	}
-	if (len)
-		img_bytes_set(&res->backing_file, name, len);
+	if (!len)
+		return; /* an empty name: qemu-img shows neither a file nor a format */
+	img_bytes_set(&res->backing_file, name, len);
 	if (features & QED_F_BACKING_FORMAT_NO_PROBE)
 		img_bytes_set(&res->backing_format, "raw", 3);
 }

@@ -15,8 +15,8 @@
  *    and parent UUIDs null; blocks_in_image <= 0x1fffff80;
  *  - the text at 0, header_size, image_type and flags are not checked;
  *  - cluster-size = block_size; virtual size = the rounded disk_size.
- * The version is reported as the raw header word (0x00010001 for 1.1) and
- * image_type as the subformat.  qemu-img prints no format-specific data.
+ * The version is reported as the specification writes it ("1.1" for the
+ * header word 0x00010001) and image_type as the subformat.  qemu-img prints no format-specific data.
  */
 #include <errno.h>
 #include <string.h>
@@ -78,6 +78,7 @@ static int vdi_probe(const struct img_reader *r, const struct img_magic *hit,
 
 	res->has_version = true;
 	res->version = version;
+	res->version_dotted = true; /* 0x00010001: "1.1" */
 	res->subformat = vdi_type(img_le32(h + 76));
 
 	if (disk_size > VDI_DISK_SIZE_MAX)

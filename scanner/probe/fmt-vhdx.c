@@ -653,6 +653,9 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 	return 0;
 }
 
+/* qemu's BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB */
+#define VHDX_QEMU_MAX_LENGTH 0x7fffffffc0000000ull
+
 /* ---- probe --------------------------------------------------------------- */
 
 static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
@@ -748,6 +751,17 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 	rc = parse_metadata(r, &ri, res);
 	if (rc < 0)
 		return rc;
+	/*
+	 * qemu then reads the whole BAT region: a read reaching past
+	 * BDRV_MAX_LENGTH fails in the block layer (past the end of the file it
+	 * reads zeros)
+	 */
+	if (!res->damaged &&
+	    (ri.bat_off > VHDX_QEMU_MAX_LENGTH || ri.bat_len > VHDX_QEMU_MAX_LENGTH - ri.bat_off))
+		img_set_damaged(res, "Input/output error");
+	/* after the driver's open, qemu's block layer refuses more than BDRV_MAX_LENGTH */
+	if (!res->damaged && res->has_virtual_size && res->virtual_size > VHDX_QEMU_MAX_LENGTH)
+		img_set_damaged(res, "Could not refresh total sector count: File too large");
 	return IMG_MATCH;
 }
 

@@ -288,6 +288,7 @@ static int vpc_probe(const struct img_reader *r, const struct img_magic *hit, st
 
 	res->has_version = true;
 	res->version = img_be32(footer + F_VERSION);
+	res->version_dotted = true; /* 0x00010000: "1.0" */
 	if (img_be32(footer + F_FEATURES) & 1)
 		img_add_feature(res, IMG_FEAT_OTHER, 0, "temporary");
 

@@ -169,6 +169,11 @@ struct img_result {
 
 	bool has_version;
 	uint32_t version;
+	/*
+	 * version is major << 16 | minor, written "major.minor" as the
+	 * specification writes it (vpc 1.0, vdi 1.1, bochs 2.0)
+	 */
+	bool version_dotted;
 	bool has_virtual_size;
 	uint64_t virtual_size;
 	uint64_t cluster_size; /* 0: the format has none */

@@ -78,7 +78,7 @@ ci_build()
 	ci_add child.vmdk - backing-file
 	ci_add datafile.qcow2 - data-file
 	ci_add datafile-bit.qcow2 - data-file
-	ci_add unknown-incompat.qcow2 - unknown-features
+	ci_add unknown-incompat.qcow2 - damaged,unknown-features
 	ci_add v2-byte79.qcow2 - -
 	ci_add flat.vmdk - vmdk-create-type,vmdk-extent
 	ci_add flat.vmdk "--vmdk-types monolithicFlat" vmdk-extent

@@ -50,12 +50,22 @@ name 'tab\there\rcr\033[31mesc'
 name '$PWD ${IFS} \\\\ back\\slash <>&|'
 name 'json:{"driver":"file","filename":"/etc/passwd"}'
 name '/etc/passwd'
+# C1 controls (U+009B is the 8-bit CSI, U+0085 NEL) and DEL: valid UTF-8 that
+# no output may carry raw
+name 'csi\302\23331m-nel\302\205-first\302\200-last\302\237-del\177-end'
+name '\302\233\302\233'
 # 1023 bytes: the longest qcow2 backing name
 perl -e 'print "\$(touch PWNED)" . ("A" x (1023 - 14))' >"$T/name.$((n + 1))"
 n=$((n + 1))
 NAMES=$n
 
-# check_image LABEL IMG [NAMEFILE] : the three outputs of one image
+# has_c1 FILE: FILE holds a C1 control as UTF-8 (c2 80 .. c2 9f)
+has_c1()
+{
+	LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$1"
+}
+
+# check_image LABEL IMG [NAMEFILE] : every output of one image
 check_image()
 {
 	ci_l=$1
@@ -69,7 +79,7 @@ check_image()
 	# blkid_safe_string does (udev stores UTF-8 labels); every byte below
 	# 0x20 and DEL is refused, and the whole output must be valid UTF-8
 	if LC_ALL=$U8 grep -qvE '^ID_IMAGE_[A-Z_]+=[[:print:]]*$' "$T/out.udev" ||
-	   LC_ALL=C grep -q "$(printf '[\001-\037\177]')" "$T/out.udev" ||
+	   LC_ALL=C grep -q "$(printf '[\001-\037\177]')" "$T/out.udev" || has_c1 "$T/out.udev" ||
 	   ! iconv -f UTF-8 -t UTF-8 "$T/out.udev" >/dev/null 2>&1; then
 		e2e_notok "$ci_l: --udev line outside the grammar: $(LC_ALL=$U8 grep -vE '^ID_IMAGE_[A-Z_]+=[[:print:]]*$' "$T/out.udev" | head -c 200 | od -c | head -3 | tr '\n' ' ')"
 	else
@@ -114,9 +124,24 @@ check_image()
 	else
 		e2e_notok "$ci_l: --json is not valid UTF-8"
 	fi
-	if LC_ALL=C grep -q "$(printf '[\001-\010\013\014\016-\037]')" "$T/out.json"; then
-		e2e_notok "$ci_l: --json holds raw control bytes"
+	if LC_ALL=C grep -q "$(printf '[\001-\010\013\014\016-\037\177]')" "$T/out.json" ||
+	   has_c1 "$T/out.json"; then
+		e2e_notok "$ci_l: --json holds raw control characters"
+	else
+		e2e_ok "$ci_l: --json holds no raw control character"
 	fi
+
+	# the table, the tree and -P: no C0 other than the line ends, no DEL, no C1
+	for ci_o in "-o NAME,BACKING,BFMT" "-T -o NAME,BACKING" "-P -o NAME,BACKING,BFMT"; do
+		# shellcheck disable=SC2086
+		"$IMGSCAN" $ci_o "$ci_i" >"$T/out.tab" 2>"$T/err"
+		if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$T/out.tab" ||
+		   has_c1 "$T/out.tab"; then
+			e2e_notok "$ci_l: imgscan $ci_o holds raw control characters: $(od -c "$T/out.tab" | head -4 | tr '\n' ' ')"
+		else
+			e2e_ok "$ci_l: imgscan $ci_o holds no raw control character"
+		fi
+	done
 	# a valid-UTF-8 name without NUL must read back unchanged from the JSON
 	if [ -n "$ci_n" ] && iconv -f UTF-8 -t UTF-8 "$ci_n" >/dev/null 2>&1; then
 		jq -j '.images[0]["backing-filename"] // .images[0]["format-specific"].data["data-file"] // ""' \
@@ -141,10 +166,22 @@ while [ "$i" -le "$NAMES" ]; do
 	i=$((i + 1))
 done
 
+# 1b. qed and qcow backing file names
+for i in 5 6 7 11 12; do
+	for f in qed qcow; do
+		img="$T/img/backing-$i.$f"
+		if qemu-img create -q -f $f -u -b "$(cat "$T/name.$i")" -F raw "$img" 1M 2>"$T/qerr"; then
+			check_image "$f backing #$i" "$img" "$T/name.$i"
+		else
+			e2e_notok "$f backing #$i: qemu-img create failed: $(head -c 200 "$T/qerr")"
+		fi
+	done
+done
+
 # 2. qcow2 external data file names (qemu-img creates the data file: only
 #    names without '/' are possible, made inside a scratch dir)
 mkdir "$T/df"
-for i in 1 2 3 4 6 7; do
+for i in 1 2 3 4 6 7 11 12; do
 	img="$T/img/datafile-$i.qcow2"
 	if (cd "$T/df" && qemu-img create -q -f qcow2 \
 			-o "data_file=$(sed 's/,/,,/g' "$T/name.$i"),data_file_raw=on" "$img" 1M) 2>"$T/qerr"; then
@@ -178,7 +215,7 @@ vmdk_desc()
 	} >"$1"
 }
 vmdk_desc "$T/img/d1.vmdk" 'ext;$(touch PWNED)|&' '$(touch PWNED)`touch PWNED`;|&'
-vmdk_desc "$T/img/d2.vmdk" "$(printf 'ext\377\376bad')" "$(printf 'hint\300\257\033[0m')"
+vmdk_desc "$T/img/d2.vmdk" "$(printf 'ext\377\376bad')" "$(printf 'hint\300\257\033[0m\302\2332J\177')"
 vmdk_desc "$T/img/d3.vmdk" '/dev/null' '/etc/shadow'
 vmdk_desc "$T/img/d4.vmdk" "$(perl -e 'print "E" x 2000')" "$(perl -e 'print "\$(touch PWNED)" x 200')"
 for f in d1 d2 d3 d4; do
@@ -210,7 +247,7 @@ perl -e '
 		seek($f, $at, 0); print $f csum($ft, 64);
 	}
 	seek($f, 512, 0); read($f, my $dh, 1024);
-	my $name = "\$(touch PWNED)`x`\n;|&\x{ff}\x{d800}";
+	my $name = "\$(touch PWNED)`x`\n;|&\x{ff}\x{d800}\x{9b}\x{85}\x{7f}";
 	my $u = join("", map { pack("n", ord($_)) } split(//, $name));
 	substr($dh, 64, 512) = $u . ("\0" x (512 - length($u)));
 	seek($f, 512, 0); print $f csum($dh, 36); close $f;' "$T/img/diff.vhd" 2>"$T/perr" ||
@@ -249,5 +286,53 @@ else
 	e2e_notok "all images: --json invalid UTF-8"
 fi
 set -f
+
+# 7. golden values of the C1/DEL name (#11) in every output: one definition
+#    of a control character (C0, DEL, C1), each output's own escape
+img="$T/img/backing-11.qcow2"
+golden()
+{
+	# golden LABEL GOT WANT
+	if [ "$2" = "$3" ]; then
+		e2e_ok "C1 golden: $1"
+	else
+		e2e_notok "C1 golden: $1: got $(printf '%s' "$2" | od -An -c | tr -s ' \n' ' '), want $3"
+	fi
+}
+safe='csi_31m-nel_-first_-last_-del_-end'
+hex='csi\xc2\x9b31m-nel\xc2\x85-first\xc2\x80-last\xc2\x9f-del\x7f-end'
+golden "table" "$("$IMGSCAN" -n -o BACKING "$img" | sed 's/ *$//')" "$safe"
+# the tree adds a marker line ("`-" tree art, then "-> NAME (not found)" in the C locale)
+golden "tree" "$("$IMGSCAN" -n -T -o BACKING "$img" | sed 's/ *$//')" \
+	"$(printf '%s\n`--> %s (not found)' "$safe" "$safe")"
+golden "-P" "$("$IMGSCAN" -P -o BACKING "$img")" "BACKING=\"$hex\""
+golden "--export" "$("$IMGSCAN" --export "$img" | grep '^ID_IMAGE_BACKING_FILE=')" \
+	"ID_IMAGE_BACKING_FILE=\"$hex\""
+golden "--udev" "$("$IMGSCAN" --udev "$img" | grep '^ID_IMAGE_BACKING_FILE=')" \
+	"ID_IMAGE_BACKING_FILE=$safe"
+golden "--udev _ENC" "$("$IMGSCAN" --udev "$img" | grep '^ID_IMAGE_BACKING_FILE_ENC=')" \
+	"ID_IMAGE_BACKING_FILE_ENC=$hex"
+golden "--json" "$("$IMGSCAN" --json "$img" | grep '"backing-filename"' | sed 's/^ *//')" \
+	'"backing-filename": "csi\u009b31m-nel\u0085-first\u0080-last\u009f-del\u007f-end",'
+
+# 8. a command-line path or argument with control characters comes back on
+#    stderr escaped (\xNN) as the table shows it, never raw
+bad=$(printf 'nope\033[2J\302\233\177\001')
+for a in "$T/$bad" "--offset=$bad" "--jobs=$bad" "-o $bad" "--$bad"; do
+	# shellcheck disable=SC2086
+	case $a in
+	-o*) "$IMGSCAN" -o "$bad" "$T/img/d1.vmdk" >/dev/null 2>"$T/err" ;;
+	*) "$IMGSCAN" "$a" >/dev/null 2>"$T/err" ;;
+	esac
+	if ! [ -s "$T/err" ]; then
+		e2e_notok "stderr for $(printf '%s' "$a" | od -An -c | tr -s ' \n' ' '): no message"
+	elif LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$T/err" || has_c1 "$T/err"; then
+		e2e_notok "stderr for an argument with controls holds them raw: $(od -c "$T/err" | head -3 | tr '\n' ' ')"
+	elif grep -qF 'nope\x1b[2J\xc2\x9b\x7f\x01' "$T/err"; then
+		e2e_ok "stderr escapes the controls of $(head -c 40 "$T/err")..."
+	else
+		e2e_notok "stderr does not show the argument escaped: $(head -c 200 "$T/err")"
+	fi
+done
 
 e2e_summary

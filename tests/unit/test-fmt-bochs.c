@@ -27,6 +27,7 @@ static void test_fixtures(void **state)
 		assert_int_equal(res->n_candidates, 0);
 		assert_true(res->has_version);
 		assert_int_equal(res->version, 0x00020000);
+		assert_true(res->version_dotted);
 		assert_int_equal(res->virtual_size, fx[i].vsize);
 		assert_int_equal(res->cluster_size, 0);
 		assert_false(res->backing_file.present);
@@ -50,6 +51,7 @@ static void test_v1(void **state)
 	res = t_probe_buf(b, len);
 	assert_int_equal(res->format, IMG_FMT_BOCHS);
 	assert_int_equal(res->version, 0x00010000);
+	assert_true(res->version_dotted);
 	assert_int_equal(res->virtual_size, 1048576);
 	assert_null(res->damaged);
 	free(res);

@@ -118,7 +118,11 @@ static void test_hostile_fields(void **state)
 		{ 36, 4, 2, "invalid encryption method in qcow header", 0 },
 		{ 36, 4, 0xffffffffu, "invalid encryption method in qcow header", 0 },
 		{ 16, 4, 5, NULL, 1073741824ull }, /* size without offset: ignored */
-		{ 40, 8, 0xfffffffffffffff0ull, NULL, 1073741824ull }, /* L1 offset unchecked */
+		/* the L1 table (512 entries, 4 KiB) must end at or before BDRV_MAX_LENGTH */
+		{ 40, 8, 0xfffffffffffffff0ull, "Input/output error", 0 },
+		{ 40, 8, 0x7fffffffbffff000ull, NULL, 1073741824ull },
+		{ 40, 8, 0x7fffffffbffff001ull, "Input/output error", 0 },
+		{ 40, 8, 0x100000000ull, NULL, 1073741824ull }, /* past the end: zeros */
 	};
 
 	(void)state;
@@ -168,9 +172,29 @@ static void test_hostile_backing(void **state)
 	assert_int_equal(t_probe_copy(b, len, res), 0);
 	assert_null(res->damaged);
 	assert_false(res->backing_file.present);
+	/* qemu's block layer refuses reads that reach past BDRV_MAX_LENGTH */
 	t_put_be64(b + 8, 0xffffffffffffffffull);
 	assert_int_equal(t_probe_copy(b, len, res), 0);
 	assert_false(res->backing_file.present);
+	assert_string_equal(res->damaged, "Input/output error");
+	t_put_be64(b + 8, 0xffffffff00000000ull);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_string_equal(res->damaged, "Input/output error");
+	t_put_be64(b + 8, 0x7fffffffbffffff0ull);
+	t_put_be32(b + 16, 16);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_null(res->damaged);
+	t_put_be32(b + 16, 17);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_string_equal(res->damaged, "Input/output error");
+	t_put_be64(b + 8, 0x7fffffffc0000000ull);
+	t_put_be32(b + 16, 0);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_null(res->damaged);
+	t_put_be64(b + 8, 0x7fffffffc0000001ull);
+	assert_int_equal(t_probe_copy(b, len, res), 0);
+	assert_string_equal(res->damaged, "Input/output error");
+	t_put_be32(b + 16, 9);
 
 	/* straddling the end: the bytes that exist */
 	memcpy(b, orig, len);

@@ -536,7 +536,7 @@ static void test_unknown_features(void **state)
 	res = probe_buf(b, CL16);
 	/* qemu refuses unknown incompatible bits; the feature list shows them */
 	assert_int_equal(res->format, IMG_FMT_QCOW2);
-	assert_null(res->damaged);
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	assert_int_equal(res->n_features, 6);
 	assert_int_equal(res->features[0].kind, IMG_FEAT_INCOMPATIBLE);
 	assert_int_equal(res->features[0].bit, 5);
@@ -549,6 +549,17 @@ static void test_unknown_features(void **state)
 		assert_null(res->features[i].name);
 		assert_int_equal(res->features[i].table_name_len, 0);
 	}
+	free(res);
+
+	/* unknown compatible and autoclear bits alone: qemu opens the image */
+	t_put_be64(b + 72, 0);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+	/* the highest known incompatible bit (extended_l2) alone: opened */
+	t_put_be64(b + 72, 1ull << 4);
+	res = probe_buf(b, CL16);
+	assert_true(res->damaged == NULL || strcmp(res->damaged, "Unsupported qcow2 feature(s)") != 0);
 	free(res);
 
 	/* every bit of every kind */
@@ -587,7 +598,8 @@ static void test_feature_table(void **state)
 	t_put_be64(b + 80, 1ull << 9);
 	t_put_be64(b + 88, 1ull << 7 | 1ull << 8);
 	res = probe_buf(b, CL16);
-	assert_null(res->damaged);
+	/* refused (incompatible bits 5 and 6), and still named from the table */
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	f = feat(res, IMG_FEAT_INCOMPATIBLE, 0);
 	assert_string_equal(f->name, "dirty");
 	assert_int_equal(f->table_name_len, 0);
@@ -613,7 +625,7 @@ static void test_feature_table(void **state)
 	put_ext(b, 112, 0x6803F857, tbl, 48 * 2 + 47);
 	memset(b + 112 + 8 + 48 * 2 + 47, 0, 64);
 	res = probe_buf(b, CL16);
-	assert_null(res->damaged);
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	assert_int_equal(feat(res, IMG_FEAT_INCOMPATIBLE, 5)->table_name_len, 5);
 	assert_int_equal(feat(res, IMG_FEAT_COMPATIBLE, 9)->table_name_len, 0);
 	free(res);
@@ -629,8 +641,71 @@ static void test_feature_table(void **state)
 	/* lengths 0 and 47: no entry */
 	put_ext1(b, 0x6803F857, tbl, 0);
 	res = probe_buf(b, CL16);
-	assert_null(res->damaged);
+	assert_string_equal(res->damaged, "Unsupported qcow2 feature(s)");
 	assert_int_equal(feat(res, IMG_FEAT_INCOMPATIBLE, 5)->table_name_len, 0);
+	free(res);
+	free(b);
+}
+
+/* ---- snapshot entries in the head, without --deep ------------------------------ */
+
+/* a snapshot table entry at off: id and name of 1 and 2 bytes; returns the next offset */
+static size_t put_snap(uint8_t *b, size_t off, uint32_t extra)
+{
+	memset(b + off, 0, 40);
+	t_put_be16(b + off + 12, 1);
+	t_put_be16(b + off + 14, 2);
+	t_put_be32(b + off + 36, extra);
+	memcpy(b + off + 40 + (extra < 64 ? extra : 0), "1ab", extra < 64 ? 3 : 0);
+	return (off + 40 + extra + 3 + 7) & ~(size_t)7;
+}
+
+static void test_snapshot_extra_shallow(void **state)
+{
+	uint8_t *b = mk_v3();
+	struct img_result *res;
+	size_t off;
+
+	(void)state;
+	t_put_be32(b + 20, 9); /* 512-byte clusters: the table sits in the head */
+	t_put_be32(b + 60, 3);
+	t_put_be64(b + 64, 0x1000);
+	off = put_snap(b, 0x1000, 24);
+	off = put_snap(b, off, 16);
+	put_snap(b, off, 1024);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+
+	/* qemu: "Too much extra metadata in snapshot table entry 2" */
+	put_snap(b, off, 1025);
+	res = probe_buf(b, CL16);
+	assert_string_equal(res->damaged, "Too much extra metadata in snapshot table entry");
+	free(res);
+	put_snap(b, off, 0xffffffffu);
+	res = probe_buf(b, CL16);
+	assert_string_equal(res->damaged, "Too much extra metadata in snapshot table entry");
+	free(res);
+
+	/* a count larger than the entries written: the rest read as zeros, clean */
+	put_snap(b, off, 8);
+	t_put_be32(b + 60, 100);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+
+	/* a table past the first 32 KiB is --deep's: not read here */
+	t_put_be32(b + 60, 1);
+	t_put_be64(b + 64, 0x8000);
+	put_snap(b, 0x8000, 5000);
+	res = probe_buf(b, CL16);
+	assert_null(res->damaged);
+	free(res);
+	/* ... one in the last cluster before it is */
+	t_put_be64(b + 64, 0x8000 - 512);
+	put_snap(b, 0x8000 - 512, 5000);
+	res = probe_buf(b, CL16);
+	assert_string_equal(res->damaged, "Too much extra metadata in snapshot table entry");
 	free(res);
 	free(b);
 }
@@ -1421,6 +1496,7 @@ int main(void)
 		cmocka_unit_test(test_known_features),
 		cmocka_unit_test(test_unknown_features),
 		cmocka_unit_test(test_feature_table),
+		cmocka_unit_test(test_snapshot_extra_shallow),
 		cmocka_unit_test(test_backing_format_ext),
 		cmocka_unit_test(test_data_file_ext),
 		cmocka_unit_test(test_crypto_ext),

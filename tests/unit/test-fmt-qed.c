@@ -46,6 +46,28 @@ static void test_backing_raw(void **state)
 	free(res);
 }
 
+/* an empty backing name: qemu-img shows neither a backing file nor "raw" */
+static void test_backing_raw_empty_name(void **state)
+{
+	size_t len;
+	uint8_t *b = t_fixture("qed-backing-raw.head", &len);
+	struct img_result *res = t_probe_sized(b, len, 327680);
+
+	(void)state;
+	assert_int_equal(res->format, IMG_FMT_QED);
+	assert_true(res->backing_format.present);
+	free(res);
+	assert_true(len >= 64);
+	t_put_le32(b + 60, 0);
+	res = t_probe_sized(b, len, 327680);
+	assert_int_equal(res->format, IMG_FMT_QED);
+	assert_false(res->backing_file.present);
+	assert_false(res->backing_format.present);
+	assert_null(res->damaged);
+	free(res);
+	free(b);
+}
+
 static void test_backing_probed(void **state)
 {
 	struct img_result *res = t_probe_fixture("qed-backing");
@@ -258,6 +280,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_backing_raw),
+		cmocka_unit_test(test_backing_raw_empty_name),
 		cmocka_unit_test(test_backing_probed),
 		cmocka_unit_test(test_table1),
 		cmocka_unit_test(test_need_check),

@@ -18,6 +18,7 @@ static void test_dynamic(void **state)
 	assert_int_equal(res->n_candidates, 0);
 	assert_true(res->has_version);
 	assert_int_equal(res->version, 0x00010001);
+	assert_true(res->version_dotted);
 	assert_int_equal(res->virtual_size, 1073741824ull);
 	assert_int_equal(res->cluster_size, 1048576);
 	assert_string_equal(res->subformat, "dynamic");

@@ -742,6 +742,25 @@ static void test_region_table(void **state)
 	free(res);
 	free(v);
 
+	/*
+	 * the BAT region is read whole: past the end of the file it reads as
+	 * zeros, past BDRV_MAX_LENGTH the block layer refuses (measured edges)
+	 */
+	v = vimg_new();
+	put_entry(v->rt1 + 16, g_bat, 0x7fffffffbff00000ull, MiB, 1);
+	res = vimg_probe(v, true);
+	assert_ok(res, 1ull << 30, 8 * MiB, "dynamic");
+	free(res);
+	put_entry(v->rt1 + 16, g_bat, 0x7fffffffbff00001ull, MiB, 1);
+	res = vimg_probe(v, true);
+	assert_damaged(res, "Input/output error");
+	free(res);
+	put_entry(v->rt1 + 16, g_bat, 0xe64c17b77378d113ull, MiB, 1);
+	res = vimg_probe(v, true);
+	assert_damaged(res, "Input/output error");
+	free(res);
+	free(v);
+
 	/* signature */
 	v = vimg_new();
 	memcpy(v->rt1, "REGI", 4);
@@ -919,6 +938,14 @@ static void test_metadata_items(void **state)
 	t_put_le64(v->md + ITEMS + 8, 64ull << 40);
 	res = vimg_probe(v, true);
 	assert_damaged(res, "VHDX BAT region too small for the disk size");
+	free(res);
+	/*
+	 * 2^63 + 8 MiB: qemu's uint32 BAT count wraps to 1 block and passes, then
+	 * the block layer refuses more than BDRV_MAX_LENGTH (measured)
+	 */
+	t_put_le64(v->md + ITEMS + 8, (1ull << 63) + 8 * MiB);
+	res = vimg_probe(v, true);
+	assert_damaged(res, "Could not refresh total sector count: File too large");
 	free(res);
 	/* largest size the 1 MiB BAT holds: 131072 entries, 128 per chunk + 1 */
 	t_put_le64(v->md + ITEMS + 8, (uint64_t)(131072 - 256) * 8 * MiB);

@@ -73,6 +73,7 @@ static void test_dynamic_fixture(void **state)
 	assert_int_equal(res->cluster_size, 2097152);
 	assert_true(res->has_version);
 	assert_int_equal(res->version, 0x00010000);
+	assert_true(res->version_dotted);
 	assert_false(res->backing_file.present);
 	assert_int_equal(res->encryption, IMG_ENC_NONE);
 	assert_int_equal(res->n_features, 0);

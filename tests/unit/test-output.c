@@ -194,13 +194,50 @@ static void scan_init(struct img_scan *s, const char *path, struct img_result *r
 
 /* ---- encoders against libblkid -------------------------------------------- */
 
-/* blkid_safe_string, with the one documented difference: control bytes -> '_' */
+static bool is_c1(const char *p)
+{
+	return (unsigned char)p[0] == 0xc2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f;
+}
+
+/*
+ * blkid_safe_string, with the documented differences: control bytes -> '_',
+ * a C1 control (c2 80..c2 9f, kept by libblkid as valid UTF-8) -> one '_'
+ */
 static void blkid_safe_ref(const char *in, char *out, size_t outlen)
 {
+	char *w = out;
+
 	assert_int_equal(blkid_safe_string(in, out, outlen), 0);
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '_';
+	for (char *p = out; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*w++ = '_';
+		} else if (is_c1(p)) {
+			*w++ = '_';
+			p++;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+}
+
+/* blkid_encode_string, with the documented difference: a C1 control -> \xc2\xNN */
+static void blkid_enc_ref(const char *in, char *out, size_t outlen)
+{
+	char tmp[8192];
+	size_t j = 0;
+
+	assert_int_equal(blkid_encode_string(in, tmp, sizeof(tmp)), 0);
+	for (const char *p = tmp; *p; p++) {
+		assert_true(j + 9 < outlen);
+		if (is_c1(p)) {
+			j += (size_t)sprintf(out + j, "\\xc2\\x%02x", (unsigned char)p[1]);
+			p++;
+		} else {
+			out[j++] = *p;
+		}
+	}
+	out[j] = '\0';
 }
 
 static void check_against_blkid(const char *in)
@@ -211,7 +248,7 @@ static void check_against_blkid(const char *in)
 
 	assert_true(len < 1024);
 	n = img_enc(in, len, ours, sizeof(ours));
-	assert_int_equal(blkid_encode_string(in, theirs, sizeof(theirs)), 0);
+	blkid_enc_ref(in, theirs, sizeof(theirs));
 	assert_int_equal(n, (int)strlen(theirs));
 	assert_string_equal(ours, theirs);
 
@@ -254,6 +291,9 @@ static const char *const fixed_inputs[] = {
 	"x\xc3 \xa9y",
 	"\xc3  \xa9",
 	"LVM2 001",
+	"csi\xc2\x9b" "31m nel\xc2\x85x \xc2\x80\xc2\x9f\xc2\xa0",
+	"\xc2",
+	"a\xc2\x9b",
 };
 
 static void test_enc_safe_fixed(void **state)
@@ -478,6 +518,11 @@ static const struct hostile hostile_names[] = {
 	H("  spaced   out  "),
 	H("\"; touch PWNED; echo \""),
 	H("\\\"$(touch PWNED)\\\""),
+	H("csi\xc2\x9b" "31m"),
+	H("nel\xc2\x85line"),
+	H("\xc2\x80\xc2\x9f\x7f"),
+	H("surrogate\xed\xa0\x80"),
+	H("overlong\xc0\xaf\xe0\x80\xaf"),
 };
 
 static void check_udev_lines(const char *out, size_t len)
@@ -493,6 +538,7 @@ static void check_udev_lines(const char *out, size_t len)
 			unsigned char c = (unsigned char)out[i];
 
 			assert_false(c < 0x20 || c == 0x7f);
+			assert_false(i + 1 < len && is_c1(out + i));
 			i++;
 		}
 		for (k = start; k < i && out[k] != '='; k++)
@@ -1023,9 +1069,11 @@ static void test_json_hostile(void **state)
 		img_spec_str(res, "data-file", n->bytes, n->len);
 		scan_init(&s, n->bytes, res);
 		out = json_str(list, 1);
-		/* no raw control byte other than the pretty-printer's newlines */
-		for (const char *p = out; *p; p++)
-			assert_true(*p == '\n' || (unsigned char)*p >= 0x20);
+		/* no raw control character other than the pretty-printer's newlines */
+		for (const char *p = out; *p; p++) {
+			assert_true(*p == '\n' || ((unsigned char)*p >= 0x20 && *p != 0x7f));
+			assert_false(is_c1(p));
+		}
 		doc = parse_json(out);
 		img = image0(doc);
 		got = jget_str(img, "backing-filename", &gl);
@@ -1392,10 +1440,119 @@ static void test_prom_hostile(void **state)
 	free(res);
 }
 
+/* ---- format versions written as the specifications write them ------------- */
+
+static void test_version_text(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+	const struct img_scan *list[1] = { &s };
+	char buf[32], *out;
+
+	(void)state;
+	img_result_init(res, IMG_FMT_VDI);
+	res->has_version = true;
+	res->version = 0x00010001;
+	res->version_dotted = true;
+	assert_int_equal(img_version_text(res, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "1.1");
+	scan_init(&s, "/x", res);
+	out = json_str(list, 1);
+	assert_non_null(strstr(out, "\"format-version\": \"1.1\""));
+	free(out);
+	out = udev_str(&s, NULL);
+	assert_non_null(strstr(out, "\nID_IMAGE_FORMAT_VERSION=1.1\n"));
+	free(out);
+	res->version = 0xffffffffu;
+	assert_int_equal(img_version_text(res, buf, sizeof(buf)), 11);
+	assert_string_equal(buf, "65535.65535");
+	assert_int_equal(img_version_text(res, buf, 11), -1);
+
+	/* qcow2: a plain number, a JSON number */
+	img_result_init(res, IMG_FMT_QCOW2);
+	res->has_version = true;
+	res->version = 3;
+	assert_int_equal(img_version_text(res, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "3");
+	out = json_str(list, 1);
+	assert_non_null(strstr(out, "\"format-version\": 3"));
+	free(out);
+	free(res);
+}
+
+/* ---- control characters: one definition, every output --------------------- */
+
+/*
+ * C0, DEL, C1 (NEL, CSI), a valid é, an invalid byte, an overlong '/', a
+ * surrogate: what each output writes for them, byte for byte.
+ */
+#define CTL_IN "a\x01" "b\x7f" "c\xc2\x9b" "d\xc2\x85" "e\xc3\xa9" "f\xff" "g\xc0\xaf" "h\xed\xa0\x80" "i"
+
+static void test_controls_golden(void **state)
+{
+	static const char in[] = CTL_IN;
+	struct img_result *res = t_result_new();
+	struct img_scan s;
+	const struct img_scan *list[1] = { &s };
+	char out[512], *doc;
+
+	(void)state;
+	assert_int_equal(img_control_len("\x00", 1), 1);
+	assert_int_equal(img_control_len("\x1f", 1), 1);
+	assert_int_equal(img_control_len("\x7f", 1), 1);
+	assert_int_equal(img_control_len("\xc2\x80", 2), 2);
+	assert_int_equal(img_control_len("\xc2\x9f", 2), 2);
+	assert_int_equal(img_control_len("\xc2\xa0", 2), 0);
+	assert_int_equal(img_control_len("\xc2\x9b", 1), 0);
+	assert_int_equal(img_control_len(" ", 1), 0);
+	assert_int_equal(img_control_len("~", 1), 0);
+
+	assert_true(img_enc(in, sizeof(in) - 1, out, sizeof(out)) > 0);
+	assert_string_equal(out, "a\\x01b\\x7fc\\xc2\\x9bd\\xc2\\x85e\xc3\xa9" "f\\xffg\\xc0\\xafh"
+	                         "\\xed\\xa0\\x80i");
+	assert_true(img_safe(in, sizeof(in) - 1, out, sizeof(out)) > 0);
+	assert_string_equal(out, "a_b_c_d_e\xc3\xa9" "f_g__h___i");
+	assert_true(img_esc(in, sizeof(in) - 1, out, sizeof(out)) > 0);
+	assert_string_equal(out, "a\\x01b\\x7fc\\xc2\\x9bd\\xc2\\x85e\xc3\xa9" "f\\xffg\\xc0\\xafh"
+	                         "\\xed\\xa0\\x80i");
+	/* img_esc: '\' too, so the text decodes back to the bytes */
+	assert_int_equal(img_esc("a\\x41", 5, out, sizeof(out)), 8);
+	assert_string_equal(out, "a\\x5cx41");
+	/* img_esc: a C1 control that does not fit is not cut in half */
+	assert_int_equal(img_esc("\xc2\x9b", 2, out, 8), -1);
+	assert_string_equal(out, "");
+
+	img_result_init(res, IMG_FMT_QCOW2);
+	img_bytes_set(&res->backing_file, in, sizeof(in) - 1);
+	img_spec_begin(res, "qcow2");
+	img_spec_str(res, "data-file", in, sizeof(in) - 1);
+	scan_init(&s, "/dev/x", res);
+
+	doc = json_str(list, 1);
+	assert_non_null(strstr(doc, "\"backing-filename\": \"a\\u0001b\\u007fc\\u009bd\\u0085e\xc3\xa9"
+	                            "f\xef\xbf\xbdg\xef\xbf\xbdh\xef\xbf\xbdi\""));
+	assert_non_null(strstr(doc, "\"data-file\": \"a\\u0001b\\u007fc\\u009bd\\u0085e"));
+	free(doc);
+
+	doc = udev_str(&s, NULL);
+	assert_non_null(strstr(doc, "\nID_IMAGE_BACKING_FILE=a_b_c_d_e\xc3\xa9" "f_g__h___i\n"));
+	assert_non_null(strstr(doc, "\nID_IMAGE_BACKING_FILE_ENC=a\\x01b\\x7fc\\xc2\\x9bd\\xc2\\x85e\xc3\xa9"
+	                            "f\\xffg\\xc0\\xafh\\xed\\xa0\\x80i\n"));
+	free(doc);
+
+	doc = export_str(&s, true);
+	assert_non_null(strstr(doc, "\nID_IMAGE_BACKING_FILE=\"a\\x01b\\x7fc\\xc2\\x9bd\\xc2\\x85e\\xc3\\xa9"
+	                            "f\\xffg\\xc0\\xafh\\xed\\xa0\\x80i\"\n"));
+	free(doc);
+	free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enc_safe_fixed),
+		cmocka_unit_test(test_controls_golden),
+		cmocka_unit_test(test_version_text),
 		cmocka_unit_test(test_enc_safe_random),
 		cmocka_unit_test(test_enc_safe_nul_and_limits),
 		cmocka_unit_test(test_udev_golden),
