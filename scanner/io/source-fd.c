@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <linux/fs.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -573,7 +574,15 @@ struct img_prefetch {
 	int error;       /* why it broke: a negative errno (-ETIMEDOUT: a deadline passed) */
 	struct pending *pend;
 	struct pending sync; /* the one on-demand read (ring_read) */
+	struct img_prefetch *next_abandoned;
 };
+
+/*
+ * Rings given up with reads in flight, and so the buffers the kernel may
+ * still fill: kept, and reachable (a leak checker sees them as held, and
+ * nothing ever reuses them), until the process ends.
+ */
+static _Atomic(struct img_prefetch *) abandoned;
 #endif
 
 struct img_prefetch *img_prefetch_new(size_t max_sources)
@@ -615,9 +624,21 @@ void img_prefetch_free(struct img_prefetch *pf)
 	 * Closing the ring does not wait for them: the kernel's ring teardown
 	 * does, on its own (see imgscan(8), TIMEOUTS).
 	 */
-	for (size_t i = 0; pf->broken && i < pf->np; i++)
-		if (!pf->pend[i].live)
-			free(pf->pend[i].buf);
+	if (pf->broken) {
+		struct img_prefetch *head = atomic_load(&abandoned);
+
+		for (size_t i = 0; i < pf->np; i++) {
+			if (!pf->pend[i].live) {
+				free(pf->pend[i].buf);
+				pf->pend[i].buf = NULL;
+			}
+		}
+		io_uring_queue_exit(&pf->ring);
+		do
+			pf->next_abandoned = head;
+		while (!atomic_compare_exchange_weak(&abandoned, &head, pf));
+		return;
+	}
 	io_uring_queue_exit(&pf->ring);
 	free(pf->pend);
 	free(pf);
@@ -886,7 +907,8 @@ static ssize_t ring_read(struct img_source *s, uint8_t *buf, size_t len, uint64_
 		if (!sqe)
 			return -EAGAIN;
 	}
-	pf->sync = (struct pending){ .s = s, .start = off, .stop = off + len, .live = true,
+	/* buf: recorded only, so that a ring given up keeps it (the caller owns it) */
+	pf->sync = (struct pending){ .s = s, .start = off, .stop = off + len, .buf = buf, .live = true,
 		                     .deadline = img_deadline_after(img_clock_ns(), s->timeout_ms) };
 	io_uring_prep_read(sqe, s->fd, buf, (unsigned)len, off);
 	io_uring_sqe_set_data(sqe, &pf->sync);
@@ -920,6 +942,7 @@ static ssize_t ring_read(struct img_source *s, uint8_t *buf, size_t len, uint64_
 		pf->error = rc;
 		return rc;
 	}
+	pf->sync.buf = NULL;
 	if (pf->sync.res > 0)
 		mark_defined(buf, (size_t)pf->sync.res);
 	return pf->sync.res;

@@ -21,7 +21,7 @@
 if [ "$(id -u)" -ne 0 ]; then
 	e2e_skip "needs root for loop devices and a FUSE mount"
 fi
-e2e_need_cmd losetup qemu-img jq timeout mountpoint umount pkg-config cc
+e2e_need_cmd losetup qemu-img jq timeout mountpoint umount pkg-config cc blockdev
 [ -e /dev/fuse ] || modprobe fuse 2>/dev/null || true
 [ -c /dev/fuse ] || e2e_skip "no /dev/fuse (FUSE is not available here)"
 pkg-config --exists fuse3 || e2e_skip "libfuse3 development files missing (apt-get install libfuse3-dev)"
@@ -103,8 +103,10 @@ e2e_check "$STUCK over FUSE, answering: format" \
 	"$(timeout 60 "$IMGSCAN" --json "$STUCK" 2>/dev/null | jq -r '.images[0].format' 2>/dev/null)" \
 	qcow2 expected
 
-# from now on every read of $STUCK hangs
+# from now on every read of $STUCK hangs; and none is served from the page
+# cache (udev's blkid filled it with buffered reads)
 kill -USR1 "$FUSE_PID"
+blockdev --flushbufs "$STUCK" 2>/dev/null || true
 
 # scan LABEL LIMIT ARGS... : run imgscan --json ARGS under timeout LIMIT into
 # $T/LABEL.json / .err / .rc, and its wall time (shown, not checked) in .s.
@@ -182,6 +184,12 @@ checks_paths default
 scan single 30 --timeout 2 "$STUCK"
 e2e_check "single: $STUCK alone" "$(field single "$STUCK")" "error: timed out (read)" expected
 e2e_check "single: exit status" "$(cat "$T/single.rc")" 1 expected
+# buffered reads (--no-direct), on the ring the same way
+scan buffered 30 --timeout 2 --no-direct "$L1" "$STUCK" "$F1"
+e2e_check "buffered: objects" \
+	"$(jq -r '[.images[] | if has("error") then .error else .format end] | join(",")' "$T/buffered.json" 2>/dev/null)" \
+	"qcow2,timed out,qcow2" expected
+e2e_check "buffered: exit status" "$(cat "$T/buffered.rc")" 1 expected
 # a whole-host scan: every block device; other devices of this host may
 # fail for their own reasons, so only these three are checked
 scan host 60 --timeout 2
