@@ -394,8 +394,9 @@ static struct img_prefetch *ring_renew(struct img_prefetch *ring, size_t max)
 
 /*
  * Probe target i from src once; a read the cache lacks is deferred to ring
- * (NULL: read on demand, through sync when given, bounded by --timeout).  false: a read was deferred and the probe runs
- * again after img_prefetch_wait(); true: the target is done, src closed.
+ * (NULL: read at once: through the ring sync when given, so that --timeout
+ * bounds it).  false: a read was deferred and the probe runs again after
+ * img_prefetch_wait(); true: the target is done, src closed.
  */
 static bool probe_round(struct scan_window *sw, size_t i, struct img_source *src,
                         struct img_prefetch *ring, struct img_prefetch *sync)
@@ -441,8 +442,10 @@ static void scan_chunk(struct scan_window *sw, struct img_prefetch **ringp, bool
 			(void)img_prefetch_add(pre, srcs[j]);
 	}
 	/* a volume whose reads timed out is marked: its probe fails at once */
-	if (pre && img_prefetch_wait(pre) < 0)
+	if (pre && img_prefetch_wait(pre) < 0) {
 		ring = ring_renew(ring, SCAN_CHUNK);
+		pre = ring;
+	}
 	/* without a ring, one round of reads on demand */
 	for (unsigned round = pre ? 0 : DEFER_ROUNDS;; round++) {
 		size_t left = 0;
