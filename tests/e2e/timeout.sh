@@ -190,6 +190,31 @@ e2e_check "buffered: objects" \
 	"$(jq -r '[.images[] | if has("error") then .error else .format end] | join(",")' "$T/buffered.json" 2>/dev/null)" \
 	"qcow2,timed out,qcow2" expected
 e2e_check "buffered: exit status" "$(cat "$T/buffered.rc")" 1 expected
+# many volumes, the stuck one among them: vhdx images need reads past their
+# first blocks (region table, metadata), deferred on the workers' rings while
+# other volumes are probed; the ring a read outlived is replaced, and the
+# reads deferred on it are made again on the next
+qemu-img create -q -f vhdx "$T/img/file.vhdx" 64M
+mkdir "$T/many"
+set --
+for i in $(seq 1 40); do
+	if [ $((i % 2)) = 0 ]; then
+		ln "$T/img/file.vhdx" "$T/many/$i.vhdx"
+	else
+		ln "$T/img/file.qcow2" "$T/many/$i.qcow2"
+	fi
+	set -- "$@" "$T/many/$i.$([ $((i % 2)) = 0 ] && echo vhdx || echo qcow2)"
+	[ "$i" = 20 ] && set -- "$@" "$STUCK"
+done
+for j in 1 2; do
+	scan many$j 30 --timeout 2 -j $j "$@"
+	e2e_check "many, -j $j: 41 objects, in order" \
+		"$(jq -r '[.images[].path] | join(" ")' "$T/many$j.json" 2>/dev/null)" "$*" expected
+	e2e_check "many, -j $j: answers" \
+		"$(jq -r '[.images[] | if has("error") then .error else .format end] | group_by(.) | map("\(.[0])=\(length)") | join(",")' "$T/many$j.json" 2>/dev/null)" \
+		"qcow2=20,timed out=1,vhdx=20" expected
+	e2e_check "many, -j $j: exit status" "$(cat "$T/many$j.rc")" 1 expected
+done
 # a whole-host scan: every block device; other devices of this host may
 # fail for their own reasons, so only these three are checked
 scan host 60 --timeout 2

@@ -615,6 +615,53 @@ static void test_timeout_batch(void **state)
 	alarm(0);
 }
 
+/*
+ * A read made at once times out while another volume's deferred read is out
+ * on the same ring: that read either came in while the wait went on (taken
+ * as a batch wait takes it) or is lost with the ring; either way the other
+ * volume, probed again with a new ring, gets its data.
+ */
+static void test_timeout_renew(void **state)
+{
+	struct img_prefetch *pf, *pf2;
+	struct img_source *s, *stuck;
+	struct img_reader r, rs;
+	const uint8_t *p;
+	int wfd;
+
+	(void)state;
+	open_deferred("renew", 3000000, &s, &pf, &r);
+	alarm(30);
+	img_source_set_timeout(s, 100);
+	/* the sound volume's read is out on pf */
+	assert_int_equal(img_get(&r, 1000000, 100, &p), -EAGAIN);
+	assert_true(img_source_take_miss(s));
+	/* the stuck one's read, made at once on pf, times out */
+	stuck = open_stuck("renew-stuck", &wfd);
+	img_source_reader(stuck, &rs);
+	img_source_set_timeout(stuck, 100);
+	img_source_sync(stuck, pf);
+	assert_int_equal(img_get(&rs, 0, 512, &p), -ETIMEDOUT);
+	assert_int_equal(img_prefetch_error(pf), -ETIMEDOUT);
+	assert_false(img_source_timed_out(s));
+	/* a new ring: the sound volume's read is deferred again there */
+	pf2 = img_prefetch_new(4);
+	assert_non_null(pf2);
+	img_prefetch_free(pf);
+	img_source_defer(s, pf2);
+	if (img_get(&r, 1000000, 100, &p) == -EAGAIN) {
+		assert_true(img_source_take_miss(s));
+		assert_int_equal(img_prefetch_wait(pf2), 0);
+	}
+	assert_int_equal(img_get(&r, 1000000, 100, &p), 0);
+	assert_pattern(p, 1000000, 100);
+	img_prefetch_free(pf2);
+	img_source_free(s);
+	img_source_free(stuck);
+	close(wfd);
+	alarm(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -633,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_after),
 		cmocka_unit_test(test_timeout_sync),
 		cmocka_unit_test(test_timeout_batch),
+		cmocka_unit_test(test_timeout_renew),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
