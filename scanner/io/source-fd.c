@@ -622,7 +622,7 @@ void img_prefetch_free(struct img_prefetch *pf)
 	 * A ring given up (a read timed out, a wait failed) still has reads in
 	 * flight: their buffers are left to the kernel, never freed nor reused.
 	 * Closing the ring does not wait for them: the kernel's ring teardown
-	 * does, on its own (see imgscan(8), TIMEOUTS).
+	 * does, on its own (see HUNG DEVICES in imgscan(8), docs/timeouts.md).
 	 */
 	if (pf->broken) {
 		struct img_prefetch *head = atomic_load(&abandoned);
