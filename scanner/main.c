@@ -1007,6 +1007,7 @@ int main(int argc, char **argv)
 	struct img_prefetch *ring = NULL;
 	struct img_table *table = NULL;
 	int c, failed = 0;
+	bool timeout_given = false;
 	uint64_t v;
 
 	/*
@@ -1079,6 +1080,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			o.timeout = (unsigned)v;
+			timeout_given = true;
 			break;
 		case 'n':
 			o.table.noheadings = true;
@@ -1148,6 +1150,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "imgscan: --monitor takes no PATH and no --udev\n");
 			return EXIT_USAGE;
 		}
+		if (timeout_given) {
+			fprintf(stderr, "imgscan: --timeout is for scans: --monitor reads one device per event, unbounded\n");
+			return EXIT_USAGE;
+		}
 		rc = img_monitor_run(&ops, &o, stdout);
 		if (rc < 0) {
 			fprintf(stderr, "imgscan: --monitor: %s\n", strerror(-rc));
@@ -1172,6 +1178,11 @@ int main(int argc, char **argv)
 		}
 		if (o.deep) {
 			fprintf(stderr, "imgscan: --deep is not for --udev: udev gets header facts only\n");
+			return EXIT_USAGE;
+		}
+		if (timeout_given) {
+			fprintf(stderr, "imgscan: --timeout is not for --udev: its run ends after %d s\n",
+			        UDEV_DEADLINE_SEC);
 			return EXIT_USAGE;
 		}
 		if (udev_env_forbids())
