@@ -11,7 +11,9 @@
  *
  * Usage: stuck-fuse BACKING MARKER MOUNTPOINT
  * MARKER is created the first time a read is held (the test checks that
- * the scan really met a stuck read).  Files are opened with direct_io, so
+ * the scan really met a stuck read).  The server never outlives the test:
+ * it dies with its parent (the test's shell, even killed with SIGKILL) and
+ * after LIFETIME seconds at most, and its held reads then fail.  Files are opened with direct_io, so
  * no read is served from the kernel's page cache: each one reaches here.
  */
 #define FUSE_USE_VERSION 31
@@ -22,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define LIFETIME 900
 
 static int backing_fd = -1;
 static off_t backing_size;
@@ -129,5 +134,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fargv[4] = argv[3];
+	/* a stuck device must not outlive the test, whatever happens to it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		return 1;
+	alarm(LIFETIME);
 	return fuse_main(5, fargv, &ops, NULL);
 }
