@@ -49,6 +49,9 @@ enum {
 #define MAX_JOBS 64
 /* --udev finishes well inside udev's event budget (180 s by default) */
 #define UDEV_DEADLINE_SEC 30
+/* --timeout: how long a read of a bulk scan may take before it is left behind */
+#define DEFAULT_TIMEOUT_SEC 10
+#define MAX_TIMEOUT_SEC 86400
 
 struct opts {
 	enum mode mode;
@@ -65,6 +68,7 @@ struct opts {
 	struct img_policy policy;
 	const char *write_path; /* --write FILE */
 	unsigned jobs;
+	unsigned timeout; /* seconds a read may take (bulk scans); 0: no limit */
 	unsigned n_vg;
 	const char *vg[MAX_VG_FILTERS];
 	struct img_table_opts table;
@@ -131,6 +135,10 @@ static void usage(FILE *f)
 	        "      --stats          per-volume I/O counters (JSON \"scan\" object, table columns)\n"
 	        "  -j, --jobs N         N threads, each reading and probing 16 volumes at a\n"
 	        "                       time (default 4)\n"
+	        "      --timeout SECONDS\n"
+	        "                       a read that takes longer is left behind and its\n"
+	        "                       volume reported \"timed out\"; the others are still\n"
+	        "                       scanned (default 10, 0: no limit; not for --udev)\n"
 	        "  -v, --verbose        say on stderr how each PATH was read, and what was skipped\n"
 	        "\n"
 	        "Safety (--check; any option below implies it):\n"
@@ -215,6 +223,9 @@ static const char *error_hint(int err)
 		return "the path was replaced while it was being opened; scan it again";
 	case ENOMEM:
 		return "out of memory: give fewer --jobs, or raise the memory limit, ulimit -v";
+	case ETIMEDOUT:
+		return "a read did not complete within --timeout and was left to the kernel: "
+		       "check the device and the kernel log, or give a longer --timeout";
 	case EMFILE:
 	case ENFILE:
 		return "too many files open: raise the limit (ulimit -n) or give fewer --jobs";
@@ -287,7 +298,8 @@ static void bad_option(int c, const char *arg)
 
 static void report_error(const struct img_scan *s)
 {
-	const char *hint = s->error_text ? "not opened, by design; see imgscan --help" : error_hint(s->error);
+	const char *hint = s->error_text && s->error != -ETIMEDOUT ? "not opened, by design; see imgscan --help"
+	                                                            : error_hint(s->error);
 	char *path = esc_arg(s->path);
 
 	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", ESC_SHOWN(path), s->error_op,
@@ -324,6 +336,9 @@ static struct img_source *scan_open(const struct target *t, const struct opts *o
 	}
 	if (o->deep)
 		img_source_set_cap(src, IMG_SOURCE_DEEP_CAP);
+	/* --udev has its alarm instead (one volume: no other result to save) */
+	if (o->mode != MODE_UDEV)
+		img_source_set_timeout(src, (uint64_t)o->timeout * 1000);
 	/* no ISO 9660 block to read (see udev_env_no_filesystem): a smaller first read */
 	if (o->no_content_sigs)
 		img_source_set_head(src, 4096);
@@ -396,6 +411,9 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
 	const char *path = t->path;
 	int crc = 0;
 
+	/* a read left behind: whatever the probe made of the rest, it is incomplete */
+	if (img_source_timed_out(src))
+		rc = -ETIMEDOUT;
 	/*
 	 * A raw volume's content is named through the descriptor just probed
 	 * (never the path again: it may name something else by now).
@@ -416,6 +434,8 @@ static void scan_done(const struct target *t, const struct opts *o, struct img_s
 	if (rc < 0) {
 		s->error = rc;
 		s->error_op = s->res ? "read" : "probe";
+		if (rc == -ETIMEDOUT)
+			s->error_text = "timed out";
 		if (!slot)
 			free(s->res);
 		s->res = NULL;
@@ -489,18 +509,33 @@ struct scan_window {
 #define DEFER_ROUNDS 8
 
 /*
+ * A ring that a read outlived (--timeout) is given up, its reads left to the
+ * kernel: a new one takes the next reads.  max: its size in sources.
+ */
+static struct img_prefetch *ring_renew(struct img_prefetch *ring, size_t max)
+{
+	if (!ring || img_prefetch_error(ring) != -ETIMEDOUT)
+		return ring;
+	img_prefetch_free(ring);
+	return img_prefetch_new(max);
+}
+
+/*
  * Probe target i from src once; a read the cache lacks is deferred to ring
- * (NULL: read on demand).  false: a read was deferred and the probe runs
- * again after img_prefetch_wait(); true: the target is done, src closed.
+ * (NULL: read at once: through the ring sync when given, so that --timeout
+ * bounds it).  false: a read was deferred and the probe runs again after
+ * img_prefetch_wait(); true: the target is done, src closed.
  */
 static bool probe_round(struct scan_window *sw, size_t i, struct img_source *src,
-                        struct img_prefetch *ring)
+                        struct img_prefetch *ring, struct img_prefetch *sync)
 {
 	struct img_scan *sc = &sw->scans[i % sw->w];
 	struct img_result *slot = &sw->slots[i % sw->w];
 	int rc;
 
 	img_source_defer(src, ring);
+	/* reads made at once go through the ring too: bounded by --timeout */
+	img_source_sync(src, sync);
 	rc = scan_probe(sw->o, sc, src, slot);
 	if (img_source_take_miss(src))
 		return false;
@@ -509,43 +544,64 @@ static bool probe_round(struct scan_window *sw, size_t i, struct img_source *src
 }
 
 /*
- * Open, read and probe targets [i0, i0 + k) into their slots (ring: NULL
- * for on-demand reads).  With a ring, a probe that needs a block beyond the
- * windows read first has that read submitted at once and is run again after
- * the other volumes of the chunk are probed: a vhdx's region table and
- * metadata come in while the rest is probed, instead of one wait each.
+ * Open, read and probe targets [i0, i0 + k) into their slots (*ringp NULL
+ * or ringp NULL: pread on demand).  With a ring and batch, a probe that
+ * needs a block beyond the windows read first has that read submitted at
+ * once and is run again after the other volumes of the chunk are probed: a
+ * vhdx's region table and metadata come in while the rest is probed,
+ * instead of one wait each.  Without batch the reads are made on demand,
+ * through the ring: --timeout bounds them.  A ring that a read outlived is
+ * replaced in *ringp.
  */
-static void scan_chunk(struct scan_window *sw, struct img_prefetch *ring, size_t i0, size_t k)
+static void scan_chunk(struct scan_window *sw, struct img_prefetch **ringp, bool batch, size_t i0,
+                       size_t k)
 {
 	struct img_source *srcs[SCAN_CHUNK];
+	struct img_prefetch *ring = ringp ? *ringp : NULL;
+	/* one volume: its reads on demand, the same as ever, made on the ring only to bound them */
+	struct img_prefetch *pre = batch ? ring : NULL;
 
 	for (size_t j = 0; j < k; j++) {
 		size_t i = i0 + j;
 
 		srcs[j] = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
 		/* the device starts on this volume while the next ones open */
-		if (ring && srcs[j])
-			(void)img_prefetch_add(ring, srcs[j]);
+		if (pre && srcs[j])
+			(void)img_prefetch_add(pre, srcs[j]);
 	}
-	if (ring)
-		(void)img_prefetch_wait(ring);
+	/* a volume whose reads timed out is marked: its probe fails at once */
+	if (pre && img_prefetch_wait(pre) < 0) {
+		ring = ring_renew(ring, SCAN_CHUNK);
+		pre = ring;
+	}
 	/* without a ring, one round of reads on demand */
-	for (unsigned round = ring ? 0 : DEFER_ROUNDS;; round++) {
-		/* the last round, or a ring that failed: whatever is left reads on demand */
-		struct img_prefetch *defer = round < DEFER_ROUNDS ? ring : NULL;
+	for (unsigned round = pre ? 0 : DEFER_ROUNDS;; round++) {
 		size_t left = 0;
 
 		for (size_t j = 0; j < k; j++) {
-			if (srcs[j] && !probe_round(sw, i0 + j, srcs[j], defer))
+			/* the last round, or a ring that failed: whatever is left reads on demand */
+			struct img_prefetch *defer = round < DEFER_ROUNDS ? ring : NULL;
+
+			if (srcs[j] && !probe_round(sw, i0 + j, srcs[j], defer, ring))
 				left++;
 			else
 				srcs[j] = NULL;
+			/*
+			 * A read made at once timed out: a new ring; reads deferred
+			 * on the old one are deferred again next round.
+			 */
+			ring = ring_renew(ring, SCAN_CHUNK);
 		}
 		if (!left)
 			break;
-		if (img_prefetch_wait(ring) < 0)
-			round = DEFER_ROUNDS - 1;
+		if (img_prefetch_wait(ring) < 0) {
+			ring = ring_renew(ring, SCAN_CHUNK);
+			if (!ring || img_prefetch_error(ring) < 0)
+				round = DEFER_ROUNDS - 1;
+		}
 	}
+	if (ringp)
+		*ringp = ring;
 }
 
 /* a target a worker has open: its index and how many deferred rounds it took */
@@ -575,7 +631,7 @@ static void lane_ready(struct scan_window *sw, const size_t *done, size_t n)
  * read has it submitted at once and stays for the next turn, so a vhdx's
  * dependent reads overlap the next chunk instead of stalling the worker.
  */
-static void worker_lane(struct scan_window *sw, struct img_prefetch *ring)
+static struct img_prefetch *worker_lane(struct scan_window *sw, struct img_prefetch *ring)
 {
 	struct lane_item cur[2 * SCAN_CHUNK];
 	size_t done[2 * SCAN_CHUNK];
@@ -616,16 +672,24 @@ static void worker_lane(struct scan_window *sw, struct img_prefetch *ring)
 			if (src)
 				(void)img_prefetch_add(ring, src);
 		}
-		if (img_prefetch_wait(ring) < 0)
-			for (size_t j = 0; j < nc; j++)
-				cur[j].rounds = DEFER_ROUNDS; /* the ring failed: read on demand */
+		if (img_prefetch_wait(ring) < 0) {
+			/* a read timed out (its volume is marked): a new ring for the rest */
+			ring = ring_renew(ring, 2 * SCAN_CHUNK);
+			if (!ring || img_prefetch_error(ring) < 0)
+				for (size_t j = 0; j < nc; j++)
+					cur[j].rounds = DEFER_ROUNDS; /* the ring failed: read on demand */
+		}
 
 		for (size_t j = 0; j < nc; j++) {
 			struct lane_item *c = &cur[j];
+			bool done_now;
 
 			/* after DEFER_ROUNDS, whatever is left reads on demand */
-			if (c->src &&
-			    !probe_round(sw, c->i, c->src, c->rounds < DEFER_ROUNDS ? ring : NULL)) {
+			done_now = !c->src || probe_round(sw, c->i, c->src,
+			                                  c->rounds < DEFER_ROUNDS ? ring : NULL, ring);
+			/* a read made at once timed out: reads deferred on that ring are made again */
+			ring = ring_renew(ring, 2 * SCAN_CHUNK);
+			if (!done_now) {
 				c->rounds++;
 				cur[keep++] = *c;
 				continue;
@@ -635,6 +699,7 @@ static void worker_lane(struct scan_window *sw, struct img_prefetch *ring)
 		nc = keep;
 		lane_ready(sw, done, nd);
 	}
+	return ring;
 }
 
 /* a ring that failed leaves the rest of a scan to on-demand reads: say so (-v) */
@@ -654,7 +719,7 @@ static void *worker(void *arg)
 	struct img_prefetch *ring = img_prefetch_new(2 * SCAN_CHUNK);
 
 	if (ring) {
-		worker_lane(sw, ring);
+		ring = worker_lane(sw, ring);
 		ring_report(sw->o, ring);
 		img_prefetch_free(ring);
 		return NULL;
@@ -676,7 +741,7 @@ static void *worker(void *arg)
 		sw->next += k;
 		pthread_mutex_unlock(&sw->lock);
 
-		scan_chunk(sw, NULL, i0, k);
+		scan_chunk(sw, NULL, false, i0, k);
 
 		pthread_mutex_lock(&sw->lock);
 		for (size_t i = i0; i < i0 + k; i++)
@@ -789,7 +854,7 @@ static void window_free(struct scan_window *sw)
  * Wait until target i is probed and return its scan; without threads, probe
  * the chunk that starts at i here.  ring serves the inline case.
  */
-static struct img_scan *window_get(struct scan_window *sw, size_t i, struct img_prefetch *ring)
+static struct img_scan *window_get(struct scan_window *sw, size_t i, struct img_prefetch **ring)
 {
 	size_t slot = i % sw->w;
 
@@ -799,7 +864,7 @@ static struct img_scan *window_get(struct scan_window *sw, size_t i, struct img_
 
 			if (k > sw->w - (i - sw->out))
 				k = sw->w - (i - sw->out);
-			scan_chunk(sw, sw->n > 1 ? ring : NULL, i, k);
+			scan_chunk(sw, ring, sw->n > 1, i, k);
 			for (size_t j = i; j < i + k; j++)
 				sw->ready[j % sw->w] = true;
 		}
@@ -1130,6 +1195,7 @@ int main(int argc, char **argv)
 		OPT_ALLOW,
 		OPT_PROMETHEUS,
 		OPT_WRITE,
+		OPT_TIMEOUT,
 	};
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'J' },
@@ -1151,6 +1217,7 @@ int main(int argc, char **argv)
 		{ "max-virtual-size", required_argument, NULL, OPT_MAX_VIRTUAL_SIZE },
 		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "raw", no_argument, NULL, 'r' },
@@ -1165,7 +1232,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .mode = MODE_TABLE, .jobs = 4 };
+	struct opts o = { .mode = MODE_TABLE, .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC };
 	struct img_device *devs = NULL;
 	size_t ndev = 0, n;
 	struct target *targets;
@@ -1178,6 +1245,7 @@ int main(int argc, char **argv)
 	char write_tmp[4096] = "";
 	int c, failed = 0;
 	size_t unsafe = 0;
+	bool timeout_given = false;
 	uint64_t v;
 	const char *bad;
 	size_t bad_len;
@@ -1307,6 +1375,16 @@ int main(int argc, char **argv)
 			}
 			o.jobs = (unsigned)v;
 			break;
+		case OPT_TIMEOUT:
+			if (parse_u64(optarg, &v) < 0 || v > MAX_TIMEOUT_SEC) {
+				fprintf(stderr,
+				        "imgscan: --timeout: '%s' is not a number of seconds from 0 (no limit) to %d\n",
+				        optarg, MAX_TIMEOUT_SEC);
+				return EXIT_USAGE;
+			}
+			o.timeout = (unsigned)v;
+			timeout_given = true;
+			break;
 		case 'n':
 			o.table.noheadings = true;
 			break;
@@ -1394,6 +1472,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "imgscan: --monitor takes no PATH and no --udev\n");
 			return EXIT_USAGE;
 		}
+		if (timeout_given) {
+			fprintf(stderr, "imgscan: --timeout is for scans: --monitor reads one device per event, unbounded\n");
+			return EXIT_USAGE;
+		}
 		rc = img_monitor_run(&ops, &o, stdout);
 		if (rc < 0) {
 			fprintf(stderr, "imgscan: --monitor: %s\n", strerror(-rc));
@@ -1418,6 +1500,11 @@ int main(int argc, char **argv)
 		}
 		if (o.deep) {
 			fprintf(stderr, "imgscan: --deep is not for --udev: udev gets header facts only\n");
+			return EXIT_USAGE;
+		}
+		if (timeout_given) {
+			fprintf(stderr, "imgscan: --timeout is not for --udev: its run ends after %d s\n",
+			        UDEV_DEADLINE_SEC);
 			return EXIT_USAGE;
 		}
 		if (udev_env_forbids())
@@ -1490,11 +1577,14 @@ int main(int argc, char **argv)
 		write_abort(write_tmp);
 		return EXIT_SOME_FAILED;
 	}
-	/* one job: the main thread probes, with one ring (several volumes only) */
-	if (!sw.n_threads && n > 1)
+	/*
+	 * One job: the main thread probes, with one ring: for batched reads
+	 * (several volumes), or to bound one volume's reads by --timeout.
+	 */
+	if (!sw.n_threads && (n > 1 || (o.timeout && o.mode != MODE_UDEV)))
 		ring = img_prefetch_new(SCAN_CHUNK);
 	for (size_t i = 0; i < n; i++) {
-		struct img_scan *sc = window_get(&sw, i, ring);
+		struct img_scan *sc = window_get(&sw, i, &ring);
 
 		img_progress_tick(progress);
 		/* off the terminal before a line goes there (a table is printed at the end) */

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <linux/fs.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef HAVE_LIBURING
@@ -68,6 +70,15 @@ struct img_source {
 	uint32_t head_first; /* bytes of the first head read */
 	struct img_prefetch *defer; /* reads the cache misses are queued here (bulk scans) */
 	bool missed;     /* a read was queued since the last img_source_take_miss() */
+	/*
+	 * Bulk scans: every read must be in within timeout_ms of being queued
+	 * (0: no limit), and on-demand reads go through the ring sync so that
+	 * the wait for them can end then.  timed_out: a read did not come in
+	 * time and was left behind; every later request fails with -ETIMEDOUT.
+	 */
+	uint64_t timeout_ms;
+	struct img_prefetch *sync;
+	bool timed_out;
 	unsigned n;
 	struct img_source_stats st;
 	struct region r[MAX_REGIONS]; /* last: not cleared at open */
@@ -271,19 +282,35 @@ fail:
 	return r;
 }
 
-/* pread exactly [start, start+len) or to the end of the target; returns bytes or -errno */
-static ssize_t read_region(struct img_source *s, uint64_t start, size_t len, uint8_t *buf)
+static ssize_t ring_read(struct img_source *s, uint8_t *buf, size_t len, uint64_t off, bool *left);
+
+/*
+ * pread exactly [start, start+len) or to the end of the target; returns bytes
+ * or -errno.  *left: a read was left in flight (timed out, or its ring
+ * failed): buf must never be freed or reused, the kernel may still fill it.
+ */
+static ssize_t read_region(struct img_source *s, uint64_t start, size_t len, uint8_t *buf, bool *left)
 {
 	size_t got = 0;
 	bool retried = false;
 
+	*left = false;
 	while (got < len) {
 		ssize_t n;
 
 		if (s->fd < 0)
 			return -EBADF;
-		n = pread(s->fd, buf + got, len - got, (off_t)(start + got));
+		/* bounded: through the ring, waited for until the deadline only */
+		n = ring_read(s, buf + got, len - got, start + got, left);
+		if (*left)
+			return n;
+		if (n == -EAGAIN) {
+			n = pread(s->fd, buf + got, len - got, (off_t)(start + got));
+			if (n < 0)
+				n = -errno;
+		}
 		if (n < 0) {
+			errno = (int)-n;
 			if (errno == EINTR)
 				continue;
 			if (errno == EINVAL && s->st.direct && !retried) {
@@ -425,9 +452,13 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	struct region *rg, *cont;
 	const uint8_t *keep_src = NULL;
 	uint8_t *buf;
+	bool left;
 	ssize_t n;
 	void *p;
 
+	/* a read of this volume was left behind: nothing more of it is trusted */
+	if (s->timed_out)
+		return -ETIMEDOUT;
 	for (unsigned i = 0; i < s->n; i++) {
 		rg = &s->r[i];
 		if (abs >= rg->start && end <= rg->start + rg->len) {
@@ -517,9 +548,10 @@ static int fd_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	buf = p;
 	if (keep)
 		memcpy(buf, keep_src, (size_t)keep);
-	n = read_region(s, start + keep, (size_t)(stop - start - keep), buf + keep);
+	n = read_region(s, start + keep, (size_t)(stop - start - keep), buf + keep, &left);
 	if (n < 0) {
-		free(buf);
+		if (!left)
+			free(buf);
 		return (int)n;
 	}
 	if ((uint64_t)n + keep < end - start) {
@@ -550,6 +582,9 @@ struct pending {
 	struct img_source *s;
 	uint64_t start, stop;
 	uint8_t *buf;
+	bool live; /* queued or in flight: the kernel may still write to buf */
+	int res;   /* the sync read's result */
+	uint64_t deadline; /* CLOCK_MONOTONIC ns by which it must be in; 0: none */
 };
 
 #define MAGIC_WINDOWS 4
@@ -609,9 +644,18 @@ struct img_prefetch {
 	size_t unsubmitted;
 	size_t inflight; /* submitted, not yet reaped */
 	bool broken;     /* a wait failed with reads in flight: no more batches */
-	int error;       /* why it broke: a negative errno */
+	int error;       /* why it broke: a negative errno (-ETIMEDOUT: a deadline passed) */
 	struct pending *pend;
+	struct pending sync; /* the one on-demand read (ring_read) */
+	struct img_prefetch *next_abandoned;
 };
+
+/*
+ * Rings given up with reads in flight, and so the buffers the kernel may
+ * still fill: kept, and reachable (a leak checker sees them as held, and
+ * nothing ever reuses them), until the process ends.
+ */
+static _Atomic(struct img_prefetch *) abandoned;
 #endif
 
 struct img_prefetch *img_prefetch_new(size_t max_sources)
@@ -647,8 +691,27 @@ void img_prefetch_free(struct img_prefetch *pf)
 	if (!pf)
 		return;
 	(void)img_prefetch_wait(pf);
-	if (pf->broken)
-		return; /* the kernel may still write to buffers: leave it all */
+	/*
+	 * A ring given up (a read timed out, a wait failed) still has reads in
+	 * flight: their buffers are left to the kernel, never freed nor reused.
+	 * Closing the ring does not wait for them: the kernel's ring teardown
+	 * does, on its own (see HUNG DEVICES in imgscan(8), docs/timeouts.md).
+	 */
+	if (pf->broken) {
+		struct img_prefetch *head = atomic_load(&abandoned);
+
+		for (size_t i = 0; i < pf->np; i++) {
+			if (!pf->pend[i].live) {
+				free(pf->pend[i].buf);
+				pf->pend[i].buf = NULL;
+			}
+		}
+		io_uring_queue_exit(&pf->ring);
+		do
+			pf->next_abandoned = head;
+		while (!atomic_compare_exchange_weak(&abandoned, &head, pf));
+		return;
+	}
 	io_uring_queue_exit(&pf->ring);
 	free(pf->pend);
 	free(pf);
@@ -703,6 +766,8 @@ int img_prefetch_add(struct img_prefetch *pf, struct img_source *s)
 			return -EBUSY;
 		}
 		p->buf = buf;
+		p->live = true;
+		p->deadline = img_deadline_after(img_clock_ns(), s->timeout_ms);
 		io_uring_prep_read(sqe, s->fd, buf, (unsigned)(p->stop - p->start), p->start);
 		io_uring_sqe_set_data(sqe, p);
 		pf->np++;
@@ -737,7 +802,8 @@ static int defer_read(struct img_source *s, uint64_t start, uint64_t stop)
 		return -EBUSY;
 	}
 	p = &pf->pend[pf->np++];
-	*p = (struct pending){ .s = s, .start = start, .stop = stop, .buf = buf };
+	*p = (struct pending){ .s = s, .start = start, .stop = stop, .buf = buf, .live = true,
+		               .deadline = img_deadline_after(img_clock_ns(), s->timeout_ms) };
 	io_uring_prep_read(sqe, s->fd, buf, (unsigned)(stop - start), start);
 	io_uring_sqe_set_data(sqe, p);
 	pf->unsubmitted++;
@@ -769,6 +835,203 @@ bool img_source_take_miss(struct img_source *s)
 /* attempts at a submission the kernel takes nothing of before the ring is given up */
 #define SUBMIT_TRIES 8
 
+uint64_t img_clock_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t img_deadline_after(uint64_t now, uint64_t ms)
+{
+	if (ms == 0)
+		return 0;
+	if (ms > UINT64_MAX / 1000000u || now > UINT64_MAX - ms * 1000000u)
+		return UINT64_MAX;
+	return now + ms * 1000000u;
+}
+
+void img_source_set_timeout(struct img_source *s, uint64_t ms)
+{
+	s->timeout_ms = ms;
+}
+
+void img_source_sync(struct img_source *s, struct img_prefetch *pf)
+{
+	s->sync = pf;
+}
+
+bool img_source_timed_out(const struct img_source *s)
+{
+	return s->timed_out;
+}
+
+#ifdef HAVE_LIBURING
+/*
+ * The next completion, waiting at most until deadline (0: no limit);
+ * -ETIME once it has passed with nothing completed.
+ */
+static int ring_wait_one(struct img_prefetch *pf, uint64_t deadline, struct io_uring_cqe **cqe)
+{
+	struct __kernel_timespec ts;
+	uint64_t now, left;
+	int rc;
+
+	if (!deadline)
+		return io_uring_wait_cqe(&pf->ring, cqe);
+	now = img_clock_ns();
+	if (now >= deadline) {
+		rc = io_uring_peek_cqe(&pf->ring, cqe);
+		return rc == -EAGAIN ? -ETIME : rc;
+	}
+	left = deadline - now;
+	ts.tv_sec = (long long)(left / 1000000000u);
+	ts.tv_nsec = (long long)(left % 1000000000u);
+	return io_uring_wait_cqe_timeout(&pf->ring, cqe, &ts);
+}
+
+/* take one completion: a region for its source, or the sync read's result */
+static void reap(struct img_prefetch *pf, struct io_uring_cqe *cqe)
+{
+	struct pending *p = io_uring_cqe_get_data(cqe);
+	int res = cqe->res;
+
+	io_uring_cqe_seen(&pf->ring, cqe);
+	pf->inflight--;
+	p->live = false;
+	if (p == &pf->sync) {
+		p->res = res;
+		return;
+	}
+	if (res > 0 && p->s->n < MAX_REGIONS) {
+		/*
+		 * Memory checkers cannot see the kernel's io_uring writes:
+		 * tell valgrind the bytes that came are defined.
+		 */
+		mark_defined(p->buf, (size_t)res);
+		/* a short read at the end of a target is normal: keep what came */
+		p->s->st.reads++;
+		p->s->st.bytes += (uint64_t)res;
+		p->s->cached += p->stop - p->start;
+		p->s->held += p->stop - p->start;
+		add_region(p->s, p->start, (size_t)res, p->buf);
+		p->buf = NULL;
+	}
+	/* errors (EINVAL for O_DIRECT, EIO) are met again, and reported, on demand */
+}
+
+/*
+ * When the wait for the ring's reads must end: the earliest deadline of a
+ * read in flight (0: one has none, no limit).  A volume with a read past its
+ * deadline is marked timed out; *none: every read in flight is of such a
+ * volume, nothing is left worth waiting for.
+ */
+static uint64_t ring_deadline(struct img_prefetch *pf, bool *none)
+{
+	uint64_t now = img_clock_ns(), next = UINT64_MAX;
+	bool unbounded = false;
+
+	for (size_t i = 0; i <= pf->np; i++) {
+		struct pending *p = i < pf->np ? &pf->pend[i] : &pf->sync;
+
+		if (!p->live || p->s->timed_out)
+			continue;
+		if (!p->deadline)
+			unbounded = true;
+		else if (p->deadline <= now)
+			p->s->timed_out = true;
+		else if (p->deadline < next)
+			next = p->deadline;
+	}
+	/* a volume timed out by one read: its other reads are not waited for */
+	*none = true;
+	for (size_t i = 0; i <= pf->np; i++) {
+		struct pending *p = i < pf->np ? &pf->pend[i] : &pf->sync;
+
+		if (p->live && !p->s->timed_out)
+			*none = false;
+	}
+	return unbounded ? 0 : next;
+}
+
+/*
+ * The sync read: [off, off+len) into buf through the ring, waited for until
+ * the source's deadline.  -EAGAIN when it cannot be made so (no ring, no
+ * deadline, the ring failed or is full): the caller reads with pread.
+ * Completions of other reads met on the way are taken as the batch wait
+ * takes them.  *left: the read stays in flight (timed out: -ETIMEDOUT, and
+ * the source is marked; or the wait failed): buf is the kernel's now, and
+ * the ring is given up (the caller makes a new one).
+ */
+static ssize_t ring_read(struct img_source *s, uint8_t *buf, size_t len, uint64_t off, bool *left)
+{
+	struct img_prefetch *pf = s->sync;
+	struct io_uring_sqe *sqe;
+
+	*left = false;
+	if (!pf || !s->timeout_ms || pf->broken || pf->sync.live || len > UINT32_MAX)
+		return -EAGAIN;
+	sqe = io_uring_get_sqe(&pf->ring);
+	if (!sqe) {
+		prefetch_submit(pf);
+		sqe = io_uring_get_sqe(&pf->ring);
+		if (!sqe)
+			return -EAGAIN;
+	}
+	/* buf: recorded only, so that a ring given up keeps it (the caller owns it) */
+	pf->sync = (struct pending){ .s = s, .start = off, .stop = off + len, .buf = buf, .live = true,
+		                     .deadline = img_deadline_after(img_clock_ns(), s->timeout_ms) };
+	io_uring_prep_read(sqe, s->fd, buf, (unsigned)len, off);
+	io_uring_sqe_set_data(sqe, &pf->sync);
+	pf->unsubmitted++;
+	prefetch_submit(pf);
+	while (pf->sync.live) {
+		struct io_uring_cqe *cqe;
+		int rc;
+
+		if (pf->unsubmitted)
+			prefetch_submit(pf);
+		if (!pf->inflight) {
+			/* the kernel took nothing: nothing can complete */
+			rc = -EBUSY;
+		} else {
+			rc = ring_wait_one(pf, pf->sync.deadline, &cqe);
+			if (rc == -EINTR)
+				continue;
+			if (rc == 0) {
+				reap(pf, cqe);
+				continue;
+			}
+		}
+		*left = true;
+		pf->broken = true;
+		if (rc == -ETIME || rc == -ETIMEDOUT) {
+			s->timed_out = true;
+			pf->error = -ETIMEDOUT;
+			return -ETIMEDOUT;
+		}
+		pf->error = rc;
+		return rc;
+	}
+	pf->sync.buf = NULL;
+	if (pf->sync.res > 0)
+		mark_defined(buf, (size_t)pf->sync.res);
+	return pf->sync.res;
+}
+#else
+static ssize_t ring_read(struct img_source *s, uint8_t *buf, size_t len, uint64_t off, bool *left)
+{
+	(void)s;
+	(void)buf;
+	(void)len;
+	(void)off;
+	*left = false;
+	return -EAGAIN;
+}
+#endif
+
 int img_prefetch_wait(struct img_prefetch *pf)
 {
 #ifdef HAVE_LIBURING
@@ -781,7 +1044,8 @@ int img_prefetch_wait(struct img_prefetch *pf)
 		return -EIO;
 	while (pf->inflight || pf->unsubmitted) {
 		struct io_uring_cqe *cqe;
-		struct pending *p;
+		uint64_t deadline;
+		bool none;
 		int rc;
 
 		if (pf->unsubmitted) {
@@ -793,46 +1057,41 @@ int img_prefetch_wait(struct img_prefetch *pf)
 				break;
 			}
 		}
-		rc = io_uring_wait_cqe(&pf->ring, &cqe);
+		/*
+		 * Wait until the earliest deadline of a volume whose read is
+		 * still out; once every read out is one of a volume past its
+		 * deadline, those are left behind.
+		 */
+		deadline = ring_deadline(pf, &none);
+		if (none) {
+			pf->error = -ETIMEDOUT;
+			break;
+		}
+		rc = ring_wait_one(pf, deadline, &cqe);
 		/*
 		 * A signal interrupts the wait (a stop and continue: ^Z then fg);
-		 * the reads go on regardless: wait again.
+		 * the reads go on regardless: wait again.  A deadline that
+		 * passed is looked at by ring_deadline().
 		 */
-		if (rc == -EINTR)
+		if (rc == -EINTR || rc == -ETIME)
 			continue;
 		if (rc < 0) {
 			pf->error = rc;
 			break;
 		}
-		p = io_uring_cqe_get_data(cqe);
-		if (cqe->res > 0 && p->s->n < MAX_REGIONS) {
-			/*
-			 * Memory checkers cannot see the kernel's io_uring writes:
-			 * tell valgrind the bytes that came are defined.
-			 */
-			mark_defined(p->buf, (size_t)cqe->res);
-			/* a short read at the end of a target is normal: keep what came */
-			p->s->st.reads++;
-			p->s->st.bytes += (uint64_t)cqe->res;
-			p->s->cached += p->stop - p->start;
-			p->s->held += p->stop - p->start;
-			add_region(p->s, p->start, (size_t)cqe->res, p->buf);
-			p->buf = NULL;
-		}
-		/* errors (EINVAL for O_DIRECT, EIO) are met again, and reported, on demand */
-		io_uring_cqe_seen(&pf->ring, cqe);
-		pf->inflight--;
+		reap(pf, cqe);
 	}
 	/*
 	 * Reads still in flight or queued here (a wait or a submission that
-	 * failed) point at sources the caller is about to free and at buffers
-	 * the kernel may still fill: give the ring up, and those buffers with it.
+	 * failed, a deadline that passed) point at sources the caller is about
+	 * to free and at buffers the kernel may still fill: give the ring up,
+	 * and those buffers with it.
 	 */
 	if (pf->inflight || pf->unsubmitted) {
 		pf->broken = true;
 		if (!pf->error)
 			pf->error = -EIO;
-		return -EIO;
+		return pf->error == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
 	}
 	for (size_t i = 0; i < pf->np; i++) {
 		free(pf->pend[i].buf);

@@ -84,6 +84,7 @@ int img_prefetch_wait(struct img_prefetch *pf);
 /*
  * 0, or why the ring failed (a negative errno): its reads were given up and
  * every later read is made on demand.  A signal (^Z, fg) is not a failure.
+ * -ETIMEDOUT: a read was still out at its deadline (img_source_set_timeout).
  */
 int img_prefetch_error(const struct img_prefetch *pf);
 /*
@@ -99,6 +100,24 @@ int img_prefetch_error(const struct img_prefetch *pf);
  */
 void img_source_defer(struct img_source *s, struct img_prefetch *pf);
 bool img_source_take_miss(struct img_source *s);
+/*
+ * Deadlines, for bulk scans: a device whose read never returns (a dead path,
+ * a hung FUSE or NFS file behind a loop device) must not hold the others.
+ * With a timeout set (ms; 0: none), each read of s must come in within that
+ * time of being queued: reads on a ring (img_prefetch_add, deferred reads)
+ * are waited for until then, and with img_source_sync(s, pf) the reads the
+ * cache misses are made on pf's ring too and waited for as long only (pf
+ * NULL: pread, unbounded).  A read that does not come in time is left in
+ * flight: the source is marked timed out and every later request fails
+ * with -ETIMEDOUT; the ring is given up (img_prefetch_error() -ETIMEDOUT):
+ * free it, its buffers are left to the kernel, and make a new one.
+ */
+void img_source_set_timeout(struct img_source *s, uint64_t ms);
+void img_source_sync(struct img_source *s, struct img_prefetch *pf);
+bool img_source_timed_out(const struct img_source *s);
+/* CLOCK_MONOTONIC in ns; the deadline ms after now (0 ms: 0, no deadline; saturates) */
+uint64_t img_clock_ns(void);
+uint64_t img_deadline_after(uint64_t now, uint64_t ms);
 /*
  * The open descriptor, switched to buffered reads, for libblkid to name a
  * raw volume's content on the very inode that was probed (no second lookup

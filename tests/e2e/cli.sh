@@ -23,6 +23,15 @@ mkfifo "$T/fifo"
 # usage errors: exit 2
 "$IMGSCAN" --vg vg0 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--vg with a PATH: exit 2" 2 $?
 "$IMGSCAN" --jobs 0 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--jobs 0: exit 2" 2 $?
+"$IMGSCAN" --timeout 86401 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--timeout 86401: exit 2" 2 $?
+"$IMGSCAN" --timeout 1.5 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--timeout 1.5: exit 2" 2 $?
+"$IMGSCAN" --udev --timeout 5 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--timeout with --udev: exit 2" 2 $?
+"$IMGSCAN" --monitor --timeout 5 >/dev/null 2>&1; check_eq "--timeout with --monitor: exit 2" 2 $?
+for to in 0 1 86400; do
+	"$IMGSCAN" --json --timeout $to "$T/a.qcow2" "$T/r.raw" >"$T/to.json" 2>/dev/null
+	check_eq "--timeout $to: exit 0" 0 $?
+	check_eq "--timeout $to: both answers" "qcow2 raw" "$(jq -r '[.images[].format] | join(" ")' "$T/to.json")"
+done
 "$IMGSCAN" --udev "$T/a.qcow2" "$T/r.raw" >/dev/null 2>&1; check_eq "--udev with two PATHs: exit 2" 2 $?
 "$IMGSCAN" --offset -5 "$T/a.qcow2" >/dev/null 2>&1; check_eq "negative --offset: exit 2" 2 $?
 "$IMGSCAN" --offset 12x "$T/a.qcow2" >/dev/null 2>&1; check_eq "bad --offset: exit 2" 2 $?

@@ -533,6 +533,168 @@ static void test_prefetch(void **state)
 	}
 }
 
+/* the deadline of a read: none for 0 ms, saturated instead of wrapped */
+static void test_deadline_after(void **state)
+{
+	(void)state;
+	assert_int_equal(img_deadline_after(12345, 0), 0);
+	assert_int_equal(img_deadline_after(5, 1), 1000005);
+	assert_int_equal(img_deadline_after(1000000000, 10000), 11000000000ull);
+	assert_true(img_deadline_after(UINT64_MAX - 10, 1) == UINT64_MAX);
+	assert_true(img_deadline_after(0, UINT64_MAX) == UINT64_MAX);
+	assert_true(img_deadline_after(0, UINT64_MAX / 1000000u + 1) == UINT64_MAX);
+	assert_true(img_clock_ns() > 0);
+}
+
+/*
+ * A source whose reads never return: its descriptor is made the read end of
+ * a pipe nobody writes to (a test-only swap: the reader opens files and
+ * block devices only).  wfd: the write end, kept open by the caller.
+ */
+static struct img_source *open_stuck(const char *name, int *wfd)
+{
+	struct img_source *s;
+	int fd, pfd[2];
+
+	assert_int_equal(img_source_open(make_file(name, 200000), 0, true, &s), 0);
+	fd = img_source_buffered_fd(s);
+	assert_true(fd >= 0);
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(dup2(pfd[0], fd), fd);
+	close(pfd[0]);
+	*wfd = pfd[1];
+	return s;
+}
+
+/*
+ * --timeout: a read made at once through the ring (img_source_sync) is
+ * waited for until its deadline, then left behind: -ETIMEDOUT, the source
+ * marked, every later request refused, the ring given up and freed without
+ * waiting.  alarm(): a wait that never ends fails the test instead of
+ * hanging it.
+ */
+static void test_timeout_sync(void **state)
+{
+	struct img_prefetch *pf;
+	struct img_source *s;
+	struct img_reader r;
+	const uint8_t *p;
+	int wfd;
+
+	(void)state;
+	pf = img_prefetch_new(2);
+	if (!pf)
+		skip(); /* built without liburing, or no io_uring here */
+	alarm(30);
+	s = open_stuck("stuck-sync", &wfd);
+	img_source_reader(s, &r);
+	img_source_set_timeout(s, 100);
+	img_source_sync(s, pf);
+	assert_int_equal(img_get(&r, 0, 512, &p), -ETIMEDOUT);
+	assert_true(img_source_timed_out(s));
+	assert_int_equal(img_prefetch_error(pf), -ETIMEDOUT);
+	/* nothing more of it: not even what a cache could hold */
+	assert_int_equal(img_get(&r, 0, 512, &p), -ETIMEDOUT);
+	assert_int_equal(img_source_stats(s)->reads, 0);
+	/* a ring given up: no more waits on it, and freeing it does not wait */
+	assert_int_equal(img_prefetch_wait(pf), -EIO);
+	img_prefetch_free(pf);
+	img_source_free(s);
+	close(wfd);
+	alarm(0);
+}
+
+/*
+ * A batch with a stuck volume and a sound one: the wait ends at the
+ * deadline, with the sound volume's reads in and the stuck one marked.
+ */
+static void test_timeout_batch(void **state)
+{
+	struct img_source *s[2];
+	struct img_prefetch *pf;
+	struct img_reader r;
+	const uint8_t *p;
+	int wfd;
+
+	(void)state;
+	pf = img_prefetch_new(2);
+	if (!pf)
+		skip();
+	alarm(30);
+	s[0] = open_stuck("stuck-batch", &wfd);
+	assert_int_equal(img_source_open(make_file("sound-batch", 300000), 0, false, &s[1]), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		img_source_set_timeout(s[i], 100);
+		assert_int_equal(img_prefetch_add(pf, s[i]), 0);
+	}
+	assert_int_equal(img_prefetch_wait(pf), -ETIMEDOUT);
+	assert_int_equal(img_prefetch_error(pf), -ETIMEDOUT);
+	assert_true(img_source_timed_out(s[0]));
+	assert_false(img_source_timed_out(s[1]));
+	/* the sound volume's head and tail came in: served without a read */
+	img_source_reader(s[1], &r);
+	assert_int_equal(img_source_stats(s[1])->reads, 2);
+	assert_int_equal(img_get(&r, 0, 512, &p), 0);
+	assert_pattern(p, 0, 512);
+	assert_int_equal(img_get_end(&r, 512, 512, &p), 0);
+	assert_pattern(p, 300000 - 512, 512);
+	assert_int_equal(img_source_stats(s[1])->reads, 2);
+	img_source_reader(s[0], &r);
+	assert_int_equal(img_get(&r, 0, 512, &p), -ETIMEDOUT);
+	img_prefetch_free(pf);
+	img_source_free(s[0]);
+	img_source_free(s[1]);
+	close(wfd);
+	alarm(0);
+}
+
+/*
+ * A read made at once times out while another volume's deferred read is out
+ * on the same ring: that read either came in while the wait went on (taken
+ * as a batch wait takes it) or is lost with the ring; either way the other
+ * volume, probed again with a new ring, gets its data.
+ */
+static void test_timeout_renew(void **state)
+{
+	struct img_prefetch *pf, *pf2;
+	struct img_source *s, *stuck;
+	struct img_reader r, rs;
+	const uint8_t *p;
+	int wfd;
+
+	(void)state;
+	open_deferred("renew", 3000000, &s, &pf, &r);
+	alarm(30);
+	img_source_set_timeout(s, 100);
+	/* the sound volume's read is out on pf */
+	assert_int_equal(img_get(&r, 1000000, 100, &p), -EAGAIN);
+	assert_true(img_source_take_miss(s));
+	/* the stuck one's read, made at once on pf, times out */
+	stuck = open_stuck("renew-stuck", &wfd);
+	img_source_reader(stuck, &rs);
+	img_source_set_timeout(stuck, 100);
+	img_source_sync(stuck, pf);
+	assert_int_equal(img_get(&rs, 0, 512, &p), -ETIMEDOUT);
+	assert_int_equal(img_prefetch_error(pf), -ETIMEDOUT);
+	assert_false(img_source_timed_out(s));
+	/* a new ring: the sound volume's read is deferred again there */
+	pf2 = img_prefetch_new(4);
+	assert_non_null(pf2);
+	img_prefetch_free(pf);
+	img_source_defer(s, pf2);
+	if (img_get(&r, 1000000, 100, &p) == -EAGAIN) {
+		assert_true(img_source_take_miss(s));
+		assert_int_equal(img_prefetch_wait(pf2), 0);
+	}
+	assert_int_equal(img_get(&r, 1000000, 100, &p), 0);
+	assert_pattern(p, 1000000, 100);
+	img_prefetch_free(pf2);
+	img_source_free(s);
+	img_source_free(stuck);
+	close(wfd);
+	alarm(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +711,10 @@ int main(void)
 		cmocka_unit_test(test_byte_cap),
 		cmocka_unit_test(test_shrunk),
 		cmocka_unit_test(test_prefetch),
+		cmocka_unit_test(test_deadline_after),
+		cmocka_unit_test(test_timeout_sync),
+		cmocka_unit_test(test_timeout_batch),
+		cmocka_unit_test(test_timeout_renew),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
