@@ -46,6 +46,8 @@ enum {
 };
 
 #define MAX_VG_FILTERS 64
+#define IMG_STR_(x) #x
+#define IMG_STRINGIFY(x) IMG_STR_(x)
 #define MAX_JOBS 64
 /* --udev finishes well inside udev's event budget (180 s by default) */
 #define UDEV_DEADLINE_SEC 30
@@ -1366,22 +1368,16 @@ int main(int argc, char **argv)
 			o.cached = true;
 			break;
 		case 'j':
-			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS) {
-				char *ep = esc_arg(optarg);
-
-				fprintf(stderr, "imgscan: --jobs: '%s' is not a number from 1 to %d\n", ESC_SHOWN(ep),
-				        MAX_JOBS);
-				return EXIT_USAGE;
-			}
+			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS)
+				return usage_arg("--jobs", optarg, strlen(optarg),
+				                 "is not a number from 1 to " IMG_STRINGIFY(MAX_JOBS));
 			o.jobs = (unsigned)v;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_u64(optarg, &v) < 0 || v > MAX_TIMEOUT_SEC) {
-				fprintf(stderr,
-				        "imgscan: --timeout: '%s' is not a number of seconds from 0 (no limit) to %d\n",
-				        optarg, MAX_TIMEOUT_SEC);
-				return EXIT_USAGE;
-			}
+			if (parse_u64(optarg, &v) < 0 || v > MAX_TIMEOUT_SEC)
+				return usage_arg("--timeout", optarg, strlen(optarg),
+				                 "is not a number of seconds from 0 (no limit) to "
+				                 IMG_STRINGIFY(MAX_TIMEOUT_SEC));
 			o.timeout = (unsigned)v;
 			timeout_given = true;
 			break;
