@@ -237,7 +237,8 @@ static const char *error_hint(int err)
 	case EBADF:
 		return "give a descriptor open for reading";
 	case ENODATA:
-		return "give a longer head or the tail of the volume";
+		return "give a longer head, the tail, or IMGSCAN_PROBE_NO_CONTENT_SIGNATURES when no "
+		       "ISO 9660 or UDF can be there";
 	case ELIBACC:
 		return "install the library named";
 	default:
@@ -273,6 +274,9 @@ const char *imgscan_probe_strerror(const struct imgscan_probe *pr)
 
 /* ---- runs ------------------------------------------------------------------------ */
 
+/* what a volume's end reads as when the caller gives no tail (immutable) */
+static const uint8_t no_tail[IMG_SOURCE_TAIL];
+
 static int mem_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 {
 	struct mem_volume *m = ctx;
@@ -285,6 +289,14 @@ static int mem_get(void *ctx, uint64_t off, size_t len, const uint8_t **ret)
 	}
 	if (m->tail && off >= tail_start) {
 		*ret = m->tail + (off - tail_start);
+		return 0;
+	}
+	/*
+	 * No tail given: the last IMG_SOURCE_TAIL bytes read as zeros, so the
+	 * formats known by a footer (a fixed VHD, a DMG) simply do not match
+	 */
+	if (!m->tail && m->size - off <= IMG_SOURCE_TAIL && len <= sizeof(no_tail)) {
+		*ret = no_tail;
 		return 0;
 	}
 	if (!m->missed) {

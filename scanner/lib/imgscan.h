@@ -88,8 +88,10 @@ IMGSCAN_EXPORT int imgscan_probe_set_fd(struct imgscan_probe *pr, int fd, uint64
 /*
  * The volume is size bytes whose first head_len bytes are at head and last
  * tail_len bytes at tail (tail NULL, tail_len 0: unknown).  Nothing is
- * copied: the buffers must stay valid until the run returns.  A probe that
- * needs bytes outside both makes the run fail with -ENODATA.
+ * copied: the buffers must stay valid until the run returns.  Without a
+ * tail the last 4 KiB read as zeros (no footer: a fixed VHD or a DMG is not
+ * recognised).  A probe that needs other bytes outside the buffers makes
+ * the run fail with -ENODATA.
  */
 IMGSCAN_EXPORT int imgscan_probe_set_buffer(struct imgscan_probe *pr, const void *head,
                                             size_t head_len, const void *tail, size_t tail_len,
