@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""imgscan: recognise virtual disk images from their header bytes.
+
+A ctypes binding of libimgscan.so.1 (no compiled extension).  Each result
+is a dict shaped exactly like one object of ``imgscan --json``'s "images"
+array: the same keys, the same values::
+
+    >>> import imgscan
+    >>> imgscan.probe("disk.qcow2")["format"]
+    'qcow2'
+    >>> for d in imgscan.scan(["a.img", "b.vmdk"], jobs=4):
+    ...     print(d["path"], d["format"], d.get("backing-filename"))
+
+Header strings (a backing file name, ...) are untrusted bytes from the
+image: invalid UTF-8 arrives as U+FFFD, as ``imgscan --json`` writes it.
+Errors are raised as OSError(errno, explanation, path).
+
+The library is found through $IMGSCAN_LIBRARY (a path), then the dynamic
+loader's search path, then the lib directory of the prefix this module is
+installed under.
+"""
+
+import ctypes
+import itertools
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["probe", "scan", "library_version", "PROBE_DEEP", "PROBE_NO_DIRECT",
+           "PROBE_NO_CONTENT", "PROBE_NO_CONTENT_SIGNATURES"]
+
+PROBE_DEEP = 1 << 0
+PROBE_NO_DIRECT = 1 << 1
+PROBE_NO_CONTENT = 1 << 2
+PROBE_NO_CONTENT_SIGNATURES = 1 << 3
+
+_SONAME = "libimgscan.so.1"
+
+
+def _candidates():
+    env = os.environ.get("IMGSCAN_LIBRARY")
+    if env:
+        yield env
+        return
+    yield _SONAME
+    # <prefix>/lib/pythonX.Y/site-packages/imgscan/__init__.py -> <prefix>/lib
+    here = os.path.dirname(os.path.abspath(__file__))
+    libdir = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    yield os.path.join(libdir, _SONAME)
+    yield os.path.join(os.path.dirname(libdir), "lib64", _SONAME)
+
+
+def _load():
+    errors = []
+    for name in _candidates():
+        try:
+            return ctypes.CDLL(name, use_errno=False)
+        except OSError as e:
+            errors.append(str(e))
+    raise ImportError("imgscan: cannot load %s (%s); set IMGSCAN_LIBRARY to its path"
+                      % (_SONAME, "; ".join(errors)))
+
+
+_lib = _load()
+
+_P = ctypes.c_void_p
+
+
+def _fn(name, restype, *argtypes):
+    f = getattr(_lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+_version = _fn("imgscan_version", ctypes.c_char_p)
+_new = _fn("imgscan_probe_new", _P)
+_free = _fn("imgscan_probe_free", None, _P)
+_set_flags = _fn("imgscan_probe_set_flags", ctypes.c_int, _P, ctypes.c_uint)
+_set_path = _fn("imgscan_probe_set_path", ctypes.c_int, _P, ctypes.c_char_p, ctypes.c_uint64)
+_run = _fn("imgscan_probe_run", ctypes.c_int, _P)
+_strerror = _fn("imgscan_probe_strerror", ctypes.c_char_p, _P)
+_get_json = _fn("imgscan_probe_get_json", ctypes.c_int, _P, ctypes.POINTER(ctypes.c_char_p))
+
+
+def library_version():
+    """The version of the libimgscan loaded ("0.1.0")."""
+    return _version().decode()
+
+
+class _Probe:
+    """One probe handle: used by one thread at a time."""
+
+    def __init__(self):
+        self._h = _new()
+        if not self._h:
+            raise MemoryError("imgscan: out of memory")
+
+    def close(self):
+        if self._h:
+            _free(self._h)
+            self._h = None
+
+    def __del__(self):
+        self.close()
+
+    def _error(self, rc, path):
+        why = _strerror(self._h)
+        return OSError(-rc, why.decode(errors="replace") if why else os.strerror(-rc), path)
+
+    def probe(self, path, offset=0, deep=False, flags=0):
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError("imgscan: offset must be a non-negative int")
+        if deep:
+            flags |= PROBE_DEEP
+        bpath = os.fsencode(path)
+        if not bpath or b"\0" in bpath:
+            raise ValueError("imgscan: a path without NUL bytes is needed")
+        rc = _set_flags(self._h, flags)
+        if rc >= 0:
+            rc = _set_path(self._h, bpath, offset)
+        if rc < 0:
+            raise OSError(-rc, os.strerror(-rc), path)
+        rc = _run(self._h)
+        if rc < 0:
+            raise self._error(rc, path)
+        text = ctypes.c_char_p()
+        rc = _get_json(self._h, ctypes.byref(text))
+        if rc < 0:
+            raise self._error(rc, path)
+        # json-c wrote valid UTF-8 (untrusted bytes were made so first)
+        return json.loads(text.value.decode("utf-8"))
+
+
+def probe(path, offset=0, deep=False, flags=0):
+    """Probe one file or block device: a dict like one object of
+    ``imgscan --json [--deep] [--offset OFFSET] PATH``.
+
+    flags: further PROBE_* bits (PROBE_NO_DIRECT, PROBE_NO_CONTENT, ...).
+    Raises OSError(errno, explanation, path) when the volume cannot be
+    opened or read (an image that is damaged is not an error: its dict says
+    "damaged").
+    """
+    p = _Probe()
+    try:
+        return p.probe(path, offset, deep, flags)
+    finally:
+        p.close()
+
+
+_local = threading.local()
+
+
+def _thread_probe(path, offset, deep, flags):
+    # one handle per worker thread, reused for its volumes
+    p = getattr(_local, "probe", None)
+    if p is None:
+        p = _local.probe = _Probe()
+    return p.probe(path, offset, deep, flags)
+
+
+def scan(paths, jobs=4, offset=0, deep=False, flags=0):
+    """Probe many paths with `jobs` threads; yield one dict per path, in the
+    order given (as probe() would return it).  At most 2*jobs volumes are in
+    flight, so memory stays bounded however many paths there are.
+
+    The first path that cannot be probed raises OSError(errno, explanation,
+    path) when its turn comes; the dicts before it have been yielded.
+    """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError("imgscan: jobs must be a positive int")
+    it = iter(paths)
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imgscan") as pool:
+        window = [pool.submit(_thread_probe, p, offset, deep, flags)
+                  for p in itertools.islice(it, 2 * jobs)]
+        while window:
+            fut = window.pop(0)
+            for p in itertools.islice(it, 1):
+                window.append(pool.submit(_thread_probe, p, offset, deep, flags))
+            try:
+                yield fut.result()
+            except BaseException:
+                for f in window:
+                    f.cancel()
+                raise

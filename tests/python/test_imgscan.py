@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The Python module against `imgscan -J`: for every format qemu-img can
+create (and variants: backing files, hostile names, encryption, bitmaps,
+snapshots, subformats), imgscan.probe() must return exactly the object the
+command prints, with --deep and --offset too; imgscan.scan() the same
+objects in input order; errors are OSError with errno and path.
+
+Run by tests/python/run.sh (make check) with $IMGSCAN and $IMGSCAN_LIBRARY.
+"""
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import imgscan
+
+IMGSCAN = os.environ.get("IMGSCAN") or shutil.which("imgscan")
+SECRET = "secret,id=sec0,data=imgscan-test"
+HOSTILE = b'a b;$x`y`"\n\xff'
+
+# name, format, size, extra qemu-img create arguments
+IMAGES = [
+    ("plain.qcow2", "qcow2", "64M", []),
+    ("v2.qcow2", "qcow2", "64M", ["-o", "compat=0.10"]),
+    ("lazy.qcow2", "qcow2", "64M", ["-o", "lazy_refcounts=on,cluster_size=4096"]),
+    ("ext-l2.qcow2", "qcow2", "64M", ["-o", "extended_l2=on"]),
+    ("zstd.qcow2", "qcow2", "64M", ["-o", "compression_type=zstd"]),
+    ("backing.qcow2", "qcow2", "", ["-b", "base.raw", "-F", "raw"]),
+    ("hostile.qcow2", "qcow2", "8M", ["-u", "-b", HOSTILE, "-F", "raw"]),
+    ("datafile.qcow2", "qcow2", "8M", ["-o", "data_file=data.raw"]),
+    ("luks.qcow2", "qcow2", "8M", ["--object", SECRET, "-o",
+                                    "encrypt.format=luks,encrypt.key-secret=sec0,"
+                                    "encrypt.iter-time=10"]),
+    ("plain.qcow", "qcow", "8M", []),
+    ("backing.qcow", "qcow", "8M", ["-b", "base.raw", "-F", "raw"]),
+    ("plain.qed", "qed", "8M", []),
+    ("backing.qed", "qed", "8M", ["-b", "base.qcow2", "-F", "qcow2"]),
+    ("sparse.vmdk", "vmdk", "8M", []),
+    ("stream.vmdk", "vmdk", "8M", ["-o", "subformat=streamOptimized"]),
+    ("flat.vmdk", "vmdk", "8M", ["-o", "subformat=monolithicFlat"]),
+    ("split.vmdk", "vmdk", "8M", ["-o", "subformat=twoGbMaxExtentSparse"]),
+    ("dynamic.vpc", "vpc", "8M", []),
+    ("fixed.vpc", "vpc", "8M", ["-o", "subformat=fixed"]),
+    ("dynamic.vhdx", "vhdx", "8M", []),
+    ("fixed.vhdx", "vhdx", "8M", ["-o", "subformat=fixed"]),
+    ("plain.vdi", "vdi", "8M", []),
+    ("static.vdi", "vdi", "8M", ["-o", "static=on"]),
+    ("plain.parallels", "parallels", "8M", []),
+    ("plain.luks", "luks", "8M", ["--object", SECRET, "-o", "key-secret=sec0,iter-time=10"]),
+    ("plain.raw", "raw", "8M", []),
+]
+
+
+# qemu-img cannot always time its LUKS PBKDF on a loaded virtual CPU: an
+# artefact of the machine, not of imgscan (tests/e2e/lib.sh says the same)
+PBKDF_TIMING = b"Unable to get accurate CPU usage"
+
+
+def qemu_img(*args, cwd):
+    """Run qemu-img, retried as the e2e tests do; False when a LUKS image
+    cannot be made for PBKDF timing, an error otherwise."""
+    for attempt in range(5):
+        r = subprocess.run(["qemu-img", *args], cwd=cwd,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if r.returncode == 0:
+            return True
+        time.sleep(1)
+    if PBKDF_TIMING in r.stderr:
+        return False
+    raise AssertionError("qemu-img %s: %s" % (" ".join(map(str, args)), r.stderr.decode()))
+
+
+def command_json(path, *opts):
+    """The first object of `imgscan -J [opts] path`."""
+    out = subprocess.run([IMGSCAN, "-J", *opts, path], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, check=False)
+    doc = json.loads(out.stdout)
+    assert len(doc["images"]) == 1, out.stderr
+    return doc["images"][0]
+
+
+def need(images, name):
+    if name not in images:
+        pytest.skip("%s: qemu-img cannot time its LUKS PBKDF on this machine" % name)
+    return images[name]
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory):
+    if not IMGSCAN or not os.access(IMGSCAN, os.X_OK):
+        pytest.fail("$IMGSCAN names no imgscan binary")
+    d = str(tmp_path_factory.mktemp("img"))
+    qemu_img("create", "-q", "-f", "raw", "base.raw", "4M", cwd=d)
+    qemu_img("create", "-q", "-f", "qcow2", "base.qcow2", "4M", cwd=d)
+    paths = {}
+    for name, fmt, size, args in IMAGES:
+        argv = ["create", "-q", "-f", fmt, *args, name]
+        if size:
+            argv.append(size)
+        if qemu_img(*argv, cwd=d):
+            paths[name] = os.path.join(d, name)
+    # variants made after creation
+    qemu_img("bitmap", "--add", "plain.qcow2", "b0", cwd=d)
+    qemu_img("snapshot", "-c", "s1", "lazy.qcow2", cwd=d)
+    # a raw volume holding a filesystem: "content" named through libblkid
+    ext = os.path.join(d, "ext4.raw")
+    with open(ext, "wb") as f:
+        f.truncate(8 << 20)
+    if shutil.which("mkfs.ext4"):
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "lbl", ext], check=True)
+    paths["ext4.raw"] = ext
+    # a qcow2 image 1 MiB into a file (--offset)
+    inner = os.path.join(d, "plain.qcow2")
+    off = os.path.join(d, "offset.img")
+    with open(off, "wb") as f, open(inner, "rb") as src:
+        f.write(b"\0" * (1 << 20))
+        shutil.copyfileobj(src, f)
+    paths["offset.img"] = off
+    return paths
+
+
+@pytest.mark.parametrize("name", [n for n, _, _, _ in IMAGES] + ["ext4.raw"])
+def test_probe_equals_command(images, name):
+    path = need(images, name)
+    got = imgscan.probe(path)
+    assert got == command_json(path)
+    assert got["path"] == path
+
+
+def test_formats_covered(images):
+    """every format qemu-img creates is recognised as itself (not raw)"""
+    for name, fmt, _, _ in IMAGES:
+        if name in images:
+            assert imgscan.probe(images[name])["format"] == fmt, name
+
+
+def test_facts(images):
+    d = imgscan.probe(images["hostile.qcow2"])
+    # untrusted bytes: the \xff is U+FFFD, the newline kept, as --json writes them
+    assert d["backing-filename"] == 'a b;$x`y`"\n\ufffd'
+    assert imgscan.probe(images["plain.qcow2"])["bitmap-count"] == 1
+    assert imgscan.probe(need(images, "luks.qcow2"))["encrypted"] is True
+    if shutil.which("mkfs.ext4"):
+        c = imgscan.probe(images["ext4.raw"])["content"]
+        assert c["type"] == "ext4" and c["label"] == "lbl"
+
+
+@pytest.mark.parametrize("name", ["lazy.qcow2", "plain.qcow2", "backing.qcow2", "sparse.vmdk"])
+def test_deep(images, name):
+    path = images[name]
+    got = imgscan.probe(path, deep=True)
+    assert got == command_json(path, "--deep")
+    if name == "lazy.qcow2":
+        assert [s["name"] for s in got["snapshots"]] == ["s1"]
+
+
+def test_offset(images):
+    path = images["offset.img"]
+    got = imgscan.probe(path, offset=1 << 20)
+    assert got == command_json(path, "--offset", str(1 << 20))
+    assert got["format"] == "qcow2" and got["offset"] == 1 << 20
+    assert imgscan.probe(path)["format"] == "raw"
+
+
+def test_no_content_flag(images):
+    d = imgscan.probe(images["ext4.raw"], flags=imgscan.PROBE_NO_CONTENT)
+    assert "content" not in d
+
+
+def test_errors(images, tmp_path):
+    missing = str(tmp_path / "missing.img")
+    with pytest.raises(OSError) as e:
+        imgscan.probe(missing)
+    assert e.value.errno == errno.ENOENT
+    assert e.value.filename == missing
+    assert "cannot open" in e.value.strerror
+    with pytest.raises(OSError) as e:
+        imgscan.probe(str(tmp_path))
+    assert e.value.errno == errno.ENOTBLK
+    with pytest.raises(OSError) as e:
+        imgscan.probe(images["plain.raw"], offset=1 << 40)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(ValueError):
+        imgscan.probe(images["plain.raw"], offset=-1)
+    with pytest.raises(ValueError):
+        list(imgscan.scan([images["plain.raw"]], jobs=0))
+
+
+def test_scan_in_order(images):
+    names = sorted(images) * 3
+    paths = [images[n] for n in names]
+    expect = {n: command_json(images[n]) for n in set(names) if n != "offset.img"}
+    got = list(imgscan.scan(paths, jobs=3))
+    assert [d["path"] for d in got] == paths
+    for n, d in zip(names, got):
+        if n != "offset.img":
+            assert d == expect[n], n
+
+
+def test_scan_error_in_order(images, tmp_path):
+    missing = str(tmp_path / "missing.img")
+    paths = [images["plain.qcow2"], images["plain.vdi"], missing, images["plain.qed"]]
+    it = imgscan.scan(paths, jobs=2)
+    assert next(it)["format"] == "qcow2"
+    assert next(it)["format"] == "vdi"
+    with pytest.raises(OSError) as e:
+        next(it)
+    assert e.value.errno == errno.ENOENT and e.value.filename == missing
+
+
+def test_version():
+    assert imgscan.library_version().count(".") == 2
