@@ -215,3 +215,60 @@ def test_scan_error_in_order(images, tmp_path):
 
 def test_version():
     assert imgscan.library_version().count(".") == 2
+
+
+def _fixture_names():
+    d = os.environ.get("FIXTURES")
+    if not d or not os.path.isdir(d):
+        return []
+    names = []
+    for sub in ("", "bad"):
+        base = os.path.join(d, sub)
+        for f in sorted(os.listdir(base)):
+            if f.endswith(".head"):
+                names.append(os.path.join(sub, f[:-5]))
+    return names
+
+
+FIXTURE_NAMES = _fixture_names()
+
+
+@pytest.fixture(scope="session")
+def fixture_images(tmp_path_factory):
+    """every fixtures/ and fixtures/bad/ slice rebuilt as a sparse file: the
+    head at 0, the tail (when there is one) at the end, NAME.size long"""
+    d = os.environ["FIXTURES"]
+    out = tmp_path_factory.mktemp("fx")
+    paths = {}
+    for name in FIXTURE_NAMES:
+        with open(os.path.join(d, name + ".head"), "rb") as f:
+            head = f.read()
+        size = len(head)
+        if os.path.exists(os.path.join(d, name + ".size")):
+            with open(os.path.join(d, name + ".size")) as f:
+                size = int(f.read().split()[0])
+        tail = b""
+        if os.path.exists(os.path.join(d, name + ".tail")):
+            with open(os.path.join(d, name + ".tail"), "rb") as f:
+                tail = f.read()
+        p = str(out / (name.replace("/", "-") + ".img"))
+        with open(p, "wb") as f:
+            f.write(head)
+            f.truncate(max(size, len(head)))
+            if tail:
+                f.seek(max(size, len(head)) - len(tail))
+                f.write(tail)
+        paths[name] = p
+    return paths
+
+
+def test_fixtures_present():
+    assert len(FIXTURE_NAMES) > 40, "$FIXTURES names no fixture directory"
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_fixture_equals_command(fixture_images, name):
+    """hostile and damaged headers included: the same dict as imgscan -J"""
+    path = fixture_images[name]
+    assert imgscan.probe(path) == command_json(path)
+    assert imgscan.probe(path, deep=True) == command_json(path, "--deep")
