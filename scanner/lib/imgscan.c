@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,29 +388,54 @@ static int finish(struct imgscan_probe *pr, const uint8_t *sector0, size_t secto
 	return res->format == IMG_FMT_RAW ? 0 : 1;
 }
 
-static int run_source(struct imgscan_probe *pr)
+/* open the volume (path or descriptor) with the read budget and head size the flags ask */
+static int source_open(struct imgscan_probe *pr, struct img_source **ret)
 {
-	struct img_scan *s = &pr->scan;
-	struct img_source *src = NULL;
-	struct img_reader r;
-	const uint8_t *p = NULL;
-	size_t got = 0;
-	int rc, crc = -1;
+	int rc;
 
+	*ret = NULL;
 	if (pr->kind == SRC_PATH)
-		rc = img_source_open(pr->path, pr->offset, pr->flags & IMGSCAN_PROBE_NO_DIRECT, &src);
+		rc = img_source_open(pr->path, pr->offset, pr->flags & IMGSCAN_PROBE_NO_DIRECT, ret);
 	else
-		rc = img_source_from_fd(pr->fd, pr->offset, pr->size, &src);
+		rc = img_source_from_fd(pr->fd, pr->offset, pr->size, ret);
 	if (rc < 0)
 		return fail(pr, "open", rc, NULL);
 	if (pr->flags & IMGSCAN_PROBE_DEEP)
-		img_source_set_cap(src, IMG_SOURCE_DEEP_CAP);
+		img_source_set_cap(*ret, IMG_SOURCE_DEEP_CAP);
 	if (pr->flags & IMGSCAN_PROBE_NO_CONTENT_SIGNATURES)
-		img_source_set_head(src, 4096);
+		img_source_set_head(*ret, 4096);
+	return 0;
+}
+
+/*
+ * Probe src.  With defer (batch runs), a read the cache cannot serve is
+ * queued there and *again says the probe must run once more after
+ * img_prefetch_wait(defer); the result of this run is then meaningless.
+ */
+static int source_probe(struct imgscan_probe *pr, struct img_source *src,
+                        struct img_prefetch *defer, bool *again)
+{
+	struct img_reader r;
+	int rc;
+
+	img_source_defer(src, defer);
 	img_source_reader(src, &r);
 	r.flags = reader_flags(pr);
-	s->size = r.size;
+	pr->scan.size = r.size;
 	rc = img_probe(&r, pr->res);
+	*again = defer && img_source_take_miss(src);
+	img_source_defer(src, NULL);
+	return rc;
+}
+
+/* after the probe (rc): content, verdict, properties; closes and frees src */
+static int source_finish(struct imgscan_probe *pr, struct img_source *src, int rc)
+{
+	struct img_scan *s = &pr->scan;
+	struct img_reader r;
+	const uint8_t *p = NULL;
+	size_t got = 0;
+
 	if (rc < 0) {
 		img_source_free(src);
 		return fail(pr, "read", rc, NULL);
@@ -416,18 +443,33 @@ static int run_source(struct imgscan_probe *pr)
 	/* a raw volume's content, named through the very descriptor probed */
 	if (pr->res->format == IMG_FMT_RAW && !(pr->flags & IMGSCAN_PROBE_NO_CONTENT)) {
 		int fd = img_source_buffered_fd(src);
+		int crc = fd < 0 ? fd : img_content_probe(fd, pr->offset, s->size, &s->content);
 
-		crc = fd < 0 ? fd : img_content_probe(fd, pr->offset, s->size, &s->content);
 		s->content.probed = crc == 0;
 	}
-	if (pr->have_policy && pr->res->format == IMG_FMT_RAW)
+	if (pr->have_policy && pr->res->format == IMG_FMT_RAW) {
+		img_source_reader(src, &r);
 		(void)img_get_upto(&r, 0, 512, &p, &got);
+	}
 	/* close at once: an open descriptor makes a device-mapper remove fail */
 	img_source_close(src);
 	s->stats = *img_source_stats(src);
 	rc = finish(pr, p, got);
 	img_source_free(src);
 	return rc;
+}
+
+static int run_source(struct imgscan_probe *pr)
+{
+	struct img_source *src;
+	bool again;
+	int rc;
+
+	rc = source_open(pr, &src);
+	if (rc < 0)
+		return rc;
+	rc = source_probe(pr, src, NULL, &again);
+	return source_finish(pr, src, rc);
 }
 
 static int run_mem(struct imgscan_probe *pr)
@@ -456,12 +498,11 @@ static int run_mem(struct imgscan_probe *pr)
 	return finish(pr, p, got);
 }
 
-int imgscan_probe_run(struct imgscan_probe *pr)
+/* a fresh run: results cleared, the result buffer, the scan record */
+static int run_begin(struct imgscan_probe *pr)
 {
 	struct img_scan *s;
 
-	if (!pr)
-		return -EINVAL;
 	reset_results(pr);
 	pr->has_err = false;
 	if (pr->kind == SRC_NONE)
@@ -477,6 +518,18 @@ int imgscan_probe_run(struct imgscan_probe *pr)
 	s->path = pr->kind == SRC_PATH ? pr->path : NULL;
 	s->offset = pr->kind == SRC_MEM ? 0 : pr->offset;
 	s->res = pr->res;
+	return 0;
+}
+
+int imgscan_probe_run(struct imgscan_probe *pr)
+{
+	int rc;
+
+	if (!pr)
+		return -EINVAL;
+	rc = run_begin(pr);
+	if (rc < 0)
+		return rc;
 	return pr->kind == SRC_MEM ? run_mem(pr) : run_source(pr);
 }
 
@@ -905,6 +958,345 @@ int imgscan_probe_check_failed(const struct imgscan_probe *pr, const char *check
 	if (reason)
 		*reason = pr->scan.verdict.reason[id];
 	return 1;
+}
+
+
+/* ---- batch scans ------------------------------------------------------------------- */
+
+/*
+ * Workers claim chunks of BATCH_CHUNK consecutive volumes; a chunk's volumes
+ * are opened, their head and tail windows read in one io_uring batch (one
+ * ring per worker, when the kernel and the build allow), then probed; a
+ * probe that needs a block beyond the windows has its read queued on the ring
+ * and runs again once the chunk's other volumes are probed (as the command's
+ * scan does).  Results wait in a window of (jobs + 1) chunks of probe
+ * handles until the calling thread delivers them in input order: memory is
+ * bounded whatever the number of volumes.
+ */
+#define BATCH_CHUNK 16
+#define BATCH_DEFER_ROUNDS 8
+#define BATCH_JOBS_MAX 32
+
+struct batch_item {
+	enum source_kind kind;
+	char *path;
+	int fd;
+	uint64_t offset;
+	uint64_t size;
+};
+
+enum slot_state {
+	SLOT_FREE = 0,
+	SLOT_BUSY,
+	SLOT_DONE,
+};
+
+struct imgscan_batch {
+	unsigned flags;
+	bool have_policy;
+	struct img_policy policy;
+	unsigned jobs;
+	struct batch_item *items;
+	size_t n;
+	size_t cap;
+
+	/* one run */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct imgscan_probe **slots;
+	int *rcs;
+	enum slot_state *state;
+	size_t w;
+	size_t next;      /* the first volume no worker has claimed */
+	size_t delivered; /* volumes handed to the callback */
+	bool stop;
+};
+
+struct imgscan_batch *imgscan_batch_new(void)
+{
+	struct imgscan_batch *b = calloc(1, sizeof(*b));
+
+	if (b)
+		b->jobs = 4;
+	return b;
+}
+
+void imgscan_batch_free(struct imgscan_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		free(b->items[i].path);
+	free(b->items);
+	free(b);
+}
+
+int imgscan_batch_set_flags(struct imgscan_batch *b, unsigned flags)
+{
+	if (!b || (flags & ~(unsigned)ALL_FLAGS))
+		return -EINVAL;
+	b->flags = flags;
+	return 0;
+}
+
+int imgscan_batch_set_policy(struct imgscan_batch *b, const struct imgscan_policy *pol)
+{
+	if (!b)
+		return -EINVAL;
+	b->have_policy = pol != NULL;
+	if (pol)
+		memcpy(&b->policy, pol, sizeof(b->policy));
+	return 0;
+}
+
+int imgscan_batch_set_jobs(struct imgscan_batch *b, unsigned jobs)
+{
+	if (!b || jobs < 1 || jobs > BATCH_JOBS_MAX)
+		return -EINVAL;
+	b->jobs = jobs;
+	return 0;
+}
+
+static ssize_t batch_add(struct imgscan_batch *b, const struct batch_item *it)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		struct batch_item *p;
+
+		if (cap > SIZE_MAX / sizeof(*p) || cap > (size_t)SSIZE_MAX)
+			return -ENOMEM;
+		p = realloc(b->items, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		b->items = p;
+		b->cap = cap;
+	}
+	b->items[b->n] = *it;
+	return (ssize_t)b->n++;
+}
+
+ssize_t imgscan_batch_add_path(struct imgscan_batch *b, const char *path, uint64_t offset)
+{
+	struct batch_item it = { .kind = SRC_PATH, .fd = -1, .offset = offset };
+	ssize_t r;
+
+	if (!b || !path || !*path)
+		return -EINVAL;
+	it.path = strdup(path);
+	if (!it.path)
+		return -ENOMEM;
+	r = batch_add(b, &it);
+	if (r < 0)
+		free(it.path);
+	return r;
+}
+
+ssize_t imgscan_batch_add_fd(struct imgscan_batch *b, int fd, uint64_t offset, uint64_t size)
+{
+	struct batch_item it = { .kind = SRC_FD, .fd = fd, .offset = offset, .size = size };
+
+	if (!b || fd < 0)
+		return -EINVAL;
+	return batch_add(b, &it);
+}
+
+/* point slot handle pr at item it (the path is borrowed from the batch: not freed by pr) */
+static void batch_point(struct imgscan_probe *pr, const struct batch_item *it)
+{
+	reset_results(pr);
+	pr->has_err = false;
+	pr->kind = it->kind;
+	pr->path = it->path;
+	pr->fd = it->fd;
+	pr->offset = it->offset;
+	pr->size = it->size;
+	if (it->kind == SRC_FD)
+		snprintf(pr->name, sizeof(pr->name), "descriptor %d", it->fd);
+}
+
+/* open, read (one ring batch) and probe volumes [i0, i0 + k) into their slots */
+static void batch_chunk(struct imgscan_batch *b, struct img_prefetch *ring, size_t i0, size_t k)
+{
+	struct img_source *srcs[BATCH_CHUNK];
+
+	for (size_t j = 0; j < k; j++) {
+		size_t i = i0 + j;
+		struct imgscan_probe *pr = b->slots[i % b->w];
+		int rc;
+
+		srcs[j] = NULL;
+		batch_point(pr, &b->items[i]);
+		rc = run_begin(pr);
+		if (rc >= 0)
+			rc = source_open(pr, &srcs[j]);
+		b->rcs[i % b->w] = rc;
+		/* the device starts on this volume while the next ones open */
+		if (rc >= 0 && ring)
+			(void)img_prefetch_add(ring, srcs[j]);
+	}
+	if (ring)
+		(void)img_prefetch_wait(ring);
+	/* without a ring, one round of reads on demand */
+	for (unsigned round = ring ? 0 : BATCH_DEFER_ROUNDS;; round++) {
+		struct img_prefetch *defer = round < BATCH_DEFER_ROUNDS ? ring : NULL;
+		size_t left = 0;
+
+		for (size_t j = 0; j < k; j++) {
+			struct imgscan_probe *pr = b->slots[(i0 + j) % b->w];
+			bool again;
+			int rc;
+
+			if (!srcs[j])
+				continue;
+			rc = source_probe(pr, srcs[j], defer, &again);
+			if (again) {
+				left++;
+				continue;
+			}
+			b->rcs[(i0 + j) % b->w] = source_finish(pr, srcs[j], rc);
+			srcs[j] = NULL;
+		}
+		if (!left)
+			break;
+		if (img_prefetch_wait(ring) < 0)
+			round = BATCH_DEFER_ROUNDS - 1;
+	}
+}
+
+static void *batch_worker(void *arg)
+{
+	struct imgscan_batch *b = arg;
+	struct img_prefetch *ring = img_prefetch_new(BATCH_CHUNK);
+
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		size_t i0, k;
+
+		while (!b->stop && b->next < b->n && b->next >= b->delivered + b->w)
+			pthread_cond_wait(&b->cond, &b->lock);
+		if (b->stop || b->next >= b->n)
+			break;
+		i0 = b->next;
+		k = b->n - i0;
+		if (k > BATCH_CHUNK)
+			k = BATCH_CHUNK;
+		if (k > b->delivered + b->w - i0)
+			k = b->delivered + b->w - i0;
+		b->next += k;
+		for (size_t j = 0; j < k; j++)
+			b->state[(i0 + j) % b->w] = SLOT_BUSY;
+		pthread_mutex_unlock(&b->lock);
+
+		batch_chunk(b, ring, i0, k);
+
+		pthread_mutex_lock(&b->lock);
+		for (size_t j = 0; j < k; j++)
+			b->state[(i0 + j) % b->w] = SLOT_DONE;
+		pthread_cond_broadcast(&b->cond);
+	}
+	pthread_mutex_unlock(&b->lock);
+	img_prefetch_free(ring);
+	return NULL;
+}
+
+static void batch_release(struct imgscan_batch *b)
+{
+	for (size_t i = 0; b->slots && i < b->w; i++) {
+		if (b->slots[i]) {
+			b->slots[i]->path = NULL; /* the batch's */
+			imgscan_probe_free(b->slots[i]);
+		}
+	}
+	free(b->slots);
+	free(b->rcs);
+	free(b->state);
+	b->slots = NULL;
+	b->rcs = NULL;
+	b->state = NULL;
+}
+
+int imgscan_batch_run(struct imgscan_batch *b, imgscan_batch_fn fn, void *userdata)
+{
+	pthread_t tids[BATCH_JOBS_MAX];
+	unsigned started = 0, jobs;
+	int ret = 0;
+
+	if (!b || !fn)
+		return -EINVAL;
+	if (!b->n)
+		return 0;
+	jobs = b->jobs;
+	/* no more workers than chunks */
+	if (jobs > (b->n + BATCH_CHUNK - 1) / BATCH_CHUNK)
+		jobs = (unsigned)((b->n + BATCH_CHUNK - 1) / BATCH_CHUNK);
+	b->w = (size_t)(jobs + 1) * BATCH_CHUNK;
+	b->slots = calloc(b->w, sizeof(*b->slots));
+	b->rcs = calloc(b->w, sizeof(*b->rcs));
+	b->state = calloc(b->w, sizeof(*b->state));
+	if (!b->slots || !b->rcs || !b->state) {
+		batch_release(b);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < b->w; i++) {
+		b->slots[i] = imgscan_probe_new();
+		if (!b->slots[i]) {
+			batch_release(b);
+			return -ENOMEM;
+		}
+		b->slots[i]->flags = b->flags;
+		b->slots[i]->have_policy = b->have_policy;
+		b->slots[i]->policy = b->policy;
+	}
+	b->next = b->delivered = 0;
+	b->stop = false;
+	if (pthread_mutex_init(&b->lock, NULL) != 0) {
+		batch_release(b);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&b->cond, NULL) != 0) {
+		pthread_mutex_destroy(&b->lock);
+		batch_release(b);
+		return -ENOMEM;
+	}
+	for (; started < jobs; started++) {
+		int e = pthread_create(&tids[started], NULL, batch_worker, b);
+
+		if (e) {
+			if (!started)
+				ret = -e;
+			break;
+		}
+	}
+	/* deliver in input order, on the calling thread */
+	for (size_t i = 0; started && i < b->n; i++) {
+		size_t s = i % b->w;
+		int r;
+
+		pthread_mutex_lock(&b->lock);
+		while (b->state[s] != SLOT_DONE)
+			pthread_cond_wait(&b->cond, &b->lock);
+		pthread_mutex_unlock(&b->lock);
+
+		r = fn(b->slots[s], b->rcs[s], i, userdata);
+
+		pthread_mutex_lock(&b->lock);
+		b->state[s] = SLOT_FREE;
+		b->delivered = i + 1;
+		if (r)
+			b->stop = true;
+		pthread_cond_broadcast(&b->cond);
+		pthread_mutex_unlock(&b->lock);
+		if (r) {
+			ret = -ECANCELED;
+			break;
+		}
+	}
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+	batch_release(b);
+	return ret;
 }
 
 /* ---- encoders -------------------------------------------------------------------- */

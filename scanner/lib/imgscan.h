@@ -234,6 +234,45 @@ IMGSCAN_EXPORT int imgscan_probe_is_safe(const struct imgscan_probe *pr);
 IMGSCAN_EXPORT int imgscan_probe_check_failed(const struct imgscan_probe *pr, const char *check,
                                               const char **reason);
 
+/* ---- batch scans ----------------------------------------------------------------- */
+/*
+ * Many volumes probed by N worker threads (each reading the first blocks of
+ * 16 volumes at a time in one io_uring batch where the kernel allows), the
+ * results handed to a callback on the thread that calls imgscan_batch_run,
+ * in the order the volumes were added; at most (N + 1) * 16 volumes are in
+ * flight whatever their number.
+ */
+struct imgscan_batch;
+/*
+ * Called once per volume, in input order: idx is what the add function
+ * returned, rc what imgscan_probe_run would have (1, 0 or a negative errno,
+ * imgscan_probe_strerror(pr) explaining it).  pr and every pointer taken
+ * from it are valid until the callback returns.  A non-zero return stops the
+ * batch: no further callback, imgscan_batch_run returns -ECANCELED.
+ */
+typedef int (*imgscan_batch_fn)(const struct imgscan_probe *pr, int rc, size_t idx,
+                                void *userdata);
+IMGSCAN_EXPORT struct imgscan_batch *imgscan_batch_new(void);
+IMGSCAN_EXPORT void imgscan_batch_free(struct imgscan_batch *b);
+/* for every volume of the batch: IMGSCAN_PROBE_* (-EINVAL for unknown bits), a policy (copied) */
+IMGSCAN_EXPORT int imgscan_batch_set_flags(struct imgscan_batch *b, unsigned flags);
+IMGSCAN_EXPORT int imgscan_batch_set_policy(struct imgscan_batch *b,
+                                            const struct imgscan_policy *pol);
+/* worker threads, 1 to 32 (default 4) */
+IMGSCAN_EXPORT int imgscan_batch_set_jobs(struct imgscan_batch *b, unsigned jobs);
+/* add a volume as imgscan_probe_set_path / _set_fd would set it; its index, or a negative errno */
+IMGSCAN_EXPORT ssize_t imgscan_batch_add_path(struct imgscan_batch *b, const char *path,
+                                              uint64_t offset);
+IMGSCAN_EXPORT ssize_t imgscan_batch_add_fd(struct imgscan_batch *b, int fd, uint64_t offset,
+                                            uint64_t size);
+/*
+ * Probe every volume added, calling fn for each in input order.  0, or
+ * -ECANCELED (fn stopped it), -EINVAL (fn NULL), -ENOMEM, or a
+ * pthread_create error.  The volumes stay added: a batch can run again.
+ */
+IMGSCAN_EXPORT int imgscan_batch_run(struct imgscan_batch *b, imgscan_batch_fn fn,
+                                     void *userdata);
+
 /* ---- encoders ------------------------------------------------------------------ */
 /*
  * Each writes s (len bytes, any bytes) encoded into out (outlen bytes) with a

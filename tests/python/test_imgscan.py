@@ -272,3 +272,18 @@ def test_fixture_equals_command(fixture_images, name):
     path = fixture_images[name]
     assert imgscan.probe(path) == command_json(path)
     assert imgscan.probe(path, deep=True) == command_json(path, "--deep")
+
+
+def test_scan_abandoned(images):
+    """leaving the iterator early stops the batch: no thread is left behind"""
+    import threading
+    before = threading.active_count()
+    paths = [images["plain.qcow2"]] * 200
+    it = imgscan.scan(paths, jobs=4)
+    assert next(it)["format"] == "qcow2"
+    assert next(it)["format"] == "qcow2"
+    it.close()
+    assert threading.active_count() == before
+    assert list(imgscan.scan([], jobs=2)) == []
+    with pytest.raises(ValueError):
+        list(imgscan.scan([images["plain.raw"]], jobs=33))

@@ -398,6 +398,114 @@ static void test_encoders(void **state)
 	assert_string_equal(imgscan_version(), PACKAGE_VERSION);
 }
 
+struct collected {
+	size_t n;
+	size_t idx[512];
+	int rc[512];
+	char props[512][8192];
+	size_t stop_at;
+};
+
+static int collect(const struct imgscan_probe *pr, int rc, size_t idx, void *userdata)
+{
+	struct collected *c = userdata;
+	char *p;
+
+	assert_true(c->n < 512);
+	c->idx[c->n] = idx;
+	c->rc[c->n] = rc;
+	if (rc >= 0) {
+		p = props_text(pr);
+		snprintf(c->props[c->n], sizeof(c->props[0]), "%s", p);
+		free(p);
+		assert_null(imgscan_probe_strerror(pr));
+	} else {
+		snprintf(c->props[c->n], sizeof(c->props[0]), "%s", imgscan_probe_strerror(pr));
+	}
+	c->n++;
+	return c->stop_at && c->n == c->stop_at;
+}
+
+/* many volumes, four workers: the results in input order, each as a single probe says */
+static void test_batch(void **state)
+{
+	static const char *const names[] = {
+		"qcow2-bad-backing-inject", "qcow2-bad-backing-utf8", "qcow2-bad-backing-1023",
+	};
+	struct imgscan_batch *b = imgscan_batch_new();
+	struct imgscan_probe *pr = imgscan_probe_new();
+	struct collected *c = calloc(1, sizeof(*c));
+	char path[3][PATH_MAX], missing[PATH_MAX];
+	size_t n = 0;
+	int fd;
+
+	assert_non_null(b);
+	assert_non_null(c);
+	for (unsigned i = 0; i < 3; i++)
+		make_image("bad", names[i], path[i], sizeof(path[i]));
+	snprintf(missing, sizeof(missing), "%s/missing.img", tmpdir);
+	fd = open(path[1], O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(imgscan_batch_set_jobs(b, 0), -EINVAL);
+	assert_int_equal(imgscan_batch_set_jobs(b, 33), -EINVAL);
+	assert_int_equal(imgscan_batch_set_jobs(b, 4), 0);
+	assert_int_equal(imgscan_batch_set_flags(b, 1u << 20), -EINVAL);
+	assert_int_equal(imgscan_batch_run(b, NULL, c), -EINVAL);
+	/* 300 volumes: several chunks per worker, the window wraps */
+	for (; n < 300; n++) {
+		ssize_t r;
+
+		if (n % 50 == 7)
+			r = imgscan_batch_add_path(b, missing, 0);
+		else if (n % 50 == 8)
+			r = imgscan_batch_add_fd(b, fd, 0, 0);
+		else
+			r = imgscan_batch_add_path(b, path[n % 3], 0);
+		assert_int_equal(r, (ssize_t)n);
+	}
+	assert_int_equal(imgscan_batch_run(b, collect, c), 0);
+	assert_int_equal(c->n, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *want = i % 50 == 8 ? path[1] : path[i % 3];
+		char *p;
+
+		assert_int_equal(c->idx[i], i);
+		if (i % 50 == 7) {
+			assert_int_equal(c->rc[i], -ENOENT);
+			assert_non_null(strstr(c->props[i], missing));
+			continue;
+		}
+		assert_int_equal(c->rc[i], 1);
+		assert_int_equal(imgscan_probe_set_path(pr, want, 0), 0);
+		assert_int_equal(imgscan_probe_run(pr), 1);
+		p = props_text(pr);
+		assert_string_equal(c->props[i], p);
+		free(p);
+	}
+	/* the callback stops it: no further call */
+	memset(c, 0, sizeof(*c));
+	c->stop_at = 40;
+	assert_int_equal(imgscan_batch_run(b, collect, c), -ECANCELED);
+	assert_int_equal(c->n, 40);
+	/* one worker, and a policy for every volume */
+	{
+		struct imgscan_policy *pol = imgscan_policy_new();
+
+		memset(c, 0, sizeof(*c));
+		assert_int_equal(imgscan_batch_set_jobs(b, 1), 0);
+		assert_int_equal(imgscan_batch_set_policy(b, pol), 0);
+		imgscan_policy_free(pol);
+		assert_int_equal(imgscan_batch_run(b, collect, c), 0);
+		assert_int_equal(c->n, n);
+		assert_non_null(strstr(c->props[0], "ID_IMAGE_SAFE=0\nID_IMAGE_UNSAFE=backing-file\n"));
+	}
+	close(fd);
+	free(c);
+	imgscan_probe_free(pr);
+	imgscan_batch_free(b);
+	imgscan_batch_free(NULL);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -417,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_errors),   cmocka_unit_test(test_path_fd_buffer),
 		cmocka_unit_test(test_raw),      cmocka_unit_test(test_ambiguous),
 		cmocka_unit_test(test_policy),   cmocka_unit_test(test_encoders),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
