@@ -28,12 +28,13 @@ import queue
 import threading
 
 __all__ = ["probe", "scan", "library_version", "PROBE_DEEP", "PROBE_NO_DIRECT",
-           "PROBE_NO_CONTENT", "PROBE_NO_CONTENT_SIGNATURES"]
+           "PROBE_NO_CONTENT", "PROBE_NO_CONTENT_SIGNATURES", "PROBE_STATS"]
 
 PROBE_DEEP = 1 << 0
 PROBE_NO_DIRECT = 1 << 1
 PROBE_NO_CONTENT = 1 << 2
 PROBE_NO_CONTENT_SIGNATURES = 1 << 3
+PROBE_STATS = 1 << 4
 
 _SONAME = "libimgscan.so.1"
 
@@ -137,7 +138,8 @@ def probe(path, offset=0, deep=False, flags=0):
     """Probe one file or block device: a dict like one object of
     ``imgscan --json [--deep] [--offset OFFSET] PATH``.
 
-    flags: further PROBE_* bits (PROBE_NO_DIRECT, PROBE_NO_CONTENT, ...).
+    flags: further PROBE_* bits (PROBE_NO_DIRECT, PROBE_NO_CONTENT, PROBE_STATS
+    for the "scan" I/O counters of --stats, ...).
     Raises OSError(errno, explanation, path) when the volume cannot be
     opened or read (an image that is damaged is not an error: its dict says
     "damaged").

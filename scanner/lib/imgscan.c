@@ -28,7 +28,7 @@
 
 #define ALL_FLAGS                                                                     \
 	(IMGSCAN_PROBE_DEEP | IMGSCAN_PROBE_NO_DIRECT | IMGSCAN_PROBE_NO_CONTENT |    \
-	 IMGSCAN_PROBE_NO_CONTENT_SIGNATURES)
+	 IMGSCAN_PROBE_NO_CONTENT_SIGNATURES | IMGSCAN_PROBE_STATS)
 #define TOKEN_MAX (IMG_FEATURE_NAME_MAX + 24)
 /* the head a memory volume must at least give: the first sector */
 #define ERR_MAX 768
@@ -70,6 +70,7 @@ struct imgscan_probe {
 	struct img_policy policy;
 
 	bool done; /* the last run succeeded: the facts below are valid */
+	bool have_io; /* scan.stats counts this run's reads (not a memory volume) */
 	struct img_scan scan;
 	struct img_result *res;
 	char name[64]; /* how errors name a descriptor or a buffer */
@@ -107,6 +108,7 @@ struct imgscan_probe *imgscan_probe_new(void)
 static void reset_results(struct imgscan_probe *pr)
 {
 	pr->done = false;
+	pr->have_io = false;
 	pr->n_props = 0;
 	pr->pool_len = 0;
 	pr->props_failed = false;
@@ -454,6 +456,8 @@ static int source_finish(struct imgscan_probe *pr, struct img_source *src, int r
 	/* close at once: an open descriptor makes a device-mapper remove fail */
 	img_source_close(src);
 	s->stats = *img_source_stats(src);
+	s->have_stats = pr->flags & IMGSCAN_PROBE_STATS;
+	pr->have_io = true;
 	rc = finish(pr, p, got);
 	img_source_free(src);
 	return rc;
@@ -700,6 +704,17 @@ const char *imgscan_probe_get_limit(const struct imgscan_probe *pr)
 	const struct img_result *res = result(pr);
 
 	return res ? res->limit : NULL;
+}
+
+int imgscan_probe_get_io(const struct imgscan_probe *pr, uint64_t *reads, uint64_t *bytes)
+{
+	if (!result(pr) || !pr->have_io)
+		return -ENODATA;
+	if (reads)
+		*reads = pr->scan.stats.reads;
+	if (bytes)
+		*bytes = pr->scan.stats.bytes;
+	return 0;
 }
 
 unsigned imgscan_probe_get_feature_count(const struct imgscan_probe *pr)

@@ -58,6 +58,8 @@ enum {
 	 * there; polyglots with them are then not reported ambiguous
 	 */
 	IMGSCAN_PROBE_NO_CONTENT_SIGNATURES = 1u << 3,
+	/* --stats: the JSON object gets the "scan" I/O counters (always kept: imgscan_probe_get_io) */
+	IMGSCAN_PROBE_STATS = 1u << 4,
 };
 
 /* a new handle with no volume; NULL when out of memory */
@@ -147,6 +149,13 @@ IMGSCAN_EXPORT int imgscan_probe_get_bitmap_count(const struct imgscan_probe *pr
 IMGSCAN_EXPORT const char *imgscan_probe_get_damaged(const struct imgscan_probe *pr);
 /* which of imgscan's own limits cut the header short (static text), or NULL */
 IMGSCAN_EXPORT const char *imgscan_probe_get_limit(const struct imgscan_probe *pr);
+
+/*
+ * The reads the run made (system calls, or io_uring requests in a batch) and
+ * the bytes they returned; -ENODATA for a memory volume or before a run.
+ */
+IMGSCAN_EXPORT int imgscan_probe_get_io(const struct imgscan_probe *pr, uint64_t *reads,
+                                        uint64_t *bytes);
 
 /* feature kinds */
 enum imgscan_feature_kind {

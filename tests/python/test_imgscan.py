@@ -287,3 +287,17 @@ def test_scan_abandoned(images):
     assert list(imgscan.scan([], jobs=2)) == []
     with pytest.raises(ValueError):
         list(imgscan.scan([images["plain.raw"]], jobs=33))
+
+
+@pytest.mark.parametrize("name", ["plain.qcow2", "dynamic.vhdx", "fixed.vpc", "stream.vmdk",
+                                  "ext4.raw"])
+def test_stats_reads_equal_command(images, name):
+    """the library reads a volume exactly as the command does: same "scan"
+    counters (reads, bytes, O_DIRECT, alignment) as imgscan -J --stats"""
+    path = images[name]
+    got = imgscan.probe(path, flags=imgscan.PROBE_STATS)
+    want = command_json(path, "--stats")
+    assert got["scan"] == want["scan"]
+    assert got == want
+    got = imgscan.probe(path, deep=True, flags=imgscan.PROBE_STATS)
+    assert got == command_json(path, "--stats", "--deep")

@@ -181,6 +181,14 @@ static void test_path_fd_buffer(void **state)
 	assert_int_equal(imgscan_probe_is_ambiguous(pr), 0);
 	assert_int_equal(imgscan_probe_get_candidate_count(pr), 0);
 	assert_int_equal(imgscan_probe_is_safe(pr), -ENODATA);
+	{
+		uint64_t reads = 0, bytes = 0;
+
+		/* the head window and the tail window of a 192 KiB file */
+		assert_int_equal(imgscan_probe_get_io(pr, &reads, &bytes), 0);
+		assert_int_equal(reads, 2);
+		assert_true(bytes >= 36 * 1024 && bytes <= 64 * 1024 + 4096);
+	}
 
 	/* the --udev lines, byte for byte */
 	p = props_text(pr);
@@ -246,6 +254,7 @@ static void test_path_fd_buffer(void **state)
 		assert_string_equal(p, udev);
 		free(p);
 		free(h64);
+		assert_int_equal(imgscan_probe_get_io(pr, NULL, NULL), -ENODATA);
 	}
 	/* 4 KiB only: the ISO 9660 block at 32 KiB (a polyglot's) is missing */
 	assert_int_equal(imgscan_probe_set_buffer(pr, head, hl, NULL, 0, sz), 0);
