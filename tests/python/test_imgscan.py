@@ -22,6 +22,8 @@ import imgscan
 IMGSCAN = os.environ.get("IMGSCAN") or shutil.which("imgscan")
 SECRET = "secret,id=sec0,data=imgscan-test"
 HOSTILE = b'a b;$x`y`"\n\xff'
+# run.sh preloads a sanitizer build's runtime for python alone: not for the tools
+SUBENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 
 # name, format, size, extra qemu-img create arguments
 IMAGES = [
@@ -65,7 +67,7 @@ def qemu_img(*args, cwd):
     """Run qemu-img, retried as the e2e tests do; False when a LUKS image
     cannot be made for PBKDF timing, an error otherwise."""
     for attempt in range(5):
-        r = subprocess.run(["qemu-img", *args], cwd=cwd,
+        r = subprocess.run(["qemu-img", *args], cwd=cwd, env=SUBENV,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if r.returncode == 0:
             return True
@@ -77,7 +79,7 @@ def qemu_img(*args, cwd):
 
 def command_json(path, *opts):
     """The first object of `imgscan -J [opts] path`."""
-    out = subprocess.run([IMGSCAN, "-J", *opts, path], stdout=subprocess.PIPE,
+    out = subprocess.run([IMGSCAN, "-J", *opts, path], stdout=subprocess.PIPE, env=SUBENV,
                          stderr=subprocess.PIPE, check=False)
     doc = json.loads(out.stdout)
     assert len(doc["images"]) == 1, out.stderr
@@ -112,7 +114,7 @@ def images(tmp_path_factory):
     with open(ext, "wb") as f:
         f.truncate(8 << 20)
     if shutil.which("mkfs.ext4"):
-        subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "lbl", ext], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "lbl", ext], check=True, env=SUBENV)
     paths["ext4.raw"] = ext
     # a qcow2 image 1 MiB into a file (--offset)
     inner = os.path.join(d, "plain.qcow2")
