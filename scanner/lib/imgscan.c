@@ -809,6 +809,109 @@ const char *imgscan_probe_get_content(const struct imgscan_probe *pr, const char
 	return v && *v ? v : NULL;
 }
 
+const char *imgscan_probe_get_specific_type(const struct imgscan_probe *pr)
+{
+	const struct img_result *res = result(pr);
+
+	return res ? res->spec.type : NULL;
+}
+
+static const struct img_spec *tree(const struct imgscan_probe *pr, int which)
+{
+	const struct img_result *res = result(pr);
+
+	if (!res)
+		return NULL;
+	if (which == IMGSCAN_TREE_FORMAT_SPECIFIC)
+		return res->spec.type ? &res->spec : NULL;
+	if (which == IMGSCAN_TREE_DEEP)
+		return &res->top;
+	return NULL;
+}
+
+unsigned imgscan_probe_get_tree_count(const struct imgscan_probe *pr, int which)
+{
+	const struct img_spec *t = tree(pr, which);
+
+	if (!t)
+		return 0;
+	return t->n < IMG_SPEC_MAX ? t->n : IMG_SPEC_MAX;
+}
+
+int imgscan_probe_get_tree_entry(const struct imgscan_probe *pr, int which, unsigned idx,
+                                 int *type, const char **key, const char **str, size_t *len,
+                                 uint64_t *uval, int64_t *ival)
+{
+	const struct img_spec *t = tree(pr, which);
+	const struct img_spec_entry *e;
+	uint32_t pool;
+	int ty;
+
+	if (which != IMGSCAN_TREE_FORMAT_SPECIFIC && which != IMGSCAN_TREE_DEEP)
+		return -EINVAL;
+	if (idx >= imgscan_probe_get_tree_count(pr, which))
+		return -ERANGE;
+	e = &t->e[idx];
+	pool = t->pool_used < IMG_SPEC_POOL ? t->pool_used : IMG_SPEC_POOL;
+	if (str)
+		*str = NULL;
+	if (len)
+		*len = 0;
+	if (uval)
+		*uval = 0;
+	if (ival)
+		*ival = 0;
+	if (key)
+		*key = e->key;
+	switch (e->type) {
+	case IMG_SPEC_STR:
+		ty = IMGSCAN_ENTRY_STRING;
+		if (e->v.str.off > pool || e->v.str.len > pool - e->v.str.off)
+			return -EBADMSG; /* never made by a probe: the pool bounds every string */
+		if (str)
+			*str = t->pool + e->v.str.off;
+		if (len)
+			*len = e->v.str.len;
+		break;
+	case IMG_SPEC_SELF:
+		ty = IMGSCAN_ENTRY_STRING;
+		if (str)
+			*str = pr->scan.path ? pr->scan.path : "";
+		if (len)
+			*len = pr->scan.path ? strlen(pr->scan.path) : 0;
+		break;
+	case IMG_SPEC_UINT:
+		ty = IMGSCAN_ENTRY_UINT;
+		if (uval)
+			*uval = e->v.u;
+		break;
+	case IMG_SPEC_INT:
+		ty = IMGSCAN_ENTRY_INT;
+		if (ival)
+			*ival = e->v.i;
+		break;
+	case IMG_SPEC_BOOL:
+		ty = IMGSCAN_ENTRY_BOOL;
+		if (uval)
+			*uval = e->v.b;
+		break;
+	case IMG_SPEC_OBJ:
+		ty = IMGSCAN_ENTRY_OBJECT;
+		break;
+	case IMG_SPEC_ARR:
+		ty = IMGSCAN_ENTRY_ARRAY;
+		break;
+	case IMG_SPEC_END:
+		ty = IMGSCAN_ENTRY_END;
+		break;
+	default:
+		return -EBADMSG;
+	}
+	if (type)
+		*type = ty;
+	return 0;
+}
+
 unsigned imgscan_probe_get_property_count(const struct imgscan_probe *pr)
 {
 	return result(pr) ? pr->n_props : 0;

@@ -196,6 +196,38 @@ IMGSCAN_EXPORT const char *imgscan_probe_get_content(const struct imgscan_probe 
                                                      const char *key);
 
 /*
+ * The trees of typed entries behind the JSON object's "format-specific"
+ * "data" (IMGSCAN_TREE_FORMAT_SPECIFIC, its "type" from
+ * imgscan_probe_get_specific_type) and the --deep top-level keys
+ * ("snapshots": IMGSCAN_TREE_DEEP): a flat list in document order where
+ * OBJECT and ARRAY open a container that the next unmatched END closes (a
+ * container left open ends with the list); keys are static ASCII, NULL
+ * inside arrays; strings are untrusted bytes with their length (a vmdk
+ * extent naming the image itself gives the path probed).
+ */
+enum imgscan_tree {
+	IMGSCAN_TREE_FORMAT_SPECIFIC = 0,
+	IMGSCAN_TREE_DEEP = 1,
+};
+enum imgscan_entry_type {
+	IMGSCAN_ENTRY_STRING = 1, /* *str, *len */
+	IMGSCAN_ENTRY_UINT = 2,   /* *uval */
+	IMGSCAN_ENTRY_INT = 3,    /* *ival */
+	IMGSCAN_ENTRY_BOOL = 4,   /* *uval 0 or 1 */
+	IMGSCAN_ENTRY_OBJECT = 5,
+	IMGSCAN_ENTRY_ARRAY = 6,
+	IMGSCAN_ENTRY_END = 7,
+};
+/* "qcow2", "vmdk", "luks", ...; NULL: no format-specific data */
+IMGSCAN_EXPORT const char *imgscan_probe_get_specific_type(const struct imgscan_probe *pr);
+IMGSCAN_EXPORT unsigned imgscan_probe_get_tree_count(const struct imgscan_probe *pr, int tree);
+/* entry idx of tree; out pointers may be NULL; -ERANGE past the end, -EINVAL unknown tree */
+IMGSCAN_EXPORT int imgscan_probe_get_tree_entry(const struct imgscan_probe *pr, int tree,
+                                                unsigned idx, int *type, const char **key,
+                                                const char **str, size_t *len, uint64_t *uval,
+                                                int64_t *ival);
+
+/*
  * The ID_IMAGE_* properties `imgscan --udev` prints for this volume, in the
  * same order, with the same values (udev-safe, without the udev quoting):
  * idx from 0 to the count.  *name is static, *value is owned by the handle.

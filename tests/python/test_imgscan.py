@@ -303,3 +303,96 @@ def test_stats_reads_equal_command(images, name):
     assert got == want
     got = imgscan.probe(path, deep=True, flags=imgscan.PROBE_STATS)
     assert got == command_json(path, "--stats", "--deep")
+
+
+# ---- the typed trees of the C API against the JSON object -------------------------------
+
+def _c_api():
+    import ctypes
+    lib = ctypes.CDLL(os.environ["IMGSCAN_LIBRARY"])
+    P = ctypes.c_void_p
+    for name, res, args in [
+        ("imgscan_probe_new", P, []),
+        ("imgscan_probe_free", None, [P]),
+        ("imgscan_probe_set_path", ctypes.c_int, [P, ctypes.c_char_p, ctypes.c_uint64]),
+        ("imgscan_probe_set_flags", ctypes.c_int, [P, ctypes.c_uint]),
+        ("imgscan_probe_run", ctypes.c_int, [P]),
+        ("imgscan_probe_get_specific_type", ctypes.c_char_p, [P]),
+        ("imgscan_probe_get_tree_count", ctypes.c_uint, [P, ctypes.c_int]),
+        ("imgscan_probe_get_tree_entry", ctypes.c_int,
+         [P, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(ctypes.c_int),
+          ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_void_p),
+          ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_uint64),
+          ctypes.POINTER(ctypes.c_int64)]),
+    ]:
+        f = getattr(lib, name)
+        f.restype = res
+        f.argtypes = args
+    return lib
+
+
+def _tree(lib, pr, which):
+    """rebuild a tree as the JSON writer does: containers, keys, typed values"""
+    import ctypes
+    n = lib.imgscan_probe_get_tree_count(pr, which)
+    entries = []
+    for i in range(n):
+        t, k, s = ctypes.c_int(), ctypes.c_char_p(), ctypes.c_void_p()
+        ln, u, v = ctypes.c_size_t(), ctypes.c_uint64(), ctypes.c_int64()
+        assert lib.imgscan_probe_get_tree_entry(pr, which, i, t, k, s, ln, u, v) == 0
+        if t.value == 1:
+            val = ctypes.string_at(s.value, ln.value).decode() if ln.value else ""
+        else:
+            val = {2: u.value, 3: v.value, 4: bool(u.value)}.get(t.value)
+        entries.append((t.value, k.value.decode() if k.value else None, val))
+    assert lib.imgscan_probe_get_tree_entry(pr, which, n, None, None, None, None, None, None) \
+        == -errno.ERANGE
+
+    pos = 0
+
+    def container(is_array):
+        nonlocal pos
+        c = [] if is_array else {}
+        while pos < len(entries):
+            t, k, val = entries[pos]
+            pos += 1
+            if t == 7:
+                return c
+            if t in (5, 6):
+                val = container(t == 6)
+            if is_array:
+                c.append(val)
+            else:
+                c[k] = val
+        return c
+
+    top = {}
+    while pos < len(entries):
+        top.update(container(False))
+    return top
+
+
+@pytest.mark.parametrize("name", ["lazy.qcow2", "plain.qcow2", "luks.qcow2", "sparse.vmdk",
+                                  "split.vmdk", "plain.luks", "dynamic.vhdx"])
+def test_trees_equal_json(images, name):
+    path = need(images, name)
+    lib = _c_api()
+    pr = lib.imgscan_probe_new()
+    try:
+        assert lib.imgscan_probe_set_flags(pr, imgscan.PROBE_DEEP) == 0
+        assert lib.imgscan_probe_set_path(pr, os.fsencode(path), 0) == 0
+        assert lib.imgscan_probe_run(pr) == 1
+        d = command_json(path, "--deep")
+        spec_type = lib.imgscan_probe_get_specific_type(pr)
+        if "format-specific" in d:
+            assert spec_type.decode() == d["format-specific"]["type"]
+            assert _tree(lib, pr, 0) == d["format-specific"]["data"]
+        else:
+            assert spec_type is None
+        deep = _tree(lib, pr, 1)
+        for k, v in deep.items():
+            assert d[k] == v, k
+        if name == "lazy.qcow2":
+            assert [s["name"] for s in deep["snapshots"]] == ["s1"]
+    finally:
+        lib.imgscan_probe_free(pr)
