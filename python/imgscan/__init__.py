@@ -111,8 +111,8 @@ class _Probe:
         return OSError(-rc, why.decode(errors="replace") if why else os.strerror(-rc), path)
 
     def probe(self, path, offset=0, deep=False, flags=0):
-        if not isinstance(offset, int) or offset < 0:
-            raise ValueError("imgscan: offset must be a non-negative int")
+        if not isinstance(offset, int) or not 0 <= offset < 1 << 64:
+            raise ValueError("imgscan: offset must be an int from 0 to 2**64-1")
         if deep:
             flags |= PROBE_DEEP
         bpath = os.fsencode(path)
@@ -175,8 +175,8 @@ def scan(paths, jobs=4, offset=0, deep=False, flags=0):
     """
     if not isinstance(jobs, int) or not 1 <= jobs <= 32:
         raise ValueError("imgscan: jobs must be an int from 1 to 32")
-    if not isinstance(offset, int) or offset < 0:
-        raise ValueError("imgscan: offset must be a non-negative int")
+    if not isinstance(offset, int) or not 0 <= offset < 1 << 64:
+        raise ValueError("imgscan: offset must be an int from 0 to 2**64-1")
     if deep:
         flags |= PROBE_DEEP
     paths = list(paths)

@@ -190,6 +190,8 @@ def test_errors(images, tmp_path):
     with pytest.raises(ValueError):
         imgscan.probe(images["plain.raw"], offset=-1)
     with pytest.raises(ValueError):
+        imgscan.probe(images["plain.raw"], offset=1 << 64)
+    with pytest.raises(ValueError):
         list(imgscan.scan([images["plain.raw"]], jobs=0))
 
 
