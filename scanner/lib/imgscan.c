@@ -30,7 +30,7 @@
 	(IMGSCAN_PROBE_DEEP | IMGSCAN_PROBE_NO_DIRECT | IMGSCAN_PROBE_NO_CONTENT |    \
 	 IMGSCAN_PROBE_NO_CONTENT_SIGNATURES | IMGSCAN_PROBE_STATS)
 #define TOKEN_MAX (IMG_FEATURE_NAME_MAX + 24)
-/* the head a memory volume must at least give: the first sector */
+/* room for imgscan_probe_strerror(): the volume, the cause, what to do */
 #define ERR_MAX 768
 
 enum source_kind {
