@@ -31,7 +31,7 @@
 	 IMGSCAN_PROBE_NO_CONTENT_SIGNATURES | IMGSCAN_PROBE_STATS)
 #define TOKEN_MAX (IMG_FEATURE_NAME_MAX + 24)
 /* room for imgscan_probe_strerror(): the volume, the cause, what to do */
-#define ERR_MAX 768
+#define ERR_MAX (4096 + 512) /* a PATH_MAX path and the longest hint */
 
 enum source_kind {
 	SRC_NONE = 0,
