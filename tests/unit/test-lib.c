@@ -407,6 +407,58 @@ static void test_encoders(void **state)
 	assert_string_equal(imgscan_version(), PACKAGE_VERSION);
 }
 
+/* features (an unknown bit with a hostile table name), the typed trees */
+static void test_features_trees(void **state)
+{
+	struct imgscan_probe *pr = imgscan_probe_new();
+	char path[PATH_MAX];
+	const char *tok, *name, *key, *str;
+	int kind, unknown, type;
+	unsigned bit, n;
+	size_t len;
+	uint64_t u;
+	int64_t i;
+
+	make_image("bad", "qcow2-bad-unknown-feature", path, sizeof(path));
+	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_int_equal(imgscan_probe_get_feature_count(pr), 1);
+	assert_int_equal(imgscan_probe_get_feature(pr, 0, &tok, &kind, &bit, &unknown), 0);
+	assert_string_equal(tok, "incompatible_bit_9");
+	assert_int_equal(kind, IMGSCAN_FEATURE_INCOMPATIBLE);
+	assert_int_equal(bit, 9);
+	assert_int_equal(unknown, 1);
+	assert_int_equal(imgscan_probe_get_feature(pr, 1, &tok, NULL, NULL, NULL), -ERANGE);
+	/* the image's own name for the bit: untrusted bytes, with their length */
+	assert_int_equal(imgscan_probe_get_feature_table_name(pr, 0, &name, &len), 0);
+	assert_true(len > 5);
+	assert_memory_equal(name, "evil\n$(touch PWNED)", 19);
+
+	/* format-specific: the qcow2 "data" object, its first key compat */
+	assert_string_equal(imgscan_probe_get_specific_type(pr), "qcow2");
+	n = imgscan_probe_get_tree_count(pr, IMGSCAN_TREE_FORMAT_SPECIFIC);
+	assert_true(n >= 5);
+	assert_int_equal(imgscan_probe_get_tree_entry(pr, IMGSCAN_TREE_FORMAT_SPECIFIC, 0, &type,
+	                                              &key, &str, &len, &u, &i), 0);
+	assert_int_equal(type, IMGSCAN_ENTRY_STRING);
+	assert_string_equal(key, "compat");
+	assert_int_equal(len, 3);
+	assert_memory_equal(str, "1.1", 3);
+	for (unsigned k = 0; k < n; k++) {
+		assert_int_equal(imgscan_probe_get_tree_entry(pr, IMGSCAN_TREE_FORMAT_SPECIFIC, k,
+		                                              &type, &key, NULL, NULL, &u, NULL), 0);
+		if (type == IMGSCAN_ENTRY_UINT && !strcmp(key, "refcount-bits"))
+			assert_int_equal(u, 16);
+	}
+	assert_int_equal(imgscan_probe_get_tree_entry(pr, IMGSCAN_TREE_FORMAT_SPECIFIC, n, NULL,
+	                                              NULL, NULL, NULL, NULL, NULL), -ERANGE);
+	assert_int_equal(imgscan_probe_get_tree_entry(pr, 7, 0, NULL, NULL, NULL, NULL, NULL, NULL),
+	                 -EINVAL);
+	/* no --deep: the deep tree is empty */
+	assert_int_equal(imgscan_probe_get_tree_count(pr, IMGSCAN_TREE_DEEP), 0);
+	imgscan_probe_free(pr);
+}
+
 struct collected {
 	size_t n;
 	size_t idx[512];
@@ -534,7 +586,7 @@ int main(void)
 		cmocka_unit_test(test_errors),   cmocka_unit_test(test_path_fd_buffer),
 		cmocka_unit_test(test_raw),      cmocka_unit_test(test_ambiguous),
 		cmocka_unit_test(test_policy),   cmocka_unit_test(test_encoders),
-		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch),    cmocka_unit_test(test_features_trees),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
