@@ -97,11 +97,14 @@ int img_dl_load(struct img_dl_lib *lib, const char *feature)
 		r = load_locked(lib);
 		lib->state = r < 0 ? r : 1;
 	}
+#ifndef IMGSCAN_BUILDING_LIBRARY
+	/* libimgscan writes nothing to stderr: its callers get the errno */
 	if (lib->state < 0 && feature && !lib->reported) {
 		fprintf(stderr, "imgscan: %s needs %s (Debian package %s): %s\n", feature, lib->soname,
 		        lib->package, lib->error);
 		lib->reported = true;
 	}
+#endif
 	r = lib->state < 0 ? lib->state : 0;
 	pthread_mutex_unlock(&dl_lock);
 	return r;

@@ -44,11 +44,11 @@ if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
 		CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,$san -fno-sanitize-recover=all ${FUZZ_CFLAGS:-}" \
 		>configure.log 2>&1 || { cat configure.log; exit 2; }
 fi
-make -j"$(nproc)" libimgprobe.a libimgscan.a >make.log 2>&1 || { tail -40 make.log; exit 2; }
+make -j"$(nproc)" libimgprobe.a libimgcore.a >make.log 2>&1 || { tail -40 make.log; exit 2; }
 
 "$cc" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,$san -fno-sanitize-recover=all ${FUZZ_CFLAGS:-} \
 	-DFUZZING_ENGINE -include config.h -I"$top/scanner" \
-	-o fuzz-probe "$top/tests/fuzz/fuzz-probe.c" libimgscan.a libimgprobe.a \
+	-o fuzz-probe "$top/tests/fuzz/fuzz-probe.c" libimgcore.a libimgprobe.a \
 	-lblkid -ljson-c -ludev -lsmartcols -lpthread || exit 2
 
 if [ "$secs" -eq 0 ]; then

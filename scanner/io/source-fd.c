@@ -79,6 +79,7 @@ struct img_source {
 	uint64_t timeout_ms;
 	struct img_prefetch *sync;
 	bool timed_out;
+	bool borrowed;   /* fd duplicates a caller's descriptor: its flags are not ours */
 	unsigned n;
 	struct img_source_stats st;
 	struct region r[MAX_REGIONS]; /* last: not cleared at open */
@@ -269,6 +270,81 @@ int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offs
 		r = -EINVAL;
 		goto fail;
 	}
+	s->offset = offset;
+	s->cap = IMG_SOURCE_BYTE_CAP;
+	s->head_first = IMG_SOURCE_HEAD_FIRST;
+	s->readable = s->total;
+	if (s->st.is_block && a)
+		s->readable = align_down(s->total, a);
+	*ret = s;
+	return 0;
+fail:
+	img_source_free(s);
+	return r;
+}
+
+int img_source_from_fd(int fd, uint64_t offset, uint64_t size, struct img_source **ret)
+{
+	struct img_source *s;
+	struct stat st;
+	uint32_t a = 0, dio;
+	int fl, r;
+
+	*ret = NULL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if ((fl & O_ACCMODE) == O_WRONLY || (fl & O_PATH))
+		return -EBADF;
+	r = fd_stat(fd, &st, &dio);
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memset(s, 0, offsetof(struct img_source, r));
+	s->borrowed = true;
+	s->st.direct = (fl & O_DIRECT) != 0;
+	s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (s->fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t bytes;
+		int ssz = 0;
+
+		s->st.is_block = true;
+		if (ioctl(fd, BLKGETSIZE64, &bytes) < 0) {
+			off_t end = lseek(fd, 0, SEEK_END);
+
+			if (end < 0) {
+				r = -errno;
+				goto fail;
+			}
+			bytes = (uint64_t)end;
+		}
+		if (bytes == 0) {
+			r = -ENOMEDIUM;
+			goto fail;
+		}
+		s->total = bytes;
+		if (ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
+			a = (uint32_t)ssz;
+	} else {
+		s->total = (uint64_t)st.st_size;
+	}
+	if (dio > a)
+		a = dio;
+	s->st.align = clamp_align(a ? a : 4096);
+	if (offset > s->total || (size && size > s->total - offset)) {
+		r = -EINVAL;
+		goto fail;
+	}
+	if (size)
+		s->total = offset + size;
 	s->offset = offset;
 	s->cap = IMG_SOURCE_BYTE_CAP;
 	s->head_first = IMG_SOURCE_HEAD_FIRST;
@@ -1152,6 +1228,9 @@ int img_source_buffered_fd(struct img_source *s)
 
 	if (s->fd < 0)
 		return -EBADF;
+	/* a caller's descriptor: its O_DIRECT flag is shared with the caller's own */
+	if (s->st.direct && s->borrowed)
+		return -EOPNOTSUPP;
 	if (s->st.direct) {
 		fl = fcntl(s->fd, F_GETFL);
 		if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_DIRECT) < 0)

@@ -55,6 +55,15 @@ int img_source_open(const char *path, uint64_t offset, bool no_direct, struct im
 struct stat;
 int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offset, bool no_direct,
                          struct img_source **ret);
+/*
+ * A source over the caller's open descriptor fd (a regular file or a block
+ * device), read through a duplicate: fd's flags and offset are never
+ * changed, O_DIRECT is used exactly when fd has it.  The volume is size
+ * bytes from offset (0: to the end).  -EINVAL when offset or size reach
+ * past the end, -ENOTBLK for any other kind of file, -EBADF for a
+ * descriptor that cannot be read.
+ */
+int img_source_from_fd(int fd, uint64_t offset, uint64_t size, struct img_source **ret);
 void img_source_reader(struct img_source *s, struct img_reader *ret);
 /*
  * Change the size of the first head read (whole 4 KiB blocks, at most

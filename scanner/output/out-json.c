@@ -612,6 +612,66 @@ void img_out_json_item(FILE *f, const struct img_scan *s, bool first)
 	sym_json_object_put(o);
 }
 
+int img_json_item_text(const struct img_scan *s, char **ret)
+{
+	json_object *o;
+	const char *text;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	*ret = NULL;
+	r = dlopen_json_c();
+	if (r < 0)
+		return r;
+	f = open_memstream(ret, &len);
+	if (!f)
+		return -errno;
+	o = scan_json(s);
+	text = sym_json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text)
+		put_reindented(f, text, "");
+	sym_json_object_put(o);
+	if (fclose(f) != 0 || !text) {
+		free(*ret);
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int img_json_string(const char *str, size_t len, char *out, size_t outlen)
+{
+	json_object *o;
+	const char *text;
+	size_t n;
+	int r;
+
+	if (len > (size_t)INT32_MAX / 4)
+		return -E2BIG;
+	r = dlopen_json_c();
+	if (r < 0)
+		return r;
+	o = jstr(str, len);
+	if (!o)
+		return -ENOMEM;
+	text = sym_json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text) {
+		sym_json_object_put(o);
+		return -ENOMEM;
+	}
+	n = strlen(text);
+	if (outlen) {
+		size_t k = n < outlen - 1 ? n : outlen - 1;
+
+		memcpy(out, text, k);
+		out[k] = 0;
+	}
+	sym_json_object_put(o);
+	return n < outlen ? (int)n : -ENOSPC;
+}
+
 void img_out_json_end(FILE *f, size_t n)
 {
 	fputs(n ? "\n    ]\n}\n" : "\n    ]\n}\n", f);

@@ -98,6 +98,18 @@ void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n);
 void img_out_json_begin(FILE *f);
 void img_out_json_item(FILE *f, const struct img_scan *s, bool first);
 void img_out_json_end(FILE *f, size_t n);
+/*
+ * One object of the document, as img_out_json_item writes it but without the
+ * document's indentation prefix: *ret is malloc'd text the caller frees.
+ * 0, or a negative errno (-ELIBACC: libjson-c cannot be loaded).
+ */
+int img_json_item_text(const struct img_scan *s, char **ret);
+/*
+ * A JSON string (with its quotes) of untrusted bytes, made valid UTF-8 as
+ * --json does.  The length, or -ENOSPC (out holds a NUL-terminated prefix,
+ * which may end inside an escape) or -ELIBACC.
+ */
+int img_json_string(const char *s, size_t len, char *out, size_t outlen);
 /* --cached: the ID_IMAGE_* values the udev database holds for a device */
 void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first);
 void img_out_export_cached(FILE *f, const struct img_device *d, bool first);
