@@ -918,3 +918,52 @@ void img_source_free(struct img_source *s)
 		free(s->r[i].buf);
 	free(s);
 }
+
+#ifdef HAVE_LIBURING
+/* path lookups in flight at once: enough to keep a disk's queue full */
+#define WARM_DEPTH 64
+#endif
+
+void img_source_warm_paths(const char *const *paths, size_t n)
+{
+#ifdef HAVE_LIBURING
+	struct io_uring ring;
+	size_t next = 0, inflight = 0;
+	bool failed = false;
+
+	if (n < 2 || io_uring_queue_init(WARM_DEPTH, &ring, 0) < 0)
+		return;
+	while (inflight || (next < n && !failed)) {
+		struct io_uring_cqe *cqe;
+		int rc;
+
+		while (!failed && next < n && inflight < WARM_DEPTH) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+			if (!sqe)
+				break;
+			/* O_PATH: the lookup only, no driver's open() (as img_source_open_stat) */
+			io_uring_prep_openat(sqe, AT_FDCWD, paths[next], O_PATH | O_CLOEXEC, 0);
+			next++;
+			inflight++;
+		}
+		rc = io_uring_submit_and_wait(&ring, 1);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
+			/* give up; still reap what is in flight so no descriptor is left open */
+			failed = true;
+			if (io_uring_wait_cqe(&ring, &cqe) < 0)
+				break;
+		}
+		while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+			if (cqe->res >= 0)
+				close(cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+			inflight--;
+		}
+	}
+	io_uring_queue_exit(&ring);
+#else
+	(void)paths;
+	(void)n;
+#endif
+}
