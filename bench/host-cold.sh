@@ -16,7 +16,10 @@
 #         32 and 128, and the floor (imgscan's requests at the best rate) is
 #         printed next to the scan.
 #
-#   sh bench/host-cold.sh [-n HOST_N] [-c COLD_N] [-i IMGSCAN] [host|cold|all]
+#   sh bench/host-cold.sh [-n HOST_N] [-c COLD_N] [-i IMGSCAN] [-b BASELINE] [host|cold|all]
+#
+# -b names another imgscan build (an older one) whose scans are measured in
+# the same run, beside IMGSCAN's.
 #
 # Root only.  Loop devices are created and attached only while holding the
 # lock /tmp/imgscan-root-tests.lock (the root e2e tests take it too), and
@@ -27,12 +30,14 @@ HOST_N=120
 COLD_N=1000
 RUNS=${RUNS:-7}
 IMGSCAN=${IMGSCAN:-}
-while getopts n:c:i: opt; do
+BASELINE=${BASELINE:-}
+while getopts n:c:i:b: opt; do
 	case $opt in
 	n) HOST_N=$OPTARG ;;
 	c) COLD_N=$OPTARG ;;
 	i) IMGSCAN=$OPTARG ;;
-	*) echo "usage: $0 [-n HOST_N] [-c COLD_N] [-i IMGSCAN] [host|cold|all]" >&2; exit 2 ;;
+	b) BASELINE=$OPTARG ;;
+	*) echo "usage: $0 [-n HOST_N] [-c COLD_N] [-i IMGSCAN] [-b BASELINE] [host|cold|all]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -42,6 +47,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 [ -n "$IMGSCAN" ] || IMGSCAN=$top/build/imgscan
 IMGSCAN=$(cd "$(dirname "$IMGSCAN")" && pwd)/$(basename "$IMGSCAN")
 [ -x "$IMGSCAN" ] || { echo "bench: build imgscan first (sh tools/check.sh) or pass -i" >&2; exit 2; }
+if [ -n "$BASELINE" ]; then
+	BASELINE=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")
+	[ -x "$BASELINE" ] || { echo "bench: -b $BASELINE: not an executable" >&2; exit 2; }
+fi
 [ "$(id -u)" = 0 ] || { echo "bench: loop devices and drop_caches need root" >&2; exit 2; }
 for t in losetup lsblk blkid qemu-img jq strace fio mkfs.ext4 flock udevadm; do
 	command -v $t >/dev/null || { echo "bench: $t is needed" >&2; exit 2; }
@@ -50,7 +59,7 @@ done
 # hold the lock for as long as any loop device of ours exists
 LOCK=/tmp/imgscan-root-tests.lock
 if [ -z "${IMGSCAN_BENCH_LOCKED:-}" ]; then
-	IMGSCAN_BENCH_LOCKED=1 IMGSCAN=$IMGSCAN RUNS=$RUNS exec flock "$LOCK" sh "$0" \
+	IMGSCAN_BENCH_LOCKED=1 IMGSCAN=$IMGSCAN BASELINE=$BASELINE RUNS=$RUNS exec flock "$LOCK" sh "$0" \
 		-n "$HOST_N" -c "$COLD_N" "$WHAT"
 fi
 
@@ -158,6 +167,10 @@ host_table()
 	row "imgscan --cached" "$IMGSCAN" --cached
 	cached=$ROW_US
 	row "imgscan --cached --json" "$IMGSCAN" --cached --json
+	if [ -n "$BASELINE" ]; then
+		row "baseline build: imgscan --json, no PATH" "$BASELINE" --json
+		row "baseline build: imgscan --cached" "$BASELINE" --cached
+	fi
 	row "lsblk -J -O" lsblk -J -O
 	lsblk_o=$ROW_US
 	row "lsblk -J" lsblk -J
@@ -269,6 +282,7 @@ if [ "$WHAT" != host ]; then
 		echo "| $label | $(per $COLD_US "$COLD_N") | $(per $COLD_REQ "$COLD_N") | $(per $COLD_KIB "$COLD_N") | $(ratio $((COLD_BUSY * 100000)) $COLD_US)% |"
 	}
 	scan_files() { "$IMGSCAN" --json "$@" >/dev/null 2>&1 || true; }
+	base_files() { "$BASELINE" --json "$@" >/dev/null 2>&1 || true; }
 	qemu_files() { for f; do qemu-img info -U --output=json "$f" >/dev/null 2>&1 || true; done; }
 	blkid_files() { for f; do blkid -p -o udev "$f" >/dev/null 2>&1 || true; done; }
 
@@ -298,6 +312,9 @@ if [ "$WHAT" != host ]; then
 		scans="$scans $COLD_US:$COLD_REQ"
 		r=$((r + 1))
 	done
+	if [ -n "$BASELINE" ]; then
+		cold "baseline build: imgscan --json, one process for all" base_files "$@"
+	fi
 	cold "qemu-img info -U --output=json, one process per image" qemu_files "$@"
 	cold "blkid -p -o udev, one process per image" blkid_files "$@"
 	echo
