@@ -1368,8 +1368,6 @@ int main(int argc, char **argv)
 		targets = calloc(n, sizeof(*targets));
 		if (!targets)
 			return EXIT_SOME_FAILED;
-		/* every lookup at once: the stat() below then finds them cached */
-		img_source_warm_paths((const char *const *)(argv + optind), n);
 		for (size_t i = 0; i < n; i++) {
 			targets[i].path = argv[optind + (int)i];
 			targets[i].dev = device_stat(&targets[i], true);

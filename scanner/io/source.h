@@ -57,16 +57,6 @@ int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offs
                          struct img_source **ret);
 void img_source_reader(struct img_source *s, struct img_reader *ret);
 /*
- * Look up many paths at once, before they are stat'ed and opened one by one:
- * an O_PATH openat for each through io_uring, up to 64 in flight, each
- * descriptor closed as soon as it completes.  Nothing is read from the
- * results: the lookups only bring directory entries and inodes into the
- * kernel's caches, so a scan from a cold cache does not wait for each inode
- * in turn (docs/performance.md, "Cold cache").  A cached lookup completes
- * inline; without io_uring this does nothing.
- */
-void img_source_warm_paths(const char *const *paths, size_t n);
-/*
  * Change the size of the first head read (whole 4 KiB blocks, at most
  * IMG_SOURCE_HEAD), before any read: 4096 where no probe needs the ISO 9660
  * block at 32 KiB (IMG_PROBE_NO_CONTENT), so one device read costs less.
