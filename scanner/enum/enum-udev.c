@@ -12,7 +12,8 @@
  * Each device costs a few small reads at most (docs/udev.md, "Enumerating block
  * devices"): its uevent file (MAJOR, MINOR, DEVNAME, DEVTYPE), size, dm/name,
  * dm/uuid and dm/suspended for a dm device, and its udev database entry, read
- * directly into one buffer reused for every device.  libudev is the fallback
+ * directly into a buffer on the stack (a heap buffer for an entry too large
+ * for it).  libudev is the fallback
  * for an entry this reader cannot take (docs/udev.md, "Reading the udev
  * database"); it is loaded with dlopen (dl.h) only then, and used from one
  * thread only.
@@ -123,6 +124,8 @@ void img_dm_split_name(const char *dm_name, char *vg, size_t vglen, char *lv, si
 	}
 }
 
+/* a database entry is read into this much stack, or into a heap buffer when it fills it */
+#define DB_STACK_SIZE (16 * 1024)
 /* the udev database entries larger than this are read through libudev */
 #define DB_BUF_SIZE (128 * 1024)
 /* a sysfs attribute is at most one page */
@@ -415,10 +418,9 @@ static bool force_libudev(void)
 	return v && strcmp(v, "libudev") == 0;
 }
 
-/* what one enumeration or lookup shares: the database buffer and libudev when it is needed */
+/* what one enumeration or lookup shares: libudev, when it is needed */
 struct fill_env {
 	bool use_udev, want_props, force_libudev;
-	char *db;
 	struct udev *udev;
 };
 
@@ -477,24 +479,32 @@ static int device_fill(int dfd, const char *rel, dev_t devnum, struct fill_env *
 	set_type(d, dfd, rel, is_dm, c.have_devtype ? c.partition : exists_at(dfd, rel, "partition"));
 
 	if (env->use_udev) {
-		char path[64];
+		char path[64], small[DB_STACK_SIZE], *db = small, *big = NULL;
+		size_t cap = sizeof(small);
 		unsigned version = 0;
 		bool fallback = env->force_libudev;
 
 		snprintf(path, sizeof(path), "b%u:%u", major(devnum), minor(devnum));
 		if (!fallback) {
-			n = read_at(AT_FDCWD, "/run/udev/data", path, env->db, DB_BUF_SIZE);
-			if (n >= DB_BUF_SIZE - 1) {
+			n = read_at(AT_FDCWD, "/run/udev/data", path, db, cap);
+			/* a large entry (a rule storing long values): read it again, whole */
+			if (n >= (ssize_t)cap - 1 && (big = malloc(DB_BUF_SIZE))) {
+				db = big;
+				cap = DB_BUF_SIZE;
+				n = read_at(AT_FDCWD, "/run/udev/data", path, db, cap);
+			}
+			if (n >= (ssize_t)cap - 1) {
 				fallback = true; /* more than the buffer: libudev reads it whole */
 			} else if (n > 0) {
-				img_udev_db_parse(env->db, (size_t)n, true, &version, on_prop, &c);
+				img_udev_db_parse(db, (size_t)n, true, &version, on_prop, &c);
 				fallback = version > DB_VERSION_KNOWN;
 			}
 		}
 		if (fallback)
 			db_ok = read_libudev(&c, &env->udev);
 		else if (env->want_props)
-			keep_props(&c);
+			keep_props(&c); /* copies the values out of db */
+		free(big);
 	}
 
 	if (strncmp(d->dm_uuid, "LVM-", 4) == 0 && (!d->vg[0] || !d->lv[0]))
@@ -520,25 +530,18 @@ static int device_fill(int dfd, const char *rel, dev_t devnum, struct fill_env *
 	return 0;
 }
 
-static int env_init(struct fill_env *env, bool use_udev, bool want_props)
+static void env_init(struct fill_env *env, bool use_udev, bool want_props)
 {
 	memset(env, 0, sizeof(*env));
 	env->use_udev = use_udev;
 	env->want_props = want_props;
 	env->force_libudev = use_udev && force_libudev();
-	if (use_udev && !env->force_libudev) {
-		env->db = malloc(DB_BUF_SIZE);
-		if (!env->db)
-			return -ENOMEM;
-	}
-	return 0;
 }
 
 static void env_done(struct fill_env *env)
 {
 	if (env->udev)
 		sym_udev_unref(env->udev);
-	free(env->db);
 }
 
 int img_device_from_devnum(dev_t devnum, bool use_udev, struct img_device *dev)
@@ -547,9 +550,7 @@ int img_device_from_devnum(dev_t devnum, bool use_udev, struct img_device *dev)
 	char rel[32];
 	int dfd, r;
 
-	r = env_init(&env, use_udev, false);
-	if (r < 0)
-		return r;
+	env_init(&env, use_udev, false);
 	snprintf(rel, sizeof(rel), "%u:%u", major(devnum), minor(devnum));
 	dfd = open("/sys/dev/block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -578,11 +579,9 @@ int img_enum_devices(bool use_udev, bool want_props, struct img_device **ret, si
 	struct fill_env env;
 	struct dirent *de;
 	DIR *dir;
-	int r;
+	int r = 0;
 
-	r = env_init(&env, use_udev, want_props);
-	if (r < 0)
-		return r;
+	env_init(&env, use_udev, want_props);
 	dir = opendir("/sys/class/block");
 	if (!dir) {
 		r = -errno;
