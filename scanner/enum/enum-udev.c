@@ -138,6 +138,7 @@ struct fill_ctx {
 	struct img_device *d;
 	bool use_udev;   /* DM_* and ID_IMAGE_* count (the database, or umockdev's uevent) */
 	bool want_props; /* keep ID_IMAGE_* (--cached) */
+	bool from_db;    /* parsing the database entry: the kernel's keys are not taken from it */
 	bool have_devtype;
 	bool partition;
 	bool have_major, have_minor;
@@ -184,7 +185,10 @@ static void on_prop(void *ctx, const char *k, size_t kl, const char *v, size_t v
 	struct fill_ctx *c = ctx;
 	struct img_device *d = c->d;
 
-	if (key_is(k, kl, "DEVNAME")) {
+	if (c->from_db && (key_is(k, kl, "DEVNAME") || key_is(k, kl, "DEVTYPE") ||
+	                   key_is(k, kl, "MAJOR") || key_is(k, kl, "MINOR"))) {
+		return; /* libudev takes them from the uevent file only, and so does this reader */
+	} else if (key_is(k, kl, "DEVNAME")) {
 		/* the kernel gives it relative to /dev, libudev absolute */
 		if (vl > 5 && memcmp(v, "/dev/", 5) == 0) {
 			copyn(d->node, sizeof(d->node), v, vl);
@@ -496,7 +500,9 @@ static int device_fill(int dfd, const char *rel, dev_t devnum, struct fill_env *
 			if (n >= (ssize_t)cap - 1) {
 				fallback = true; /* more than the buffer: libudev reads it whole */
 			} else if (n > 0) {
+				c.from_db = true;
 				img_udev_db_parse(db, (size_t)n, true, &version, on_prop, &c);
+				c.from_db = false;
 				fallback = version > DB_VERSION_KNOWN;
 			}
 		}
