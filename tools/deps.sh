@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config xz-utils
 libblkid-dev libudev-dev libjson-c-dev libsmartcols-dev libcmocka-dev liburing-dev
 qemu-utils jq cryptsetup-bin xorriso e2fsprogs dosfstools udev util-linux udftools
-valgrind strace umockdev sqlite3 groff-base inotify-tools time python3 libfuse3-dev fuse3
+valgrind strace umockdev sqlite3 groff-base inotify-tools time python3 libfuse3-dev fuse3 fio
 clang libclang-rt-14-dev
 python3-oslo.log python3-oslo.utils python3-pytest abigail-tools libtool
 debhelper lintian dpkg-dev fakeroot curl prometheus-node-exporter prometheus postgresql"

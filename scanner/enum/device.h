@@ -12,6 +12,14 @@
 #include <sys/types.h>
 
 #define IMG_DEV_PROPS_MAX 32
+#define IMG_DEV_PROP_KEY_MAX 47
+#define IMG_DEV_PROP_VALUE_MAX 4199
+
+/* a property the udev database holds; both strings live in the props allocation */
+struct img_device_prop {
+	const char *key;
+	const char *value;
+};
 
 struct img_device {
 	char node[256];    /* /dev/dm-3 */
@@ -30,18 +38,21 @@ struct img_device {
 	/* why this device must not be opened (static text), NULL when it may be */
 	const char *skip;
 
-	/* --cached: the ID_IMAGE_* properties the udev database holds */
+	/* --cached: the ID_IMAGE_* properties the udev database holds (one allocation) */
 	unsigned n_props;
-	struct {
-		char key[48];
-		char value[4200];
-	} *props;
+	struct img_device_prop *props;
 };
 
 /*
  * Fill dev from sysfs (and, when use_udev, the udev database) for the block
  * device dev_t; sets dev->skip when the device must not be opened.
  * Returns 0 or a negative errno.
+ *
+ * The udev database is read directly (/run/udev/data/b<maj>:<min>, format in
+ * docs/udev.md, "Reading the udev database"); libudev is the fallback for a
+ * database entry of a version this reader does not know, or one too large
+ * for its buffer.  IMGSCAN_UDEV_DB=libudev in the environment (a test hook)
+ * reads every entry through libudev instead.
  */
 int img_device_from_devnum(dev_t devnum, bool use_udev, struct img_device *dev);
 
@@ -54,8 +65,21 @@ void img_dm_split_name(const char *dm_name, char *vg, size_t vglen, char *lv, si
 
 /*
  * Every block device (disks, partitions, loop devices, device-mapper devices
- * including LVs), through libudev, or from sysfs alone when there is no udev
- * database.  *ret is an array of *ret_n devices to free with img_devices_free.
+ * including LVs), listed from /sys/class/block, each with its sysfs facts and
+ * (when use_udev) its udev database entry, as img_device_from_devnum.
+ * *ret is an array of *ret_n devices to free with img_devices_free.
  */
 int img_enum_devices(bool use_udev, bool want_props, struct img_device **ret, size_t *ret_n);
 void img_devices_free(struct img_device *devs, size_t n);
+
+/*
+ * Parse one udev database entry (or, with db false, a sysfs uevent file: KEY=value
+ * lines) of len bytes: fn is called for each property with its key and value
+ * (neither NUL-terminated).  A database line other than E: is ignored, except
+ * V:, whose number is returned in *version (0 when absent).  A line without '='
+ * or without its newline at the end of the buffer is ignored.
+ */
+typedef void (*img_udev_prop_fn)(void *ctx, const char *key, size_t klen, const char *value,
+                                 size_t vlen);
+void img_udev_db_parse(const char *buf, size_t len, bool db, unsigned *version, img_udev_prop_fn fn,
+                       void *ctx);

@@ -9,11 +9,17 @@
  * a suspended device-mapper device, a device the dm rules flag with
  * DM_UDEV_DISABLE_OTHER_RULES_FLAG=1, or has size 0 (a CD-ROM without media,
  * a loop device without a backing file, a dm device without a table).
- * libudev is used from one thread only, loaded with dlopen when a device is
- * first looked up in the udev database (dl.h); without it a PATH operand
- * gets its sysfs facts only, and enumeration fails with a message.
+ * Each device costs a few small reads at most (docs/udev.md, "Enumerating block
+ * devices"): its uevent file (MAJOR, MINOR, DEVNAME, DEVTYPE), size, dm/name,
+ * dm/uuid and dm/suspended for a dm device, and its udev database entry, read
+ * directly into a buffer on the stack (a heap buffer for an entry too large
+ * for it).  libudev is the fallback
+ * for an entry this reader cannot take (docs/udev.md, "Reading the udev
+ * database"); it is loaded with dlopen (dl.h) only then, and used from one
+ * thread only.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,18 +34,9 @@
 #include "dl.h"
 #include "enum/device.h"
 
-static __typeof__(&udev_device_get_devnode) sym_udev_device_get_devnode;
-static __typeof__(&udev_device_get_devnum) sym_udev_device_get_devnum;
 static __typeof__(&udev_device_get_properties_list_entry) sym_udev_device_get_properties_list_entry;
-static __typeof__(&udev_device_get_property_value) sym_udev_device_get_property_value;
 static __typeof__(&udev_device_new_from_devnum) sym_udev_device_new_from_devnum;
-static __typeof__(&udev_device_new_from_syspath) sym_udev_device_new_from_syspath;
 static __typeof__(&udev_device_unref) sym_udev_device_unref;
-static __typeof__(&udev_enumerate_add_match_subsystem) sym_udev_enumerate_add_match_subsystem;
-static __typeof__(&udev_enumerate_get_list_entry) sym_udev_enumerate_get_list_entry;
-static __typeof__(&udev_enumerate_new) sym_udev_enumerate_new;
-static __typeof__(&udev_enumerate_scan_devices) sym_udev_enumerate_scan_devices;
-static __typeof__(&udev_enumerate_unref) sym_udev_enumerate_unref;
 static __typeof__(&udev_list_entry_get_name) sym_udev_list_entry_get_name;
 static __typeof__(&udev_list_entry_get_next) sym_udev_list_entry_get_next;
 static __typeof__(&udev_list_entry_get_value) sym_udev_list_entry_get_value;
@@ -47,18 +44,9 @@ static __typeof__(&udev_new) sym_udev_new;
 static __typeof__(&udev_unref) sym_udev_unref;
 
 static const struct img_dl_sym udev_syms[] = {
-	IMG_DL_SYM(udev_device_get_devnode),
-	IMG_DL_SYM(udev_device_get_devnum),
 	IMG_DL_SYM(udev_device_get_properties_list_entry),
-	IMG_DL_SYM(udev_device_get_property_value),
 	IMG_DL_SYM(udev_device_new_from_devnum),
-	IMG_DL_SYM(udev_device_new_from_syspath),
 	IMG_DL_SYM(udev_device_unref),
-	IMG_DL_SYM(udev_enumerate_add_match_subsystem),
-	IMG_DL_SYM(udev_enumerate_get_list_entry),
-	IMG_DL_SYM(udev_enumerate_new),
-	IMG_DL_SYM(udev_enumerate_scan_devices),
-	IMG_DL_SYM(udev_enumerate_unref),
 	IMG_DL_SYM(udev_list_entry_get_name),
 	IMG_DL_SYM(udev_list_entry_get_next),
 	IMG_DL_SYM(udev_list_entry_get_value),
@@ -95,14 +83,6 @@ bool img_sysfs_read(const char *base, const char *attr, char *buf, size_t len)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return true;
-}
-
-static bool sysfs_exists(const char *base, const char *attr)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", base, attr);
-	return access(path, F_OK) == 0;
 }
 
 /* bounded string copy; truncates silently (sysfs and db values are short) */
@@ -144,7 +124,197 @@ void img_dm_split_name(const char *dm_name, char *vg, size_t vglen, char *lv, si
 	}
 }
 
-static void set_type(struct img_device *d, const char *base)
+/* a database entry is read into this much stack, or into a heap buffer when it fills it */
+#define DB_STACK_SIZE (16 * 1024)
+/* the udev database entries larger than this are read through libudev */
+#define DB_BUF_SIZE (128 * 1024)
+/* a sysfs attribute is at most one page */
+#define UEVENT_BUF_SIZE 4096
+/* the database format this reader knows (systemd's LATEST_UDEV_DATABASE_VERSION) */
+#define DB_VERSION_KNOWN 1
+
+/* the properties one device's uevent file and database entry hold, as they are parsed */
+struct fill_ctx {
+	struct img_device *d;
+	bool use_udev;   /* DM_* and ID_IMAGE_* count (the database, or umockdev's uevent) */
+	bool want_props; /* keep ID_IMAGE_* (--cached) */
+	bool from_db;    /* parsing the database entry: the kernel's keys are not taken from it */
+	bool have_devtype;
+	bool partition;
+	bool have_major, have_minor;
+	unsigned major, minor;
+	unsigned n;
+	struct {
+		const char *k, *v;
+		size_t kl, vl;
+	} p[IMG_DEV_PROPS_MAX];
+};
+
+static bool key_is(const char *k, size_t kl, const char *lit)
+{
+	return strlen(lit) == kl && memcmp(k, lit, kl) == 0;
+}
+
+static void copyn(char *dst, size_t len, const char *src, size_t n)
+{
+	if (n > len - 1)
+		n = len - 1;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* a decimal number of at most 9 digits (device numbers are 12 and 20 bits) */
+static bool parse_uint(const char *v, size_t vl, unsigned *out)
+{
+	unsigned x = 0;
+
+	if (vl == 0 || vl > 9)
+		return false;
+	for (size_t i = 0; i < vl; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		x = x * 10 + (unsigned)(v[i] - '0');
+	}
+	*out = x;
+	return true;
+}
+
+static void on_prop(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct fill_ctx *c = ctx;
+	struct img_device *d = c->d;
+
+	if (c->from_db && (key_is(k, kl, "DEVNAME") || key_is(k, kl, "DEVTYPE") ||
+	                   key_is(k, kl, "MAJOR") || key_is(k, kl, "MINOR"))) {
+		return; /* libudev takes them from the uevent file only, and so does this reader */
+	} else if (key_is(k, kl, "DEVNAME")) {
+		/* the kernel gives it relative to /dev, libudev absolute */
+		if (vl > 5 && memcmp(v, "/dev/", 5) == 0) {
+			copyn(d->node, sizeof(d->node), v, vl);
+		} else if (vl > 0) {
+			memcpy(d->node, "/dev/", 5);
+			copyn(d->node + 5, sizeof(d->node) - 5, v, vl);
+		}
+	} else if (key_is(k, kl, "DEVTYPE")) {
+		c->have_devtype = true;
+		c->partition = key_is(v, vl, "partition");
+	} else if (key_is(k, kl, "MAJOR")) {
+		c->have_major = parse_uint(v, vl, &c->major);
+	} else if (key_is(k, kl, "MINOR")) {
+		c->have_minor = parse_uint(v, vl, &c->minor);
+	} else if (!c->use_udev) {
+		return;
+	} else if (key_is(k, kl, "DM_UDEV_DISABLE_OTHER_RULES_FLAG")) {
+		d->disable_other_rules = key_is(v, vl, "1");
+	} else if (key_is(k, kl, "DM_UDEV_LOW_PRIORITY_FLAG")) {
+		d->low_priority = key_is(v, vl, "1");
+	} else if (key_is(k, kl, "DM_VG_NAME")) {
+		if (vl)
+			copyn(d->vg, sizeof(d->vg), v, vl);
+	} else if (key_is(k, kl, "DM_LV_NAME")) {
+		if (vl)
+			copyn(d->lv, sizeof(d->lv), v, vl);
+	} else if (key_is(k, kl, "DM_LV_LAYER")) {
+		if (vl)
+			copyn(d->layer, sizeof(d->layer), v, vl);
+	} else if (c->want_props && kl > 9 && memcmp(k, "ID_IMAGE_", 9) == 0) {
+		unsigned i;
+
+		/* a later source (the database after the uevent file) replaces a value */
+		for (i = 0; i < c->n; i++)
+			if (c->p[i].kl == kl && memcmp(c->p[i].k, k, kl) == 0)
+				break;
+		if (i == IMG_DEV_PROPS_MAX)
+			return;
+		c->p[i].k = k;
+		c->p[i].kl = kl < IMG_DEV_PROP_KEY_MAX ? kl : IMG_DEV_PROP_KEY_MAX;
+		c->p[i].v = v;
+		c->p[i].vl = vl < IMG_DEV_PROP_VALUE_MAX ? vl : IMG_DEV_PROP_VALUE_MAX;
+		if (i == c->n)
+			c->n++;
+	}
+}
+
+void img_udev_db_parse(const char *buf, size_t len, bool db, unsigned *version, img_udev_prop_fn fn,
+                       void *ctx)
+{
+	size_t pos = 0;
+
+	if (version)
+		*version = 0;
+	while (pos < len) {
+		const char *line = buf + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		const char *eq;
+		size_t ll;
+
+		if (!nl)
+			break; /* cut short: the last line is not taken */
+		ll = (size_t)(nl - line);
+		pos += ll + 1;
+		if (db) {
+			if (ll >= 2 && line[0] == 'V' && line[1] == ':' && version) {
+				unsigned v;
+
+				/* an unreadable number is an unknown version */
+				*version = parse_uint(line + 2, ll - 2, &v) ? v : UINT_MAX;
+				continue;
+			}
+			if (ll < 2 || line[0] != 'E' || line[1] != ':')
+				continue;
+			line += 2;
+			ll -= 2;
+		}
+		eq = memchr(line, '=', ll);
+		if (!eq || eq == line)
+			continue;
+		fn(ctx, line, (size_t)(eq - line), eq + 1, ll - (size_t)(eq - line) - 1);
+	}
+}
+
+/* read dir/rel/attr (dfd the directory) into buf, NUL-terminated; bytes read or -1 */
+static ssize_t read_at(int dfd, const char *rel, const char *attr, char *buf, size_t len)
+{
+	char path[320];
+	ssize_t n, got = 0;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", rel, attr) >= sizeof(path))
+		return -1;
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	/* sysfs gives an attribute in one read; a database file may take more */
+	while ((size_t)got < len - 1 && (n = read(fd, buf + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return got;
+}
+
+/* a one-line attribute without its newline */
+static bool attr_at(int dfd, const char *rel, const char *attr, char *buf, size_t len)
+{
+	ssize_t n = read_at(dfd, rel, attr, buf, len);
+
+	if (n < 0)
+		return false;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return true;
+}
+
+static bool exists_at(int dfd, const char *rel, const char *attr)
+{
+	char path[320];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", rel, attr) >= sizeof(path))
+		return false;
+	return faccessat(dfd, path, F_OK, 0) == 0;
+}
+
+static void set_type(struct img_device *d, int dfd, const char *rel, bool is_dm, bool partition)
 {
 	char buf[64];
 
@@ -157,89 +327,191 @@ static void set_type(struct img_device *d, const char *base)
 		d->type[i] = '\0';
 		if (d->dm_uuid[i] != '-')
 			copy(d->type, sizeof(d->type), "dm");
-	} else if (sysfs_exists(base, "dm")) {
+	} else if (is_dm) {
 		copy(d->type, sizeof(d->type), "dm");
 	} else if (strncmp(d->name, "loop", 4) == 0) {
 		copy(d->type, sizeof(d->type), "loop");
-	} else if (sysfs_exists(base, "partition")) {
+	} else if (partition) {
 		copy(d->type, sizeof(d->type), "part");
-	} else if (img_sysfs_read(base, "device/type", buf, sizeof(buf)) && strcmp(buf, "5") == 0) {
+	} else if (attr_at(dfd, rel, "device/type", buf, sizeof(buf)) && strcmp(buf, "5") == 0) {
 		copy(d->type, sizeof(d->type), "rom");
 	} else {
 		copy(d->type, sizeof(d->type), "disk");
 	}
 }
 
-static void read_udev(struct img_device *d, struct udev *udev, bool want_props)
+static int cmp_prop(const void *a, const void *b)
 {
-	struct udev_device *ud = sym_udev_device_new_from_devnum(udev, 'b', d->devnum);
-	struct udev_list_entry *e;
-	const char *v;
+	const struct img_device_prop *x = a, *y = b;
 
-	if (!ud)
-		return;
-	if ((v = sym_udev_device_get_devnode(ud)))
-		copy(d->node, sizeof(d->node), v);
-	if ((v = sym_udev_device_get_property_value(ud, "DM_UDEV_DISABLE_OTHER_RULES_FLAG")))
-		d->disable_other_rules = strcmp(v, "1") == 0;
-	if ((v = sym_udev_device_get_property_value(ud, "DM_UDEV_LOW_PRIORITY_FLAG")))
-		d->low_priority = strcmp(v, "1") == 0;
-	if ((v = sym_udev_device_get_property_value(ud, "DM_VG_NAME")) && *v)
-		copy(d->vg, sizeof(d->vg), v);
-	if ((v = sym_udev_device_get_property_value(ud, "DM_LV_NAME")) && *v)
-		copy(d->lv, sizeof(d->lv), v);
-	if ((v = sym_udev_device_get_property_value(ud, "DM_LV_LAYER")) && *v)
-		copy(d->layer, sizeof(d->layer), v);
-	if (want_props) {
-		sym_udev_list_entry_foreach(e, sym_udev_device_get_properties_list_entry(ud))
-		{
-			const char *k = sym_udev_list_entry_get_name(e);
-
-			if (strncmp(k, "ID_IMAGE_", 9) != 0)
-				continue;
-			if (!d->props) {
-				d->props = calloc(IMG_DEV_PROPS_MAX, sizeof(*d->props));
-				if (!d->props)
-					break;
-			}
-			if (d->n_props >= IMG_DEV_PROPS_MAX)
-				break;
-			copy(d->props[d->n_props].key, sizeof(d->props[0].key), k);
-			copy(d->props[d->n_props].value, sizeof(d->props[0].value),
-			     sym_udev_list_entry_get_value(e));
-			d->n_props++;
-		}
-	}
-	sym_udev_device_unref(ud);
+	return strcmp(x->key, y->key);
 }
 
-static int device_fill(dev_t devnum, struct udev *udev, bool want_props, struct img_device *d)
+/* the collected ID_IMAGE_* properties into one allocation, sorted by key as libudev lists them */
+static void keep_props(struct fill_ctx *c)
 {
-	char base[128], link[512], buf[64];
+	struct img_device *d = c->d;
+	size_t size = c->n * sizeof(*d->props);
+	char *s;
+
+	free(d->props);
+	d->props = NULL;
+	d->n_props = 0;
+	if (c->n == 0)
+		return;
+	for (unsigned i = 0; i < c->n; i++)
+		size += c->p[i].kl + c->p[i].vl + 2;
+	d->props = malloc(size);
+	if (!d->props)
+		return;
+	s = (char *)(d->props + c->n);
+	for (unsigned i = 0; i < c->n; i++) {
+		d->props[i].key = s;
+		memcpy(s, c->p[i].k, c->p[i].kl);
+		s += c->p[i].kl;
+		*s++ = '\0';
+		d->props[i].value = s;
+		memcpy(s, c->p[i].v, c->p[i].vl);
+		s += c->p[i].vl;
+		*s++ = '\0';
+	}
+	d->n_props = c->n;
+	if (c->n > 1)
+		qsort(d->props, c->n, sizeof(*d->props), cmp_prop);
+}
+
+/*
+ * The fallback: libudev's view of the device (its uevent file and database
+ * entry merged), through the same handler.  *udev is created on first use
+ * and kept for the caller to release.  False when libudev cannot be loaded.
+ */
+static bool read_libudev(struct fill_ctx *c, struct udev **udev)
+{
+	struct udev_device *ud;
+	struct udev_list_entry *e;
+
+	if (!*udev) {
+		if (dlopen_udev() < 0)
+			return false;
+		*udev = sym_udev_new();
+		if (!*udev)
+			return false;
+	}
+	ud = sym_udev_device_new_from_devnum(*udev, 'b', c->d->devnum);
+	if (!ud)
+		return true; /* gone, or no database entry: the sysfs facts stand */
+	c->n = 0;
+	sym_udev_list_entry_foreach(e, sym_udev_device_get_properties_list_entry(ud))
+	{
+		const char *k = sym_udev_list_entry_get_name(e);
+		const char *v = sym_udev_list_entry_get_value(e);
+
+		if (k && v)
+			on_prop(c, k, strlen(k), v, strlen(v));
+	}
+	if (c->want_props)
+		keep_props(c); /* before the strings go with the device */
+	sym_udev_device_unref(ud);
+	return true;
+}
+
+static bool force_libudev(void)
+{
+	const char *v = getenv("IMGSCAN_UDEV_DB");
+
+	return v && strcmp(v, "libudev") == 0;
+}
+
+/* what one enumeration or lookup shares: libudev, when it is needed */
+struct fill_env {
+	bool use_udev, want_props, force_libudev;
+	struct udev *udev;
+};
+
+/*
+ * Fill d for the device directory rel under dfd (/sys/class/block/NAME or
+ * /sys/dev/block/MAJ:MIN).  devnum is 0 when the uevent file gives it.
+ * Returns 0, or a negative errno when the device is gone or is no device.
+ */
+static int device_fill(int dfd, const char *rel, dev_t devnum, struct fill_env *env,
+                       struct img_device *d)
+{
+	char uevent[UEVENT_BUF_SIZE], buf[64];
+	struct fill_ctx c = { .d = d, .use_udev = env->use_udev, .want_props = env->want_props };
+	bool is_dm, db_ok = true;
 	ssize_t n;
 
 	memset(d, 0, sizeof(*d));
-	d->devnum = devnum;
-	snprintf(base, sizeof(base), "/sys/dev/block/%u:%u", major(devnum), minor(devnum));
-	n = readlink(base, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = '\0';
-	copy(d->name, sizeof(d->name), strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+	if (devnum) {
+		char link[512];
+
+		n = readlinkat(dfd, rel, link, sizeof(link) - 1);
+		if (n < 0)
+			return -errno;
+		link[n] = '\0';
+		copy(d->name, sizeof(d->name), strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+	} else {
+		copy(d->name, sizeof(d->name), rel);
+	}
 	memcpy(d->node, "/dev/", 5);
 	copy(d->node + 5, sizeof(d->node) - 5, d->name);
-	if (img_sysfs_read(base, "size", buf, sizeof(buf)))
+
+	/* the kernel's keys (and, on a umockdev bed, the udev properties too) */
+	n = read_at(dfd, rel, "uevent", uevent, sizeof(uevent));
+	if (n < 0 && !devnum)
+		return -ENOENT;
+	if (n > 0)
+		img_udev_db_parse(uevent, (size_t)n, false, NULL, on_prop, &c);
+	if (!devnum) {
+		if (!c.have_major || !c.have_minor)
+			return -ENODEV;
+		devnum = makedev(c.major, c.minor);
+	}
+	d->devnum = devnum;
+	if (major(devnum) == 0)
+		return -ENODEV;
+	if (attr_at(dfd, rel, "size", buf, sizeof(buf)))
 		d->size = strtoull(buf, NULL, 10) * 512;
 
-	if (sysfs_exists(base, "dm")) {
-		img_sysfs_read(base, "dm/name", d->dm_name, sizeof(d->dm_name));
-		img_sysfs_read(base, "dm/uuid", d->dm_uuid, sizeof(d->dm_uuid));
-		if (img_sysfs_read(base, "dm/suspended", buf, sizeof(buf)))
+	is_dm = exists_at(dfd, rel, "dm");
+	if (is_dm) {
+		attr_at(dfd, rel, "dm/name", d->dm_name, sizeof(d->dm_name));
+		attr_at(dfd, rel, "dm/uuid", d->dm_uuid, sizeof(d->dm_uuid));
+		if (attr_at(dfd, rel, "dm/suspended", buf, sizeof(buf)))
 			d->dm_suspended = strcmp(buf, "1") == 0;
 	}
-	set_type(d, base);
-	if (udev)
-		read_udev(d, udev, want_props);
+	set_type(d, dfd, rel, is_dm, c.have_devtype ? c.partition : exists_at(dfd, rel, "partition"));
+
+	if (env->use_udev) {
+		char path[64], small[DB_STACK_SIZE], *db = small, *big = NULL;
+		size_t cap = sizeof(small);
+		unsigned version = 0;
+		bool fallback = env->force_libudev;
+
+		snprintf(path, sizeof(path), "b%u:%u", major(devnum), minor(devnum));
+		if (!fallback) {
+			n = read_at(AT_FDCWD, "/run/udev/data", path, db, cap);
+			/* a large entry (a rule storing long values): read it again, whole */
+			if (n >= (ssize_t)cap - 1 && (big = malloc(DB_BUF_SIZE))) {
+				db = big;
+				cap = DB_BUF_SIZE;
+				n = read_at(AT_FDCWD, "/run/udev/data", path, db, cap);
+			}
+			if (n >= (ssize_t)cap - 1) {
+				fallback = true; /* more than the buffer: libudev reads it whole */
+			} else if (n > 0) {
+				c.from_db = true;
+				img_udev_db_parse(db, (size_t)n, true, &version, on_prop, &c);
+				c.from_db = false;
+				fallback = version > DB_VERSION_KNOWN;
+			}
+		}
+		if (fallback)
+			db_ok = read_libudev(&c, &env->udev);
+		else if (env->want_props)
+			keep_props(&c); /* copies the values out of db */
+		free(big);
+	}
 
 	if (strncmp(d->dm_uuid, "LVM-", 4) == 0 && (!d->vg[0] || !d->lv[0]))
 		img_dm_split_name(d->dm_name, d->vg, sizeof(d->vg), d->lv, sizeof(d->lv), d->layer,
@@ -254,62 +526,46 @@ static int device_fill(dev_t devnum, struct udev *udev, bool want_props, struct 
 		d->skip = "device-mapper device is suspended";
 	else if (d->disable_other_rules)
 		d->skip = "the device-mapper rules say not to open it (DM_UDEV_DISABLE_OTHER_RULES_FLAG=1)";
-	else if (strcmp(d->type, "loop") == 0 && !sysfs_exists(base, "loop/backing_file"))
+	else if (!db_ok && is_dm)
+		d->skip = "its udev database entry needs libudev, which could not be loaded "
+		          "(the device-mapper flags there are unknown)";
+	else if (strcmp(d->type, "loop") == 0 && !exists_at(dfd, rel, "loop/backing_file"))
 		d->skip = "loop device without a backing file";
 	else if (d->size == 0)
 		d->skip = strcmp(d->type, "rom") == 0 ? "no medium" : "zero size";
 	return 0;
 }
 
+static void env_init(struct fill_env *env, bool use_udev, bool want_props)
+{
+	memset(env, 0, sizeof(*env));
+	env->use_udev = use_udev;
+	env->want_props = want_props;
+	env->force_libudev = use_udev && force_libudev();
+}
+
+static void env_done(struct fill_env *env)
+{
+	if (env->udev)
+		sym_udev_unref(env->udev);
+}
+
 int img_device_from_devnum(dev_t devnum, bool use_udev, struct img_device *dev)
 {
-	/* without libudev: the sysfs facts and checks still (the message is printed once) */
-	struct udev *udev = use_udev && dlopen_udev() == 0 ? sym_udev_new() : NULL;
-	int r = device_fill(devnum, udev, false, dev);
+	struct fill_env env;
+	char rel[32];
+	int dfd, r;
 
-	if (udev)
-		sym_udev_unref(udev);
-	return r;
-}
-
-static int add_device(struct img_device **devs, size_t *n, size_t *cap, dev_t devnum,
-                      struct udev *udev, bool want_props)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct img_device *p = realloc(*devs, nc * sizeof(**devs));
-
-		if (!p)
-			return -ENOMEM;
-		*devs = p;
-		*cap = nc;
+	env_init(&env, use_udev, false);
+	snprintf(rel, sizeof(rel), "%u:%u", major(devnum), minor(devnum));
+	dfd = open("/sys/dev/block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+	} else {
+		r = device_fill(dfd, rel, devnum, &env, dev);
+		close(dfd);
 	}
-	if (device_fill(devnum, udev, want_props, &(*devs)[*n]) == 0)
-		(*n)++;
-	return 0;
-}
-
-/* sysfs alone: /sys/class/block lists every disk and partition */
-static int enum_sysfs(struct img_device **devs, size_t *n, size_t *cap)
-{
-	DIR *dir = opendir("/sys/class/block");
-	struct dirent *de;
-	int r = 0;
-
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir)) && r == 0) {
-		char path[512], buf[32];
-		unsigned ma, mi;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/block/%s", de->d_name);
-		if (!img_sysfs_read(path, "dev", buf, sizeof(buf)) || sscanf(buf, "%u:%u", &ma, &mi) != 2)
-			continue;
-		r = add_device(devs, n, cap, makedev(ma, mi), NULL, false);
-	}
-	closedir(dir);
+	env_done(&env);
 	return r;
 }
 
@@ -326,43 +582,39 @@ int img_enum_devices(bool use_udev, bool want_props, struct img_device **ret, si
 {
 	struct img_device *devs = NULL;
 	size_t n = 0, cap = 0;
-	struct udev *udev;
-	struct udev_enumerate *en;
+	struct fill_env env;
+	struct dirent *de;
+	DIR *dir;
 	int r = 0;
 
-	if (use_udev) {
-		r = dlopen_udev();
-		if (r < 0)
-			return r;
+	env_init(&env, use_udev, want_props);
+	dir = opendir("/sys/class/block");
+	if (!dir) {
+		r = -errno;
+		env_done(&env);
+		return r;
 	}
-	udev = use_udev ? sym_udev_new() : NULL;
-	en = udev ? sym_udev_enumerate_new(udev) : NULL;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct img_device *p = realloc(devs, nc * sizeof(*devs));
 
-	if (en && sym_udev_enumerate_add_match_subsystem(en, "block") == 0 &&
-	    sym_udev_enumerate_scan_devices(en) == 0) {
-		struct udev_list_entry *e;
-
-		sym_udev_list_entry_foreach(e, sym_udev_enumerate_get_list_entry(en))
-		{
-			struct udev_device *ud =
-				sym_udev_device_new_from_syspath(udev, sym_udev_list_entry_get_name(e));
-			dev_t devnum = ud ? sym_udev_device_get_devnum(ud) : 0;
-
-			if (ud)
-				sym_udev_device_unref(ud);
-			if (major(devnum) == 0)
-				continue;
-			r = add_device(&devs, &n, &cap, devnum, udev, want_props);
-			if (r < 0)
+			if (!p) {
+				r = -ENOMEM;
 				break;
+			}
+			devs = p;
+			cap = nc;
 		}
-	} else {
-		r = enum_sysfs(&devs, &n, &cap);
+		if (device_fill(dirfd(dir), de->d_name, 0, &env, &devs[n]) == 0)
+			n++;
+		else
+			free(devs[n].props);
 	}
-	if (en)
-		sym_udev_enumerate_unref(en);
-	if (udev)
-		sym_udev_unref(udev);
+	closedir(dir);
+	env_done(&env);
 	if (r < 0) {
 		img_devices_free(devs, n);
 		return r;

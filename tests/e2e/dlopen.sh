@@ -73,7 +73,10 @@ if loaded "$IMGSCAN" --udev "$T/a.qcow2" >"$T/l"; then
 		e2e_check "--udev of a raw volume loads nothing" \
 			"$(loaded "$IMGSCAN" --udev "$T/fs.img")" "" "wanted"
 	fi
-	e2e_check "--cached loads libudev" "$(loaded "$IMGSCAN" --cached)" "libudev" "wanted"
+	# the udev database is read directly; libudev is its fallback only
+	e2e_check "--cached loads no optional library" "$(loaded "$IMGSCAN" --cached)" "" "wanted"
+	e2e_check "--cached with IMGSCAN_UDEV_DB=libudev loads libudev" \
+		"$(loaded env IMGSCAN_UDEV_DB=libudev "$IMGSCAN" --cached)" "libudev" "wanted"
 else
 	printf 'ok - # SKIP the dynamic loader has no LD_DEBUG=libs trace\n'
 fi
@@ -107,7 +110,10 @@ missing "$SO_SMARTCOLS" "$PKG_SMARTCOLS" "table" "$IMGSCAN" "$T/a.qcow2" "$T/a.q
 missing "$SO_SMARTCOLS" "$PKG_SMARTCOLS" "tree" "$IMGSCAN" -T "$T/a.qcow2"
 missing "$SO_JSONC" "$PKG_JSONC" "-J" "$IMGSCAN" -J "$T/a.qcow2"
 e2e_check "-J without $SO_JSONC: nothing on stdout" "$(cat "$T/m.out")" "" "wanted"
-missing "$SO_UDEV" "$PKG_UDEV" "--cached" "$IMGSCAN" --cached
+"$IMGSCAN" --cached >"$T/c.ok" 2>&1
+IMGSCAN_DLOPEN_FAIL=$SO_UDEV "$IMGSCAN" --cached >"$T/c.none" 2>&1
+e2e_check "--cached without $SO_UDEV: exit status" "$?" "0" "wanted"
+e2e_check "--cached without $SO_UDEV: same output" "$(cat "$T/c.none")" "$(cat "$T/c.ok")" "with it"
 missing "$SO_UDEV" "$PKG_UDEV" "--monitor" "$IMGSCAN" --monitor
 if [ -f "$T/fs.img" ]; then
 	# the volume is still listed, without its content (the scan itself worked)
