@@ -11,8 +11,9 @@
 #   FIXTURE-DIR  default: fixtures and fixtures/bad of this tree
 #
 # Builds tests/cross/probe-dump.c with the probe core (scanner/probe/*.c)
-# and the pure C writers (scanner/output/encode.c, out-udev.c,
-# out-export.c; no json-c, libsmartcols, libudev nor autotools) three ways,
+# the safety checks (scanner/check/check.c) and the pure C writers
+# (scanner/output/encode.c, out-udev.c, out-export.c; no json-c,
+# libsmartcols, libudev nor autotools) three ways,
 # all with -std=c11 -O2 -Wall -Wextra -Werror:
 #   native   gcc                                (x86-64 here)
 #   i386     gcc -m32                           (32-bit, little-endian)
@@ -45,7 +46,7 @@ if [ $# -eq 0 ]; then
 fi
 
 CFLAGS="-std=c11 -O2 -Wall -Wextra -Werror"
-SRCS="scanner/probe/*.c scanner/output/encode.c scanner/output/out-udev.c
+SRCS="scanner/probe/*.c scanner/check/check.c scanner/output/encode.c scanner/output/out-udev.c
 scanner/output/out-export.c tests/cross/probe-dump.c"
 
 # ---- tools ----------------------------------------------------------------

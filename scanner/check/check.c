@@ -194,8 +194,8 @@ static bool check_ambiguous(const struct check_ctx *c, char *why, size_t len)
 	/* an image header beside a filesystem libblkid (or udev's blkid) found */
 	if (is_image(res) && ct->present && ct->type[0])
 		return say(why, len, "a %s header on a volume that also holds %.*s",
-		           img_format_name(res->format), (int)strnlen(ct->type, sizeof(ct->type)),
-		           ct->type);
+		           img_format_name(res->format),
+		           (int)img_strnlen((const uint8_t *)ct->type, sizeof(ct->type)), ct->type);
 	return false;
 }
 
