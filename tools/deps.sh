@@ -8,7 +8,7 @@ qemu-utils jq cryptsetup-bin xorriso e2fsprogs dosfstools udev util-linux udftoo
 valgrind strace umockdev sqlite3 groff-base inotify-tools time python3 libfuse3-dev fuse3 fio
 clang libclang-rt-14-dev
 python3-oslo.log python3-oslo.utils python3-pytest abigail-tools libtool
-debhelper lintian dpkg-dev fakeroot curl prometheus-node-exporter prometheus postgresql"
+debhelper dh-python lintian dpkg-dev fakeroot curl prometheus-node-exporter prometheus postgresql"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
