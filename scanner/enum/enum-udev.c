@@ -4,11 +4,12 @@
  * is opened (docs/security.md, rule 6; docs/udev.md, "Device-mapper and LVM
  * flags" and "Enumerating block devices").
  *
- * A device is not opened when it is an LVM internal layer (dm uuid
+ * Whether a device may be opened is the guard table's answer (guard.c) for
+ * the facts read here: an LVM internal layer (dm uuid
  * "LVM-<vg uuid><lv uuid>-<suffix>": -real, -cow, -pool, -tpool, -tdata ...),
  * a suspended device-mapper device, a device the dm rules flag with
- * DM_UDEV_DISABLE_OTHER_RULES_FLAG=1, or has size 0 (a CD-ROM without media,
- * a loop device without a backing file, a dm device without a table).
+ * DM_UDEV_DISABLE_OTHER_RULES_FLAG=1, or size 0 (a CD-ROM without media,
+ * a loop device without a backing file, a dm device without a table) is not.
  * Each device costs a few small reads at most (docs/udev.md, "Enumerating block
  * devices"): its uevent file (MAJOR, MINOR, DEVNAME, DEVTYPE), size, dm/name,
  * dm/uuid and dm/suspended for a dm device, and its udev database entry, read
