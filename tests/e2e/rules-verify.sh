@@ -225,7 +225,6 @@ if grep -q '\$env{' "$T/lines"; then
 else
 	e2e_ok "policy: no \$env{} substitution"
 fi
-prog_at=$(p_line 'IMPORT\{program\}')
 
 # ---------------------------------------- 5. the guards = the guard table
 #
