@@ -215,6 +215,8 @@ static void test_table_well_formed(void **state)
 		for (unsigned i = 0; i < r->n_cond; i++) {
 			assert_true(r->cond[i].fact < IMG_GUARD_N_FACTS);
 			assert_non_null(r->cond[i].pattern);
+			/* img_guard_match copies one alternative into 128 bytes */
+			assert_true(strlen(r->cond[i].pattern) < 128);
 			/* the rule file quotes the pattern: no quote, backslash or control byte */
 			for (const char *p = r->cond[i].pattern; *p; p++)
 				assert_true(*p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\');
