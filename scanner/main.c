@@ -24,6 +24,7 @@
 #include "check/check.h"
 #include "content.h"
 #include "enum/device.h"
+#include "enum/guard.h"
 #include "io/source.h"
 #include "monitor.h"
 #include "output/output.h"
@@ -1010,22 +1011,22 @@ static struct img_device *device_stat(struct target *t, bool use_udev)
 /*
  * --udev runs from IMPORT{program}: the environment holds what the rules
  * before ours found (the database is not written yet).  Nothing is printed
- * for a device the dm/LVM flags protect; sysfs is checked again before open().
+ * for a device the guard table says never to open (enum/guard.c: the dm/LVM
+ * flags); sysfs is checked again before open().
  */
+static const char *env_prop(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
 static bool udev_env_forbids(void)
 {
-	const char *v;
+	struct img_guard_facts f;
 
-	v = getenv("DM_UDEV_DISABLE_OTHER_RULES_FLAG");
-	if (v && strcmp(v, "1") == 0)
-		return true;
-	v = getenv("DM_LV_LAYER");
-	if (v && *v)
-		return true;
-	v = getenv("DM_UUID");
-	if (v && strncmp(v, "LVM-", 4) == 0 && strchr(v + 4, '-'))
-		return true;
-	return false;
+	img_guard_facts_init(&f);
+	img_guard_facts_from_props(&f, env_prop, NULL);
+	return img_guard_eval(&f, IMG_GUARD_FOR_OPEN) != NULL;
 }
 
 /* --cached: the udev database only; no device is opened */

@@ -6,10 +6,10 @@
  * block subsystem.  Each add/change/remove becomes one JSON object on one
  * line.  A device the rule did not describe is probed through the caller's
  * scan function (the same sysfs checks before open() as a PATH operand),
- * and only when the guards of the udev rule allow it (docs/udev.md, "How
- * udev runs imgscan": DM_UDEV_DISABLE_OTHER_RULES_FLAG, LVM layers,
- * suspended or empty devices, a filesystem or partition table blkid found,
- * IMGSCAN_DISABLE).
+ * and only when the guard table allows it for a udev event, as it allows
+ * the udev rule (enum/guard.c; docs/udev.md, "How udev runs imgscan":
+ * DM_UDEV_DISABLE_OTHER_RULES_FLAG, LVM layers, suspended or empty devices,
+ * a filesystem or partition table blkid found, IMGSCAN_DISABLE).
  * SIGINT and SIGTERM end the loop (signalfd, so nothing is interrupted
  * half-way through a line).
  *
@@ -34,6 +34,7 @@
 
 #include "dl.h"
 #include "enum/device.h"
+#include "enum/guard.h"
 #include "monitor.h"
 
 static __typeof__(&udev_device_get_action) sym_udev_device_get_action;
@@ -43,6 +44,7 @@ static __typeof__(&udev_device_get_properties_list_entry) sym_udev_device_get_pr
 static __typeof__(&udev_device_get_property_value) sym_udev_device_get_property_value;
 static __typeof__(&udev_device_get_seqnum) sym_udev_device_get_seqnum;
 static __typeof__(&udev_device_get_sysattr_value) sym_udev_device_get_sysattr_value;
+static __typeof__(&udev_device_get_subsystem) sym_udev_device_get_subsystem;
 static __typeof__(&udev_device_get_sysname) sym_udev_device_get_sysname;
 static __typeof__(&udev_device_unref) sym_udev_device_unref;
 static __typeof__(&udev_list_entry_get_name) sym_udev_list_entry_get_name;
@@ -73,6 +75,7 @@ static const struct img_dl_sym monitor_udev_syms[] = {
 	IMG_DL_SYM(udev_device_get_property_value),
 	IMG_DL_SYM(udev_device_get_seqnum),
 	IMG_DL_SYM(udev_device_get_sysattr_value),
+	IMG_DL_SYM(udev_device_get_subsystem),
 	IMG_DL_SYM(udev_device_get_sysname),
 	IMG_DL_SYM(udev_device_unref),
 	IMG_DL_SYM(udev_list_entry_get_name),
@@ -129,33 +132,30 @@ static const char *prop(struct udev_device *d, const char *key)
 	return v && *v ? v : NULL;
 }
 
-/* why the udev rule would not open this device; NULL when it would */
+/* an event's property for the guard facts; ACTION and SUBSYSTEM from the event itself */
+static const char *event_prop(void *ctx, const char *name)
+{
+	struct udev_device *d = ctx;
+
+	if (strcmp(name, "ACTION") == 0)
+		return sym_udev_device_get_action(d);
+	if (strcmp(name, "SUBSYSTEM") == 0)
+		return sym_udev_device_get_subsystem(d);
+	return sym_udev_device_get_property_value(d, name);
+}
+
+/* why the udev rule would not probe this device (the guard table); NULL when it would */
 static const char *guard(struct udev_device *d)
 {
-	const char *sysname = sym_udev_device_get_sysname(d);
-	const char *v;
-	bool dm = sysname && strncmp(sysname, "dm-", 3) == 0;
+	struct img_guard_facts f;
+	const struct img_guard_rule *r;
 
-	v = sym_udev_device_get_sysattr_value(d, "size");
-	if (v && strcmp(v, "0") == 0)
-		return "empty device";
-	if ((v = prop(d, "IMGSCAN_DISABLE")) && strcmp(v, "1") == 0)
-		return "IMGSCAN_DISABLE=1";
-	if (dm && !prop(d, "DM_UDEV_RULES_VSN"))
-		return "device-mapper device without the dm udev rules";
-	if ((v = prop(d, "DM_UDEV_DISABLE_OTHER_RULES_FLAG")) && strcmp(v, "1") == 0)
-		return "DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 (suspended, not ready or private)";
-	if ((v = prop(d, "DM_SUSPENDED")) && strcmp(v, "1") == 0)
-		return "suspended device-mapper device";
-	if ((v = prop(d, "DM_UUID")) && strncmp(v, "LVM-", 4) == 0 && strchr(v + 4, '-'))
-		return "LVM internal layer";
-	if (prop(d, "DM_LV_LAYER"))
-		return "LVM internal layer";
-	if ((v = prop(d, "ID_FS_TYPE")) && strcmp(v, "crypto_LUKS") != 0)
-		return "blkid found a filesystem";
-	if (prop(d, "ID_PART_TABLE_TYPE"))
-		return "blkid found a partition table";
-	return NULL;
+	img_guard_facts_init(&f);
+	img_guard_facts_from_props(&f, event_prop, d);
+	f.v[IMG_GUARD_KERNEL] = sym_udev_device_get_sysname(d);
+	f.v[IMG_GUARD_SIZE] = sym_udev_device_get_sysattr_value(d, "size");
+	r = img_guard_eval(&f, IMG_GUARD_FOR_EVENT);
+	return r ? r->message : NULL;
 }
 
 /*
@@ -252,9 +252,6 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 	if (props) {
 		sym_json_object_object_add(ev, "source", sym_json_object_new_string("udev"));
 		sym_json_object_object_add(ev, "properties", props);
-	} else if (strcmp(action, "remove") == 0) {
-		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
-		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string("device removed"));
 	} else if ((why = guard(d)) != NULL || (event_stale(d) && (why = STALE_WHY))) {
 		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
 		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(why));

@@ -4,11 +4,12 @@
  * is opened (docs/security.md, rule 6; docs/udev.md, "Device-mapper and LVM
  * flags" and "Enumerating block devices").
  *
- * A device is not opened when it is an LVM internal layer (dm uuid
+ * Whether a device may be opened is the guard table's answer (guard.c) for
+ * the facts read here: an LVM internal layer (dm uuid
  * "LVM-<vg uuid><lv uuid>-<suffix>": -real, -cow, -pool, -tpool, -tdata ...),
  * a suspended device-mapper device, a device the dm rules flag with
- * DM_UDEV_DISABLE_OTHER_RULES_FLAG=1, or has size 0 (a CD-ROM without media,
- * a loop device without a backing file, a dm device without a table).
+ * DM_UDEV_DISABLE_OTHER_RULES_FLAG=1, or size 0 (a CD-ROM without media,
+ * a loop device without a backing file, a dm device without a table) is not.
  * Each device costs a few small reads at most (docs/udev.md, "Enumerating block
  * devices"): its uevent file (MAJOR, MINOR, DEVNAME, DEVTYPE), size, dm/name,
  * dm/uuid and dm/suspended for a dm device, and its udev database entry, read
@@ -33,6 +34,7 @@
 
 #include "dl.h"
 #include "enum/device.h"
+#include "enum/guard.h"
 
 static __typeof__(&udev_device_get_properties_list_entry) sym_udev_device_get_properties_list_entry;
 static __typeof__(&udev_device_new_from_devnum) sym_udev_device_new_from_devnum;
@@ -429,6 +431,34 @@ struct fill_env {
 };
 
 /*
+ * Why d must not be opened (the guard table, guard.c), or NULL: its facts
+ * from sysfs and, when use_udev, the database entry just read.
+ */
+static const char *guard_reason(const struct img_device *d, int dfd, const char *rel,
+                                bool use_udev, bool db_ok)
+{
+	struct img_guard_facts f;
+	const struct img_guard_rule *r;
+
+	img_guard_facts_init(&f);
+	f.v[IMG_GUARD_KERNEL] = d->name;
+	f.v[IMG_GUARD_TYPE] = d->type;
+	img_guard_set_size(&f, d->size / 512);
+	/* one faccessat, for a loop device only */
+	if (strcmp(d->type, "loop") == 0)
+		f.v[IMG_GUARD_LOOP_BACKING] = exists_at(dfd, rel, "loop/backing_file") ? "1" : "";
+	f.v[IMG_GUARD_UDEV_DB] = db_ok ? "" : "unreadable";
+	/* sysfs: dm/uuid, dm/suspended; the layer from the database or split from dm/name */
+	f.v[IMG_GUARD_DM_UUID] = d->dm_uuid;
+	f.v[IMG_GUARD_DM_SUSPENDED] = d->dm_suspended ? "1" : "";
+	f.v[IMG_GUARD_DM_LV_LAYER] = d->layer;
+	if (use_udev)
+		f.v[IMG_GUARD_DM_UDEV_DISABLE_OTHER_RULES_FLAG] = d->disable_other_rules ? "1" : "";
+	r = img_guard_eval(&f, IMG_GUARD_FOR_OPEN);
+	return r ? r->message : NULL;
+}
+
+/*
  * Fill d for the device directory rel under dfd (/sys/class/block/NAME or
  * /sys/dev/block/MAJ:MIN).  devnum is 0 when the uevent file gives it.
  * Returns 0, or a negative errno when the device is gone or is no device.
@@ -517,22 +547,7 @@ static int device_fill(int dfd, const char *rel, dev_t devnum, struct fill_env *
 		img_dm_split_name(d->dm_name, d->vg, sizeof(d->vg), d->lv, sizeof(d->lv), d->layer,
 		                  sizeof(d->layer));
 
-	/* the order of the checks is the order of their importance to the user */
-	if (strncmp(d->dm_uuid, "LVM-", 4) == 0 && strchr(d->dm_uuid + 4, '-'))
-		d->skip = "LVM internal layer (dm uuid has a layer suffix)";
-	else if (d->layer[0])
-		d->skip = "LVM internal layer";
-	else if (d->dm_suspended)
-		d->skip = "device-mapper device is suspended";
-	else if (d->disable_other_rules)
-		d->skip = "the device-mapper rules say not to open it (DM_UDEV_DISABLE_OTHER_RULES_FLAG=1)";
-	else if (!db_ok && is_dm)
-		d->skip = "its udev database entry needs libudev, which could not be loaded "
-		          "(the device-mapper flags there are unknown)";
-	else if (strcmp(d->type, "loop") == 0 && !exists_at(dfd, rel, "loop/backing_file"))
-		d->skip = "loop device without a backing file";
-	else if (d->size == 0)
-		d->skip = strcmp(d->type, "rom") == 0 ? "no medium" : "zero size";
+	d->skip = guard_reason(d, dfd, rel, env->use_udev, db_ok);
 	return 0;
 }
 

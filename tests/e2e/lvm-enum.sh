@@ -384,7 +384,7 @@ for n in $HIDDEN; do
 	check_skipped sys "$n" "LVM internal layer"
 done
 check_skipped sys /dev/dm-212 "suspended"
-check_skipped sys /dev/dm-215 "zero size"
+check_skipped sys /dev/dm-215 "empty device"
 # shellcheck disable=SC2086
 check_not_opened sys $HIDDEN /dev/dm-212 /dev/dm-215 /dev/loop250 /dev/sr0
 

@@ -20,11 +20,13 @@
 #      operators are valid for their key; every GOTO has a LABEL further
 #      down; no LABEL is defined twice or left unused;
 #
-# plus project policy (section 7): one IMPORT{program} naming
-# @bindir@/imgscan --udev $devnode and nothing from $env{}; the remove,
-# non-block, empty-device, IMGSCAN_DISABLE, dm and blkid guards come before
-# it; no watch/SYMLINK/OWNER/GROUP/MODE/RUN/SYSTEMD_READY; the IMPORT{db}
-# list equals the ID_IMAGE_* names scanner/output/out-udev.c can print.
+# plus project policy (sections 4 to 6): one IMPORT{program} naming
+# @bindir@/imgscan --udev $devnode and nothing from $env{}; the guard lines
+# before it are exactly the guard table of scanner/enum/guard.c, in its order
+# (printed by tests/e2e/guard-rules; the check is shown to fail when any one
+# rule is dropped from the file or from the table); no
+# watch/SYMLINK/OWNER/GROUP/MODE/RUN/SYSTEMD_READY; the IMPORT{db} list
+# equals the ID_IMAGE_* names scanner/output/out-udev.c can print.
 #
 # Output: "ok - ..." / "not ok - ..." lines, then "N passed, N failed".
 # Exit 77 only when no checker can run at all.
@@ -223,30 +225,91 @@ if grep -q '\$env{' "$T/lines"; then
 else
 	e2e_ok "policy: no \$env{} substitution"
 fi
-prog_at=$(p_line 'IMPORT\{program\}')
-for g in 'ACTION=="remove", GOTO="imgscan_end"' \
-		'SUBSYSTEM!="block", GOTO="imgscan_end"' \
-		'ATTR{size}=="0", GOTO="imgscan_end"' \
-		'ENV{IMGSCAN_DISABLE}=="1", GOTO="imgscan_end"' \
-		'KERNEL=="dm-*", ENV{DM_UDEV_RULES_VSN}!="?*", GOTO="imgscan_end"' \
-		'KERNEL=="dm-*", ENV{DM_UDEV_DISABLE_OTHER_RULES_FLAG}=="1", GOTO="imgscan_import_db"' \
-		'ENV{ID_PART_TABLE_TYPE}=="?*", ENV{ID_FS_TYPE}!="iso9660|udf", GOTO="imgscan_end"'; do
-	at=$(grep -F -n -- "$g" "$RULE_SRC" | head -n 1 | cut -d: -f1)
-	if [ -z "$at" ]; then
-		e2e_notok "policy: guard missing: $g"
-	elif [ -n "$prog_at" ] && [ "$at" -lt "$prog_at" ]; then
-		e2e_ok "policy: guard before IMPORT{program}: $g"
-	else
-		e2e_notok "policy: guard after IMPORT{program}: $g"
-	fi
-done
-fs_at=$(p_line 'ENV\{ID_FS_TYPE\}=="\?\*".*GOTO="imgscan_end"')
-if [ -n "$fs_at" ] && [ -n "$prog_at" ] && [ "$fs_at" -lt "$prog_at" ] &&
-		grep -E "^$fs_at:" "$T/lines" | grep -q 'ENV{ID_FS_TYPE}!="crypto_LUKS|iso9660|udf"'; then
-	e2e_ok "policy: blkid guard (ID_FS_TYPE; crypto_LUKS, iso9660, udf exempt) before IMPORT{program}"
+
+# ---------------------------------------- 5. the guards = the guard table
+#
+# tests/e2e/guard-rules prints each rule of the guard table
+# (scanner/enum/guard.c) that the udev rule carries, as its line of the rule
+# file, in the table's order.  The rule lines before IMPORT{program} that
+# match something (== or !=) must be exactly those lines, in that order: a
+# rule missing from the file, a guard the table lacks, a changed pattern or
+# verdict (GOTO target) or another order all differ.
+GUARD_RULES=${top_builddir:-.}/tests/e2e/guard-rules
+
+# guards_of FILE: its match lines before the first IMPORT{program}, in order
+guards_of()
+{
+	awk '
+		/^[ \t]*#/ || /^[ \t]*$/ { next }
+		/IMPORT\{program\}/ { exit }
+		/(==|!=)/ { sub(/[ \t]+$/, ""); print }
+	' "$1"
+}
+
+# same_guards TABLE-LINES RULE-FILE: exit 0 when the file says what the table says
+same_guards()
+{
+	guards_of "$2" >"$T/guards.file"
+	cmp -s "$1" "$T/guards.file"
+}
+
+if [ ! -x "$GUARD_RULES" ]; then
+	e2e_notok "guard table: $GUARD_RULES not built (make check builds it)"
+elif ! "$GUARD_RULES" >"$T/guards.table" 2>"$T/guards.err"; then
+	e2e_notok "guard table: guard-rules failed: $(tr '\n' ' ' <"$T/guards.err")"
 else
-	e2e_notok "policy: no ID_FS_TYPE guard exempting crypto_LUKS, iso9660 and udf before IMPORT{program}"
+	ntab=$(wc -l <"$T/guards.table")
+	agree=no
+	if [ "$ntab" -lt 5 ]; then
+		e2e_notok "guard table: only $ntab rule lines printed"
+	elif same_guards "$T/guards.table" "$RULE_SRC"; then
+		agree=yes
+		e2e_ok "guard table: the rule file holds its $ntab guard lines, in its order, and no other guard"
+	else
+		e2e_notok "guard table and rule file differ (< table only, > rule file only): $(diff "$T/guards.table" "$T/guards.file" | grep '^[<>]' | tr '\n' ' ')"
+	fi
+	# after IMPORT{program} nothing is matched any more
+	if awk '/IMPORT\{program\}/ { p = 1; next } p && !/^[ \t]*#/ && /(==|!=)/ { bad = 1 } END { exit !bad }' "$RULE_SRC"; then
+		e2e_notok "guard table: a match line after IMPORT{program}"
+	else
+		e2e_ok "guard table: every guard comes before IMPORT{program}"
+	fi
+
+	# the comparison itself: dropping any one rule from either side must fail it
+	# (shown on the agreeing pair only)
+	[ "$agree" = yes ] || ntab=0
+	missed=""
+	i=0
+	while [ "$i" -lt "$ntab" ]; do
+		i=$((i + 1))
+		line=$(sed -n "${i}p" "$T/guards.table")
+		# from the rule file
+		grep -v -x -F -- "$line" "$RULE_SRC" >"$T/mut.rules"
+		if same_guards "$T/guards.table" "$T/mut.rules"; then
+			missed="$missed file-$i"
+		fi
+		# from the table
+		sed "${i}d" "$T/guards.table" >"$T/mut.table"
+		if same_guards "$T/mut.table" "$RULE_SRC"; then
+			missed="$missed table-$i"
+		fi
+	done
+	# two guards swapped: the order counts
+	{ sed -n 2p "$T/guards.table"; sed -n 1p "$T/guards.table"; sed 1,2d "$T/guards.table"; } >"$T/mut.table"
+	if [ "$ntab" -gt 0 ] && same_guards "$T/mut.table" "$RULE_SRC"; then
+		missed="$missed swap-1-2"
+	fi
+	if [ "$agree" != yes ]; then
+		:
+	elif [ -z "$missed" ]; then
+		e2e_ok "guard table: each of the $ntab rules removed from the file or from the table, and a swap, is caught"
+	else
+		e2e_notok "guard table: the comparison misses:$missed"
+	fi
 fi
+
+# ------------------------------------------------------ 6. other policy
+
 FORBID='OPTIONS[^,]*watch|SYSTEMD_READY|(^|[ :,])(SYMLINK|OWNER|GROUP|MODE|RUN|NAME)(\{[^}]*\})?(=|\+=|:=)'
 if grep -E -q "$FORBID" "$T/lines"; then
 	e2e_notok "policy: the rule sets watch/SYMLINK/OWNER/GROUP/MODE/RUN/SYSTEMD_READY/NAME: $(grep -E "$FORBID" "$T/lines" | tr '\n' ' ')"
