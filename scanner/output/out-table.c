@@ -199,6 +199,21 @@ int img_table_check_columns(const struct img_table_opts *o, char *err, size_t er
 	return select_columns(o, sel, &n, err, errlen);
 }
 
+int img_table_select_columns(const struct img_table_opts *o, const char **names, size_t cap,
+                             size_t *n, char *err, size_t errlen)
+{
+	int sel[MAX_SEL];
+	size_t nsel = 0;
+
+	*n = 0;
+	if (select_columns(o, sel, &nsel, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < nsel && i < cap; i++)
+		names[i] = cols[sel[i]].name;
+	*n = nsel;
+	return 0;
+}
+
 void img_table_list_columns(FILE *f)
 {
 	for (int i = 0; i < _COL_MAX; i++)
