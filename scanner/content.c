@@ -6,7 +6,7 @@
  * the descriptor the probe used, so it names the very volume that was probed,
  * limited to the volume from the probe offset on.
  *
- * libblkid is loaded with dlopen when the first raw volume is named (dl.h):
+ * libblkid is loaded with dlopen when the first raw volume is named (dl/dl.h):
  * --udev never loads it.
  */
 #include <blkid.h>
@@ -14,36 +14,7 @@
 #include <string.h>
 
 #include "content.h"
-#include "dl.h"
-
-static __typeof__(&blkid_new_probe) sym_blkid_new_probe;
-static __typeof__(&blkid_free_probe) sym_blkid_free_probe;
-static __typeof__(&blkid_probe_set_device) sym_blkid_probe_set_device;
-static __typeof__(&blkid_probe_enable_superblocks) sym_blkid_probe_enable_superblocks;
-static __typeof__(&blkid_probe_set_superblocks_flags) sym_blkid_probe_set_superblocks_flags;
-static __typeof__(&blkid_probe_filter_superblocks_type) sym_blkid_probe_filter_superblocks_type;
-static __typeof__(&blkid_probe_enable_partitions) sym_blkid_probe_enable_partitions;
-static __typeof__(&blkid_do_safeprobe) sym_blkid_do_safeprobe;
-static __typeof__(&blkid_probe_lookup_value) sym_blkid_probe_lookup_value;
-
-static const struct img_dl_sym blkid_syms[] = {
-	IMG_DL_SYM(blkid_new_probe),
-	IMG_DL_SYM(blkid_free_probe),
-	IMG_DL_SYM(blkid_probe_set_device),
-	IMG_DL_SYM(blkid_probe_enable_superblocks),
-	IMG_DL_SYM(blkid_probe_set_superblocks_flags),
-	IMG_DL_SYM(blkid_probe_filter_superblocks_type),
-	IMG_DL_SYM(blkid_probe_enable_partitions),
-	IMG_DL_SYM(blkid_do_safeprobe),
-	IMG_DL_SYM(blkid_probe_lookup_value),
-};
-
-static struct img_dl_lib blkid_lib = IMG_DL_LIB(BLKID_SONAME, BLKID_PACKAGE, blkid_syms);
-
-int dlopen_blkid(void)
-{
-	return img_dl_load(&blkid_lib, "naming what a raw volume holds");
-}
+#include "dl/dl-blkid.h"
 
 static void copy_value(blkid_probe pr, const char *name, char *dst, size_t dstlen)
 {
@@ -68,7 +39,7 @@ int img_content_probe(int fd, uint64_t offset, uint64_t size, struct img_content
 
 	memset(ret, 0, sizeof(*ret));
 	/* the message is printed once; each raw volume then shows no content */
-	rc = dlopen_blkid();
+	rc = dlopen_blkid("naming what a raw volume holds");
 	if (rc < 0)
 		return rc;
 	pr = sym_blkid_new_probe();

@@ -30,6 +30,7 @@
 #include "output/output.h"
 #include "output/table.h"
 #include "probe/probe.h"
+#include "trace.h"
 
 enum mode {
 	MODE_TABLE,
@@ -337,6 +338,7 @@ static struct img_source *scan_open(const struct target *t, const struct opts *o
 		s->error_op = "open";
 		return NULL;
 	}
+	img_trace_attach(src, t->path);
 	if (o->deep)
 		img_source_set_cap(src, IMG_SOURCE_DEEP_CAP);
 	/* --udev has its alarm instead (one volume: no other result to save) */

@@ -14,7 +14,7 @@
  * half-way through a line).
  *
  * libudev and libjson-c are loaded with dlopen when the monitor starts
- * (dl.h).
+ * (dl/dl.h).
  *
  * Also the progress line of long scans: stderr only, only on a terminal,
  * only after the first second.
@@ -32,94 +32,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dl.h"
+#include "dl/dl-jsonc.h"
+#include "dl/dl-udev.h"
 #include "enum/device.h"
 #include "enum/guard.h"
 #include "monitor.h"
 
-static __typeof__(&udev_device_get_action) sym_udev_device_get_action;
-static __typeof__(&udev_device_get_devnode) sym_udev_device_get_devnode;
-static __typeof__(&udev_device_get_devnum) sym_udev_device_get_devnum;
-static __typeof__(&udev_device_get_properties_list_entry) sym_udev_device_get_properties_list_entry;
-static __typeof__(&udev_device_get_property_value) sym_udev_device_get_property_value;
-static __typeof__(&udev_device_get_seqnum) sym_udev_device_get_seqnum;
-static __typeof__(&udev_device_get_sysattr_value) sym_udev_device_get_sysattr_value;
-static __typeof__(&udev_device_get_subsystem) sym_udev_device_get_subsystem;
-static __typeof__(&udev_device_get_sysname) sym_udev_device_get_sysname;
-static __typeof__(&udev_device_unref) sym_udev_device_unref;
-static __typeof__(&udev_list_entry_get_name) sym_udev_list_entry_get_name;
-static __typeof__(&udev_list_entry_get_next) sym_udev_list_entry_get_next;
-static __typeof__(&udev_list_entry_get_value) sym_udev_list_entry_get_value;
-static __typeof__(&udev_monitor_enable_receiving) sym_udev_monitor_enable_receiving;
-static __typeof__(&udev_monitor_filter_add_match_subsystem_devtype)
-	sym_udev_monitor_filter_add_match_subsystem_devtype;
-static __typeof__(&udev_monitor_get_fd) sym_udev_monitor_get_fd;
-static __typeof__(&udev_monitor_new_from_netlink) sym_udev_monitor_new_from_netlink;
-static __typeof__(&udev_monitor_receive_device) sym_udev_monitor_receive_device;
-static __typeof__(&udev_monitor_unref) sym_udev_monitor_unref;
-static __typeof__(&udev_new) sym_udev_new;
-static __typeof__(&udev_unref) sym_udev_unref;
-static __typeof__(&json_object_new_int64) sym_json_object_new_int64;
-static __typeof__(&json_object_new_object) sym_json_object_new_object;
-static __typeof__(&json_object_new_string) sym_json_object_new_string;
-static __typeof__(&json_object_object_add) sym_json_object_object_add;
-static __typeof__(&json_object_put) sym_json_object_put;
-static __typeof__(&json_object_to_json_string_ext) sym_json_object_to_json_string_ext;
-static __typeof__(&json_tokener_parse) sym_json_tokener_parse;
-
-static const struct img_dl_sym monitor_udev_syms[] = {
-	IMG_DL_SYM(udev_device_get_action),
-	IMG_DL_SYM(udev_device_get_devnode),
-	IMG_DL_SYM(udev_device_get_devnum),
-	IMG_DL_SYM(udev_device_get_properties_list_entry),
-	IMG_DL_SYM(udev_device_get_property_value),
-	IMG_DL_SYM(udev_device_get_seqnum),
-	IMG_DL_SYM(udev_device_get_sysattr_value),
-	IMG_DL_SYM(udev_device_get_subsystem),
-	IMG_DL_SYM(udev_device_get_sysname),
-	IMG_DL_SYM(udev_device_unref),
-	IMG_DL_SYM(udev_list_entry_get_name),
-	IMG_DL_SYM(udev_list_entry_get_next),
-	IMG_DL_SYM(udev_list_entry_get_value),
-	IMG_DL_SYM(udev_monitor_enable_receiving),
-	IMG_DL_SYM(udev_monitor_filter_add_match_subsystem_devtype),
-	IMG_DL_SYM(udev_monitor_get_fd),
-	IMG_DL_SYM(udev_monitor_new_from_netlink),
-	IMG_DL_SYM(udev_monitor_receive_device),
-	IMG_DL_SYM(udev_monitor_unref),
-	IMG_DL_SYM(udev_new),
-	IMG_DL_SYM(udev_unref),
-};
-
-static const struct img_dl_sym monitor_json_syms[] = {
-	IMG_DL_SYM(json_object_new_int64),
-	IMG_DL_SYM(json_object_new_object),
-	IMG_DL_SYM(json_object_new_string),
-	IMG_DL_SYM(json_object_object_add),
-	IMG_DL_SYM(json_object_put),
-	IMG_DL_SYM(json_object_to_json_string_ext),
-	IMG_DL_SYM(json_tokener_parse),
-};
-
-static struct img_dl_lib monitor_udev_lib =
-	IMG_DL_LIB(UDEV_SONAME, UDEV_PACKAGE, monitor_udev_syms);
-static struct img_dl_lib monitor_json_lib =
-	IMG_DL_LIB(JSONC_SONAME, JSONC_PACKAGE, monitor_json_syms);
-
-/* udev_list_entry_foreach of libudev.h, through the loaded symbols */
-#define sym_udev_list_entry_foreach(entry, first) \
-	for (entry = (first); entry; entry = sym_udev_list_entry_get_next(entry))
-
 /* both libraries, before anything is set up */
 static int dlopen_monitor(void)
 {
-	int r = img_dl_load(&monitor_udev_lib, "--monitor");
+	int r = dlopen_udev("--monitor");
 
-	if (r == 0)
-		r = img_dl_load(&monitor_json_lib, "--monitor");
 	/* the events' "image" objects are written by out-json.c */
 	if (r == 0)
-		r = dlopen_json_c();
+		r = dlopen_jsonc("--monitor");
 	return r;
 }
 

@@ -16,7 +16,7 @@
  * directly into a buffer on the stack (a heap buffer for an entry too large
  * for it).  libudev is the fallback
  * for an entry this reader cannot take (docs/udev.md, "Reading the udev
- * database"); it is loaded with dlopen (dl.h) only then, and used from one
+ * database"); it is loaded with dlopen (dl/dl.h) only then, and used from one
  * thread only.
  */
 #include <ctype.h>
@@ -32,40 +32,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "dl.h"
+#include "dl/dl-udev.h"
 #include "enum/device.h"
 #include "enum/guard.h"
-
-static __typeof__(&udev_device_get_properties_list_entry) sym_udev_device_get_properties_list_entry;
-static __typeof__(&udev_device_new_from_devnum) sym_udev_device_new_from_devnum;
-static __typeof__(&udev_device_unref) sym_udev_device_unref;
-static __typeof__(&udev_list_entry_get_name) sym_udev_list_entry_get_name;
-static __typeof__(&udev_list_entry_get_next) sym_udev_list_entry_get_next;
-static __typeof__(&udev_list_entry_get_value) sym_udev_list_entry_get_value;
-static __typeof__(&udev_new) sym_udev_new;
-static __typeof__(&udev_unref) sym_udev_unref;
-
-static const struct img_dl_sym udev_syms[] = {
-	IMG_DL_SYM(udev_device_get_properties_list_entry),
-	IMG_DL_SYM(udev_device_new_from_devnum),
-	IMG_DL_SYM(udev_device_unref),
-	IMG_DL_SYM(udev_list_entry_get_name),
-	IMG_DL_SYM(udev_list_entry_get_next),
-	IMG_DL_SYM(udev_list_entry_get_value),
-	IMG_DL_SYM(udev_new),
-	IMG_DL_SYM(udev_unref),
-};
-
-static struct img_dl_lib udev_lib = IMG_DL_LIB(UDEV_SONAME, UDEV_PACKAGE, udev_syms);
-
-/* udev_list_entry_foreach of libudev.h, through the loaded symbols */
-#define sym_udev_list_entry_foreach(entry, first) \
-	for (entry = (first); entry; entry = sym_udev_list_entry_get_next(entry))
-
-int dlopen_udev(void)
-{
-	return img_dl_load(&udev_lib, "reading the udev database");
-}
 
 bool img_sysfs_read(const char *base, const char *attr, char *buf, size_t len)
 {
@@ -393,7 +362,7 @@ static bool read_libudev(struct fill_ctx *c, struct udev **udev)
 	struct udev_list_entry *e;
 
 	if (!*udev) {
-		if (dlopen_udev() < 0)
+		if (dlopen_udev("reading the udev database") < 0)
 			return false;
 		*udev = sym_udev_new();
 		if (!*udev)

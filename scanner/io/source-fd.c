@@ -56,6 +56,9 @@ struct region {
 
 struct img_source {
 	int fd;
+	/* probe tracing (img_source_set_trace), copied into each reader */
+	void (*trace)(void *trace_ctx, const char *line);
+	void *trace_ctx;
 	uint64_t total;  /* bytes of the whole target */
 	/*
 	 * bytes that can be read: a block device whose size is not a multiple
@@ -896,7 +899,8 @@ static int defer_read(struct img_source *s, uint64_t start, uint64_t stop)
 
 void img_source_defer(struct img_source *s, struct img_prefetch *pf)
 {
-	s->defer = pf;
+	/* a traced probe runs once, with its reads made at once (the same reads) */
+	s->defer = s->trace ? NULL : pf;
 	s->missed = false;
 }
 
@@ -1198,6 +1202,15 @@ void img_source_reader(struct img_source *s, struct img_reader *ret)
 	ret->block_size = s->st.align;
 	ret->flags = 0;
 	ret->get = fd_get;
+	ret->trace = s->trace;
+	ret->trace_ctx = s->trace_ctx;
+}
+
+void img_source_set_trace(struct img_source *s, void (*fn)(void *trace_ctx, const char *line),
+                          void *trace_ctx)
+{
+	s->trace = fn;
+	s->trace_ctx = trace_ctx;
 }
 
 void img_source_set_head(struct img_source *s, uint32_t bytes)

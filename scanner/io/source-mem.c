@@ -25,4 +25,5 @@ void img_mem_reader(struct img_mem_source *m, const void *buf, size_t len, struc
 	ret->block_size = 512;
 	ret->flags = 0;
 	ret->get = mem_get;
+	ret->trace = NULL;
 }

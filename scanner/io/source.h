@@ -66,6 +66,15 @@ int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offs
 int img_source_from_fd(int fd, uint64_t offset, uint64_t size, struct img_source **ret);
 void img_source_reader(struct img_source *s, struct img_reader *ret);
 /*
+ * Probe tracing (IMGSCAN_DEBUG=probe in the command): every reader of s
+ * carries fn and trace_ctx (struct img_reader.trace), so the probe core
+ * reports each magic it tries and each check that fails; fn NULL: off.
+ * A traced source never defers a read (img_source_defer): its probe runs
+ * once, so its trace is printed once, with the same reads.
+ */
+void img_source_set_trace(struct img_source *s, void (*fn)(void *trace_ctx, const char *line),
+                          void *trace_ctx);
+/*
  * Change the size of the first head read (whole 4 KiB blocks, at most
  * IMG_SOURCE_HEAD), before any read: 4096 where no probe needs the ISO 9660
  * block at 32 KiB (IMG_PROBE_NO_CONTENT), so one device read costs less.

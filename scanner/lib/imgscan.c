@@ -318,6 +318,7 @@ static void mem_reader(struct mem_volume *m, struct img_reader *r)
 	r->block_size = 512;
 	r->flags = 0;
 	r->get = mem_get;
+	r->trace = NULL;
 }
 
 static unsigned reader_flags(const struct imgscan_probe *pr)

@@ -15,7 +15,7 @@
  * written as \u007f and \u0080..\u009f when the text is printed.
  * docs/security.md, rule 4.
  *
- * libjson-c is loaded with dlopen by img_out_json_begin (dl.h).
+ * libjson-c is loaded with dlopen by img_out_json_begin (dl/dl.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,59 +25,8 @@
 
 #include <json-c/json.h>
 
-#include "dl.h"
+#include "dl/dl-jsonc.h"
 #include "output/output.h"
-
-static __typeof__(&json_object_array_add) sym_json_object_array_add;
-static __typeof__(&json_object_array_length) sym_json_object_array_length;
-static __typeof__(&json_object_get) sym_json_object_get;
-static __typeof__(&json_object_iter_begin) sym_json_object_iter_begin;
-static __typeof__(&json_object_iter_end) sym_json_object_iter_end;
-static __typeof__(&json_object_iter_equal) sym_json_object_iter_equal;
-static __typeof__(&json_object_iter_next) sym_json_object_iter_next;
-static __typeof__(&json_object_iter_peek_name) sym_json_object_iter_peek_name;
-static __typeof__(&json_object_iter_peek_value) sym_json_object_iter_peek_value;
-static __typeof__(&json_object_new_array) sym_json_object_new_array;
-static __typeof__(&json_object_new_boolean) sym_json_object_new_boolean;
-static __typeof__(&json_object_new_int) sym_json_object_new_int;
-static __typeof__(&json_object_new_int64) sym_json_object_new_int64;
-static __typeof__(&json_object_new_object) sym_json_object_new_object;
-static __typeof__(&json_object_new_string) sym_json_object_new_string;
-static __typeof__(&json_object_new_string_len) sym_json_object_new_string_len;
-static __typeof__(&json_object_new_uint64) sym_json_object_new_uint64;
-static __typeof__(&json_object_object_add) sym_json_object_object_add;
-static __typeof__(&json_object_put) sym_json_object_put;
-static __typeof__(&json_object_to_json_string_ext) sym_json_object_to_json_string_ext;
-
-static const struct img_dl_sym json_c_syms[] = {
-	IMG_DL_SYM(json_object_array_add),
-	IMG_DL_SYM(json_object_array_length),
-	IMG_DL_SYM(json_object_get),
-	IMG_DL_SYM(json_object_iter_begin),
-	IMG_DL_SYM(json_object_iter_end),
-	IMG_DL_SYM(json_object_iter_equal),
-	IMG_DL_SYM(json_object_iter_next),
-	IMG_DL_SYM(json_object_iter_peek_name),
-	IMG_DL_SYM(json_object_iter_peek_value),
-	IMG_DL_SYM(json_object_new_array),
-	IMG_DL_SYM(json_object_new_boolean),
-	IMG_DL_SYM(json_object_new_int),
-	IMG_DL_SYM(json_object_new_int64),
-	IMG_DL_SYM(json_object_new_object),
-	IMG_DL_SYM(json_object_new_string),
-	IMG_DL_SYM(json_object_new_string_len),
-	IMG_DL_SYM(json_object_new_uint64),
-	IMG_DL_SYM(json_object_object_add),
-	IMG_DL_SYM(json_object_put),
-	IMG_DL_SYM(json_object_to_json_string_ext),
-};
-
-static struct img_dl_lib json_c_lib = IMG_DL_LIB(JSONC_SONAME, JSONC_PACKAGE, json_c_syms);
-
-int dlopen_json_c(void)
-{
-	return img_dl_load(&json_c_lib, "JSON output");
-}
 
 /*
  * containers nested deeper than this in the format-specific tree are dropped
@@ -591,7 +540,7 @@ static void put_reindented(FILE *f, const char *text, const char *prefix)
  */
 void img_out_json_begin(FILE *f)
 {
-	if (dlopen_json_c() < 0)
+	if (dlopen_jsonc("JSON output") < 0)
 		exit(1);
 	fputs("{\n    \"images\": [", f);
 }
@@ -601,7 +550,7 @@ void img_out_json_item(FILE *f, const struct img_scan *s, bool first)
 	json_object *o;
 	const char *text;
 
-	if (dlopen_json_c() < 0)
+	if (dlopen_jsonc("JSON output") < 0)
 		return;
 	o = scan_json(s);
 	text = sym_json_object_to_json_string_ext(
@@ -621,7 +570,7 @@ int img_json_item_text(const struct img_scan *s, char **ret)
 	int r;
 
 	*ret = NULL;
-	r = dlopen_json_c();
+	r = dlopen_jsonc("JSON output");
 	if (r < 0)
 		return r;
 	f = open_memstream(ret, &len);
@@ -650,7 +599,7 @@ int img_json_string(const char *str, size_t len, char *out, size_t outlen)
 
 	if (len > (size_t)INT32_MAX / 4)
 		return -E2BIG;
-	r = dlopen_json_c();
+	r = dlopen_jsonc("JSON output");
 	if (r < 0)
 		return r;
 	o = jstr(str, len);
@@ -682,7 +631,7 @@ void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
 	json_object *o, *p;
 	const char *text;
 
-	if (dlopen_json_c() < 0)
+	if (dlopen_jsonc("JSON output") < 0)
 		return;
 	o = sym_json_object_new_object();
 	p = sym_json_object_new_object();

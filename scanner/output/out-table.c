@@ -14,7 +14,7 @@
  * never used for raw or pairs output (libsmartcols would print tree art
  * there); those list the rows in tree order instead.
  *
- * libsmartcols is loaded with dlopen by img_table_new (dl.h), not for -P.
+ * libsmartcols is loaded with dlopen by img_table_new (dl/dl.h), not for -P.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,38 +25,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dl.h"
+#include "dl/dl-smartcols.h"
 #include "output/table.h"
-
-static __typeof__(&scols_line_set_data) sym_scols_line_set_data;
-static __typeof__(&scols_new_table) sym_scols_new_table;
-static __typeof__(&scols_print_table) sym_scols_print_table;
-static __typeof__(&scols_table_enable_noheadings) sym_scols_table_enable_noheadings;
-static __typeof__(&scols_table_enable_raw) sym_scols_table_enable_raw;
-static __typeof__(&scols_table_new_column) sym_scols_table_new_column;
-static __typeof__(&scols_table_new_line) sym_scols_table_new_line;
-static __typeof__(&scols_table_set_stream) sym_scols_table_set_stream;
-static __typeof__(&scols_unref_table) sym_scols_unref_table;
-
-static const struct img_dl_sym smartcols_syms[] = {
-	IMG_DL_SYM(scols_line_set_data),
-	IMG_DL_SYM(scols_new_table),
-	IMG_DL_SYM(scols_print_table),
-	IMG_DL_SYM(scols_table_enable_noheadings),
-	IMG_DL_SYM(scols_table_enable_raw),
-	IMG_DL_SYM(scols_table_new_column),
-	IMG_DL_SYM(scols_table_new_line),
-	IMG_DL_SYM(scols_table_set_stream),
-	IMG_DL_SYM(scols_unref_table),
-};
-
-static struct img_dl_lib smartcols_lib =
-	IMG_DL_LIB(SMARTCOLS_SONAME, SMARTCOLS_PACKAGE, smartcols_syms);
-
-int dlopen_smartcols(void)
-{
-	return img_dl_load(&smartcols_lib, "the table output");
-}
 
 enum {
 	COL_NAME,
@@ -227,6 +197,21 @@ int img_table_check_columns(const struct img_table_opts *o, char *err, size_t er
 	size_t n;
 
 	return select_columns(o, sel, &n, err, errlen);
+}
+
+int img_table_select_columns(const struct img_table_opts *o, const char **names, size_t cap,
+                             size_t *n, char *err, size_t errlen)
+{
+	int sel[MAX_SEL];
+	size_t nsel = 0;
+
+	*n = 0;
+	if (select_columns(o, sel, &nsel, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < nsel && i < cap; i++)
+		names[i] = cols[sel[i]].name;
+	*n = nsel;
+	return 0;
 }
 
 void img_table_list_columns(FILE *f)
@@ -471,7 +456,7 @@ struct img_table *img_table_new(const struct img_table_opts *o)
 		return NULL;
 	t->o = *o;
 	/* -P pairs are written without libsmartcols */
-	if (!o->pairs && dlopen_smartcols() < 0) {
+	if (!o->pairs && dlopen_smartcols("the table output") < 0) {
 		free(t);
 		return NULL;
 	}

@@ -31,6 +31,13 @@ struct img_table_opts {
  * reason) in err.
  */
 int img_table_check_columns(const struct img_table_opts *o, char *err, size_t errlen);
+/*
+ * The columns o selects, in order, as their names ("NAME", "FORMAT" ...):
+ * up to cap of them into names, their number in *n.  Returns 0, or -1 with
+ * the reason in err, as img_table_check_columns.
+ */
+int img_table_select_columns(const struct img_table_opts *o, const char **names, size_t cap,
+                             size_t *n, char *err, size_t errlen);
 /* every column with its description, one a line (--list-columns) */
 void img_table_list_columns(FILE *f);
 

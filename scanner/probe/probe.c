@@ -5,6 +5,7 @@
  * and the bounded helpers probes fill results with.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -160,6 +161,11 @@ bool img_has_feature(const struct img_result *res, const char *name)
 
 void img_set_damaged(struct img_result *res, const char *why)
 {
+	if (__builtin_expect(res->tracing != NULL, 0))
+		img_trace_join(res->tracing,
+		               (const char *const[]){ img_format_name(res->format), ": check failed: ", why,
+		                                      res->damaged ? " (an earlier one is reported)" : "",
+		                                      NULL });
 	if (!res->damaged)
 		res->damaged = why;
 }
@@ -322,6 +328,93 @@ const char *img_spec_strp(const struct img_spec *s, const struct img_spec_entry 
 	return s->pool + e->v.str.off;
 }
 
+/* ---- tracing ------------------------------------------------------------- */
+
+void img_trace_bytes(const void *bytes, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *b = bytes;
+	size_t o = 0;
+
+	if (!outlen)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = b[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+
+		if (o + (plain ? 1 : 4) >= outlen)
+			break;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* a trace line under construction: bounded, always NUL-terminated */
+struct trace_line {
+	char s[512];
+	size_t n;
+};
+
+static void tl_str(struct trace_line *t, const char *str)
+{
+	for (; str && *str && t->n + 1 < sizeof(t->s); str++) {
+		unsigned char c = (unsigned char)*str;
+
+		/* the parts are static or escaped: keep the line printable anyway */
+		t->s[t->n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	t->s[t->n] = '\0';
+}
+
+static void tl_u64(struct trace_line *t, uint64_t v)
+{
+	char d[21];
+	size_t i = sizeof(d) - 1;
+
+	d[i] = '\0';
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	tl_str(t, d + i);
+}
+
+void img_trace_join(const struct img_reader *r, const char *const *parts)
+{
+	struct trace_line t = { .n = 0 };
+
+	if (!r->trace)
+		return;
+	t.s[0] = '\0';
+	for (; *parts; parts++)
+		tl_str(&t, *parts);
+	r->trace(r->trace_ctx, t.s);
+}
+
+static void trace_magic(const struct img_reader *r, const struct img_format *f,
+                        const struct img_magic *m, const char *what)
+{
+	char b[4 * IMG_MAGIC_MAX + 1];
+	struct trace_line t = { .n = 0 };
+
+	img_trace_bytes(m->bytes, m->len, b, sizeof(b));
+	tl_str(&t, f->name);
+	tl_str(&t, ": magic \"");
+	tl_str(&t, b);
+	tl_str(&t, m->whence == IMG_FROM_END ? "\" at end - " : "\" at offset ");
+	tl_u64(&t, m->offset);
+	tl_str(&t, ": ");
+	tl_str(&t, what);
+	r->trace(r->trace_ctx, t.s);
+}
+
 /* ---- the probe loop ------------------------------------------------------ */
 
 static const struct img_magic *match_magic(const struct img_reader *r, const struct img_format *f,
@@ -337,14 +430,24 @@ static const struct img_magic *match_magic(const struct img_reader *r, const str
 			rc = img_get_end(r, m->offset, m->len, &p);
 		else
 			rc = img_get(r, m->offset, m->len, &p);
-		if (rc == -ERANGE)
+		if (rc == -ERANGE) {
+			if (__builtin_expect(r->trace != NULL, 0))
+				trace_magic(r, f, m, "past the end of the volume");
 			continue;
+		}
 		if (rc < 0) {
+			if (__builtin_expect(r->trace != NULL, 0))
+				trace_magic(r, f, m, "read failed");
 			*ret_err = rc;
 			return NULL;
 		}
-		if (memcmp(p, m->bytes, m->len) == 0)
+		if (memcmp(p, m->bytes, m->len) == 0) {
+			if (__builtin_expect(r->trace != NULL, 0))
+				trace_magic(r, f, m, "found");
 			return m;
+		}
+		if (__builtin_expect(r->trace != NULL, 0))
+			trace_magic(r, f, m, "not there");
 	}
 	return NULL;
 }
@@ -372,9 +475,28 @@ static int probe_one(const struct img_reader *r, const struct img_format *f, str
 			return IMG_NOMATCH;
 	}
 	img_result_init(res, f->id);
+	if (r->trace) {
+		res->tracing = r;
+		if (!hit)
+			IMG_TRACE(r, f->name, ": no magic to match: the probe reads the head");
+	}
 	rc = f->probe(r, hit, res);
-	if (rc == -ERANGE)
+	res->tracing = NULL;
+	if (rc == -ERANGE) {
+		IMG_TRACE(r, f->name, ": no match: a field points past the end of the volume");
 		rc = IMG_NOMATCH; /* a probe asked past the end: the volume is too small for it */
+	} else if (r->trace) {
+		if (rc == IMG_MATCH && res->damaged)
+			IMG_TRACE(r, f->name, ": match, damaged: ", res->damaged);
+		else if (rc == IMG_MATCH)
+			IMG_TRACE(r, f->name, ": match");
+		else if (rc == IMG_NOMATCH && hit)
+			IMG_TRACE(r, f->name, ": no match: the magic is there, the header is not this format's");
+		else if (rc == IMG_NOMATCH)
+			IMG_TRACE(r, f->name, ": no match");
+		else
+			IMG_TRACE(r, f->name, ": the read failed");
+	}
 	if (ret_footer && hit && hit->whence == IMG_FROM_END)
 		*ret_footer = true;
 	return rc;
@@ -434,10 +556,15 @@ int img_probe(const struct img_reader *r, struct img_result *res)
 	}
 	if (n == 0) {
 		img_result_init(res, IMG_FMT_RAW);
+		IMG_TRACE(r, "result: raw (no format matched)");
 		return 0;
 	}
-	if (n == 1)
+	if (n == 1) {
+		IMG_TRACE(r, "result: ", img_format_name(res->format),
+		          res->damaged ? " (damaged)" : "");
 		return 0;
+	}
+	IMG_TRACE(r, "result: more than one format matched (ambiguous)");
 	if (n_start == 1 && !img_formats[cand[start]]->content_only) {
 		/*
 		 * One image header at the start, the others footers at the end:

@@ -60,7 +60,34 @@ struct img_reader {
 	 * negative errno.
 	 */
 	int (*get)(void *ctx, uint64_t off, size_t len, const uint8_t **ret);
+	/*
+	 * Optional probe tracing (IMGSCAN_DEBUG=probe), NULL when off: called
+	 * with one line per step of the probe (each magic tried and whether
+	 * it was there, each check that refused the volume, the outcome).
+	 * The line has no newline and only printable ASCII: the core writes
+	 * header bytes in it as \xHH.  Off, it costs one test of this pointer
+	 * per step; the core never does I/O itself.
+	 */
+	void (*trace)(void *trace_ctx, const char *line);
+	void *trace_ctx;
 };
+
+/*
+ * A trace line: the strings given, joined (static text, or bytes passed
+ * through img_trace_bytes first).  Call it through IMG_TRACE(r, "a", "b"),
+ * which does nothing, at the cost of one test, when tracing is off.
+ */
+void img_trace_join(const struct img_reader *r, const char *const *parts);
+#define IMG_TRACE(r, ...)                                                          \
+	do {                                                                       \
+		if (__builtin_expect((r)->trace != NULL, 0))                       \
+			img_trace_join((r), (const char *const[]){ __VA_ARGS__, NULL }); \
+	} while (0)
+/*
+ * bytes as a trace shows them: printable ASCII as is, anything else and
+ * '"' and '\\' as \xHH; always NUL-terminated (truncated to fit)
+ */
+void img_trace_bytes(const void *bytes, size_t len, char *out, size_t outlen);
 
 /* 0 and *ret on success; -ERANGE when the range is not inside the volume. */
 int img_get(const struct img_reader *r, uint64_t off, size_t len, const uint8_t **ret);
@@ -228,6 +255,13 @@ struct img_result {
 
 	/* VMDK facts the safety checks read (IMG_VMDK_*), 0 for other formats */
 	unsigned vmdk_flags;
+
+	/*
+	 * The reader being traced while a probe fills this result (set by the
+	 * probe loop only when r->trace is set, NULL otherwise and after the
+	 * probe): img_set_damaged reports each refusal through it.
+	 */
+	const struct img_reader *tracing;
 
 	/*
 	 * The large members last: img_result_init() clears everything above

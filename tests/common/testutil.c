@@ -102,6 +102,7 @@ void t_sparse_reader(struct t_sparse *s, const uint8_t *head, size_t headlen, co
 	ret->block_size = 512;
 	ret->flags = 0;
 	ret->get = sparse_get;
+	ret->trace = NULL;
 }
 
 void t_sparse_load(struct t_sparse *s, const char *name, struct img_reader *ret)

@@ -330,6 +330,7 @@ static void vol_reader(struct volume *v, unsigned flags, struct img_reader *r)
 	r->block_size = 512;
 	r->flags = flags;
 	r->get = vol_get;
+	r->trace = NULL;
 }
 
 /* ---- printing --------------------------------------------------------- */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # tests/e2e/dlopen.sh -- the optional libraries are loaded with dlopen only
-# by the modes that need them (scanner/dl.h, README.md "Packaging").
+# by the modes that need them (scanner/dl/, README.md "Packaging").
 #
 # Spec followed: the --udev start-up contract (udev/65-imgscan.rules runs
 # `imgscan --udev PATH` once per block device: it must start with libc only,
@@ -12,7 +12,7 @@
 # exit status 1 (see imgscan --help), never a crash.
 #
 # A missing library is simulated with IMGSCAN_DLOPEN_FAIL=SONAME[,SONAME]
-# or "all" (a test hook of scanner/dl.c that can only make a load fail).
+# or "all" (a test hook of scanner/dl/dl.c that can only make a load fail).
 # Loaded libraries are read from the dynamic loader's own trace
 # (LD_DEBUG=libs, glibc); that part is skipped where the loader has none.
 

@@ -352,6 +352,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.block_size = 512;
 		r.flags = deep ? IMG_PROBE_DEEP : 0;
 		r.get = sparse_get;
+		r.trace = NULL;
 		(void)img_probe(&r, res);
 		render(res, r.size, copy, size);
 		sparse_free(sp);

@@ -96,6 +96,7 @@ static void mr_reader(struct mr *m, struct img_reader *r)
 	r->block_size = 512;
 	r->flags = 0;
 	r->get = mr_get;
+	r->trace = NULL;
 }
 
 static void mr_free(struct mr *m)

@@ -1547,12 +1547,71 @@ static void test_controls_golden(void **state)
 	free(res);
 }
 
+/*
+ * img_feature_token: a feature's token in --udev, -P, -J and the table: the
+ * canonical name, else "<kind>_bit_<n>"; never header bytes, so a name that
+ * is not [a-z0-9_.-]{1,47} is replaced by its bit token.
+ */
+static void test_feature_token(void **state)
+{
+	static const struct {
+		enum img_feature_kind kind;
+		uint8_t bit;
+		const char *name;
+		const char *want;
+	} cases[] = {
+		{ IMG_FEAT_COMPATIBLE, 0, "lazy_refcounts", "lazy_refcounts" },
+		{ IMG_FEAT_INCOMPATIBLE, 1, "corrupt", "corrupt" },
+		{ IMG_FEAT_INCOMPATIBLE, 5, NULL, "incompatible_bit_5" },
+		{ IMG_FEAT_COMPATIBLE, 63, NULL, "compatible_bit_63" },
+		{ IMG_FEAT_AUTOCLEAR, 1, NULL, "autoclear_bit_1" },
+		{ IMG_FEAT_OTHER, 7, NULL, "other_bit_7" },
+		{ (enum img_feature_kind)9, 2, NULL, "other_bit_2" }, /* out of range: other */
+		{ IMG_FEAT_INCOMPATIBLE, 9, "Bad Name", "incompatible_bit_9" },
+		{ IMG_FEAT_INCOMPATIBLE, 9, "UPPER", "incompatible_bit_9" },
+		{ IMG_FEAT_INCOMPATIBLE, 9, "", "incompatible_bit_9" },
+		{ IMG_FEAT_INCOMPATIBLE, 9, "a\nb", "incompatible_bit_9" },
+		{ IMG_FEAT_INCOMPATIBLE, 9, "x=1", "incompatible_bit_9" },
+		{ IMG_FEAT_AUTOCLEAR, 0, "bitmaps-v1.2", "bitmaps-v1.2" },
+		/* 47 bytes: the longest name kept; 48: replaced */
+		{ IMG_FEAT_COMPATIBLE, 3, "abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrst",
+		  "abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrst" },
+		{ IMG_FEAT_COMPATIBLE, 3, "abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrstu",
+		  "compatible_bit_3" },
+	};
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct img_feature f;
+
+		memset(&f, 0, sizeof(f));
+		f.kind = cases[i].kind;
+		f.bit = cases[i].bit;
+		f.name = cases[i].name;
+		print_message("%s\n", cases[i].want);
+		assert_int_equal(img_feature_token(&f, out, sizeof(out)), (int)strlen(cases[i].want));
+		assert_string_equal(out, cases[i].want);
+	}
+	/* a buffer that is too small: -1, never a cut token taken as whole */
+	{
+		struct img_feature f = { .kind = IMG_FEAT_COMPATIBLE, .name = "lazy_refcounts" };
+		struct img_feature u = { .kind = IMG_FEAT_AUTOCLEAR, .bit = 12 };
+
+		assert_int_equal(img_feature_token(&f, out, 15), 14);
+		assert_int_equal(img_feature_token(&f, out, 14), -1);
+		assert_int_equal(img_feature_token(&u, out, 17), 16); /* autoclear_bit_12 */
+		assert_int_equal(img_feature_token(&u, out, 16), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enc_safe_fixed),
 		cmocka_unit_test(test_controls_golden),
 		cmocka_unit_test(test_version_text),
+		cmocka_unit_test(test_feature_token),
 		cmocka_unit_test(test_enc_safe_random),
 		cmocka_unit_test(test_enc_safe_nul_and_limits),
 		cmocka_unit_test(test_udev_golden),

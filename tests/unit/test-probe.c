@@ -266,6 +266,103 @@ static void put_qcow2_v3(uint8_t *b)
 	t_put_be32(b + 100, 112);
 }
 
+/* ---- probe tracing (IMGSCAN_DEBUG=probe) ---------------------------------- */
+
+struct trace_log {
+	unsigned lines;
+	char text[16384];
+	size_t used;
+};
+
+static void collect(void *ctx, const char *line)
+{
+	struct trace_log *t = ctx;
+	size_t n = strlen(line);
+
+	t->lines++;
+	/* printable ASCII only, no newline: the callback writes it as one line */
+	for (size_t i = 0; i < n; i++)
+		assert_true(line[i] >= 0x20 && line[i] < 0x7f);
+	if (t->used + n + 2 < sizeof(t->text)) {
+		memcpy(t->text + t->used, line, n);
+		t->used += n;
+		t->text[t->used++] = '\n';
+		t->text[t->used] = '\0';
+	}
+}
+
+static void test_trace(void **state)
+{
+	struct img_result *res = t_result_new(), *plain = t_result_new();
+	struct t_sparse sp;
+	struct img_reader r;
+	struct trace_log *log = calloc(1, sizeof(*log));
+	uint8_t *b = calloc(1, 1 << 20);
+
+	(void)state;
+	assert_non_null(log);
+	assert_non_null(b);
+	put_qcow2_v3(b);
+	t_put_be32(b + 20, 5); /* cluster_bits 5: qemu refuses "Unsupported cluster size" */
+
+	/* off: the reader's trace is NULL, the result is the same */
+	t_sparse_reader(&sp, b, 1 << 20, NULL, 0, 1 << 20, &r);
+	assert_null(r.trace);
+	assert_int_equal(img_probe(&r, plain), 0);
+	t_sparse_free(&sp);
+
+	t_sparse_reader(&sp, b, 1 << 20, NULL, 0, 1 << 20, &r);
+	r.trace = collect;
+	r.trace_ctx = log;
+	assert_int_equal(img_probe(&r, res), 0);
+	t_sparse_free(&sp);
+	assert_int_equal(res->format, IMG_FMT_QCOW2);
+	assert_string_equal(res->damaged, "Unsupported cluster size");
+	assert_int_equal(plain->format, res->format);
+	assert_ptr_equal(plain->damaged, res->damaged);
+	assert_null(res->tracing); /* no pointer to the reader is left behind */
+	assert_non_null(strstr(log->text, "qcow2: magic \"QFI\\xfb\" at offset 0: found\n"));
+	assert_non_null(strstr(log->text, "qcow2: check failed: Unsupported cluster size\n"));
+	assert_non_null(strstr(log->text, "qcow2: match, damaged: Unsupported cluster size\n"));
+	assert_non_null(strstr(log->text, "vpc: magic \"conectix\" at end - 512: not there\n"));
+	assert_non_null(strstr(log->text, "result: qcow2 (damaged)\n"));
+	/* every registered magic is tried once: the line count is bounded */
+	assert_true(log->lines > 10 && log->lines < 64);
+
+	/* a raw volume: every format says no */
+	memset(log, 0, sizeof(*log));
+	memset(b, 0, 4096);
+	t_sparse_reader(&sp, b, 1 << 20, NULL, 0, 1 << 20, &r);
+	r.trace = collect;
+	r.trace_ctx = log;
+	assert_int_equal(img_probe(&r, res), 0);
+	t_sparse_free(&sp);
+	assert_int_equal(res->format, IMG_FMT_RAW);
+	assert_non_null(strstr(log->text, "qcow2: magic \"QFI\\xfb\" at offset 0: not there\n"));
+	assert_non_null(strstr(log->text, "result: raw (no format matched)\n"));
+	assert_null(strstr(log->text, "check failed"));
+	free(b);
+	free(log);
+	free(res);
+	free(plain);
+}
+
+static void test_trace_bytes(void **state)
+{
+	char out[32];
+
+	(void)state;
+	img_trace_bytes("QFI\xfb", 4, out, sizeof(out));
+	assert_string_equal(out, "QFI\\xfb");
+	img_trace_bytes("a\"b\\c\n\0", 7, out, sizeof(out));
+	assert_string_equal(out, "a\\x22b\\x5cc\\x0a\\x00");
+	/* truncated to fit, never half an escape */
+	img_trace_bytes("\x01\x02\x03", 3, out, 9);
+	assert_string_equal(out, "\\x01\\x02");
+	img_trace_bytes("abc", 3, out, 1);
+	assert_string_equal(out, "");
+}
+
 /* A fixed-disk VHD footer as qemu-img writes it, with a valid checksum. */
 static void put_vhd_footer(uint8_t *f, uint64_t size)
 {
@@ -421,6 +518,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry_invariants),
+		cmocka_unit_test(test_trace),
+		cmocka_unit_test(test_trace_bytes),
 		cmocka_unit_test(test_udf_polyglot),
 		cmocka_unit_test(test_reader_bounds),
 		cmocka_unit_test(test_reader_cap),

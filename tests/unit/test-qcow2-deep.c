@@ -50,6 +50,7 @@ static int deep_probe(const uint8_t *buf, size_t len, uint64_t cap, bool deep,
 	r.block_size = 512;
 	r.flags = deep ? IMG_PROBE_DEEP : 0;
 	r.get = budget_get;
+	r.trace = NULL;
 	rc = img_probe_format(&r, IMG_FMT_QCOW2, res);
 	free(b.buf);
 	return rc;
