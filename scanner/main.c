@@ -497,65 +497,171 @@ static int write_commit(const char *path, char *tmp)
 	return 0;
 }
 
+enum {
+	OPT_UDEV = 0x100,
+	OPT_EXPORT,
+	OPT_OFFSET,
+	OPT_STATS,
+	OPT_NO_DIRECT,
+	OPT_VG,
+	OPT_LVM,
+	OPT_DEEP,
+	OPT_LIST_COLUMNS,
+	OPT_MONITOR,
+	OPT_CACHED,
+	OPT_CHECK,
+	OPT_EXPECT_FORMAT,
+	OPT_DENY_FORMATS,
+	OPT_VMDK_TYPES,
+	OPT_MAX_VIRTUAL_SIZE,
+	OPT_ALLOW,
+	OPT_PROMETHEUS,
+	OPT_WRITE,
+	OPT_TIMEOUT,
+	/* not options: the operands, for the table of exclusive options */
+	ARG_PATH,  /* a PATH */
+	ARG_PATH2, /* a second PATH */
+	ARG_MAX,
+};
+
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'J' },
+	{ "udev", no_argument, NULL, OPT_UDEV },
+	{ "export", no_argument, NULL, OPT_EXPORT },
+	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
+	{ "write", required_argument, NULL, OPT_WRITE },
+	{ "offset", required_argument, NULL, OPT_OFFSET },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
+	{ "vg", required_argument, NULL, OPT_VG },
+	{ "lvm", no_argument, NULL, OPT_LVM },
+	{ "deep", no_argument, NULL, OPT_DEEP },
+	{ "cached", no_argument, NULL, OPT_CACHED },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "expect-format", required_argument, NULL, OPT_EXPECT_FORMAT },
+	{ "deny-formats", required_argument, NULL, OPT_DENY_FORMATS },
+	{ "vmdk-types", required_argument, NULL, OPT_VMDK_TYPES },
+	{ "max-virtual-size", required_argument, NULL, OPT_MAX_VIRTUAL_SIZE },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "noheadings", no_argument, NULL, 'n' },
+	{ "bytes", no_argument, NULL, 'b' },
+	{ "raw", no_argument, NULL, 'r' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "output-all", no_argument, NULL, 'O' },
+	{ "pairs", no_argument, NULL, 'P' },
+	{ "tree", no_argument, NULL, 'T' },
+	{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
+	{ "monitor", no_argument, NULL, OPT_MONITOR },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * Options that contradict each other, in one table (as util-linux's
+ * ul_excl_t): no option of a row's a[] goes with one of its b[]; a row
+ * without b[] is a group of which at most one may be given.  Each is refused
+ * (exit 2) with both options named and the row's reason, instead of one of
+ * them being silently ignored.  Lists end at 0.
+ */
+#define CHECK_OPTS OPT_CHECK, OPT_EXPECT_FORMAT, OPT_DENY_FORMATS, OPT_VMDK_TYPES, \
+	OPT_MAX_VIRTUAL_SIZE, OPT_ALLOW
+#define TABLE_OPTS 'n', 'b', 'r', 'o', 'O'
+
+struct excl_rule {
+	int a[8];
+	int b[24];
+	const char *why;
+};
+
+static const struct excl_rule excl_rules[] = {
+	{ { 'J', 'P', OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_MONITOR },
+	  { 0 },
+	  "one output at a time" },
+	{ { 'T' },
+	  { 'J', OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_MONITOR, OPT_CACHED },
+	  "--tree is a table view" },
+	{ { TABLE_OPTS },
+	  { 'J', OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_MONITOR, OPT_CACHED },
+	  "the table's options shape the table only" },
+	{ { OPT_STATS },
+	  { OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_CACHED },
+	  "the I/O counters show in the table and the JSON document only" },
+	{ { OPT_CACHED },
+	  { 'P', OPT_UDEV, OPT_PROMETHEUS, OPT_MONITOR, OPT_OFFSET, OPT_DEEP, OPT_NO_DIRECT, 'j',
+	    OPT_TIMEOUT, OPT_WRITE, ARG_PATH, CHECK_OPTS },
+	  "--cached lists the udev database and opens no device" },
+	{ { OPT_MONITOR },
+	  { ARG_PATH, OPT_TIMEOUT, 'j', OPT_VG, OPT_LVM, OPT_WRITE, CHECK_OPTS },
+	  "--monitor probes the device each event names, one at a time, until stopped" },
+	{ { OPT_UDEV },
+	  { ARG_PATH2, 'j', OPT_DEEP, OPT_TIMEOUT, OPT_WRITE, OPT_VG, OPT_LVM },
+	  "--udev reads one PATH for a udev rule, header facts only, within "
+	  IMG_STRINGIFY(UDEV_DEADLINE_SEC) " s" },
+	{ { OPT_VG, OPT_LVM }, { ARG_PATH }, "--vg and --lvm select devices when no PATH is given" },
+};
+
+/* "--json", or "a PATH": how a message names option id */
+static const char *opt_name(int id, char *buf, size_t len)
+{
+	if (id == ARG_PATH)
+		return "a PATH";
+	if (id == ARG_PATH2)
+		return "a second PATH";
+	for (const struct option *lo = longopts; lo->name; lo++)
+		if (lo->val == id) {
+			snprintf(buf, len, "--%s", lo->name);
+			return buf;
+		}
+	snprintf(buf, len, "-%c", id);
+	return buf;
+}
+
+static size_t list_len(const int *l, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && l[n])
+		n++;
+	return n;
+}
+
+/* the first pair of given[] options that excl_rules refuses: said, and EXIT_USAGE; or 0 */
+static int excl_check(const bool *given)
+{
+	for (size_t r = 0; r < sizeof(excl_rules) / sizeof(excl_rules[0]); r++) {
+		const struct excl_rule *e = &excl_rules[r];
+		size_t na = list_len(e->a, sizeof(e->a) / sizeof(e->a[0]));
+		size_t nb = list_len(e->b, sizeof(e->b) / sizeof(e->b[0]));
+		/* a group: each member against those after it */
+		bool group = nb == 0;
+
+		for (size_t i = 0; i < na; i++) {
+			const int *other = group ? e->a + i + 1 : e->b;
+			size_t no = group ? na - i - 1 : nb;
+
+			if (!given[e->a[i]])
+				continue;
+			for (size_t j = 0; j < no; j++) {
+				char n1[32], n2[32];
+
+				if (!given[other[j]])
+					continue;
+				fprintf(stderr, "imgscan: %s and %s cannot be given together: %s\n",
+				        opt_name(e->a[i], n1, sizeof(n1)), opt_name(other[j], n2, sizeof(n2)),
+				        e->why);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	enum {
-		OPT_UDEV = 0x100,
-		OPT_EXPORT,
-		OPT_OFFSET,
-		OPT_STATS,
-		OPT_NO_DIRECT,
-		OPT_VG,
-		OPT_LVM,
-		OPT_DEEP,
-		OPT_LIST_COLUMNS,
-		OPT_MONITOR,
-		OPT_CACHED,
-		OPT_CHECK,
-		OPT_EXPECT_FORMAT,
-		OPT_DENY_FORMATS,
-		OPT_VMDK_TYPES,
-		OPT_MAX_VIRTUAL_SIZE,
-		OPT_ALLOW,
-		OPT_PROMETHEUS,
-		OPT_WRITE,
-		OPT_TIMEOUT,
-	};
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "udev", no_argument, NULL, OPT_UDEV },
-		{ "export", no_argument, NULL, OPT_EXPORT },
-		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
-		{ "write", required_argument, NULL, OPT_WRITE },
-		{ "offset", required_argument, NULL, OPT_OFFSET },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
-		{ "vg", required_argument, NULL, OPT_VG },
-		{ "lvm", no_argument, NULL, OPT_LVM },
-		{ "deep", no_argument, NULL, OPT_DEEP },
-		{ "cached", no_argument, NULL, OPT_CACHED },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "expect-format", required_argument, NULL, OPT_EXPECT_FORMAT },
-		{ "deny-formats", required_argument, NULL, OPT_DENY_FORMATS },
-		{ "vmdk-types", required_argument, NULL, OPT_VMDK_TYPES },
-		{ "max-virtual-size", required_argument, NULL, OPT_MAX_VIRTUAL_SIZE },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "noheadings", no_argument, NULL, 'n' },
-		{ "bytes", no_argument, NULL, 'b' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "output-all", no_argument, NULL, 'O' },
-		{ "pairs", no_argument, NULL, 'P' },
-		{ "tree", no_argument, NULL, 'T' },
-		{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
-		{ "monitor", no_argument, NULL, OPT_MONITOR },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts o = { .mode = MODE_TABLE, .scan = { .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC } };
 	struct img_device *devs = NULL;
 	size_t ndev = 0, n;
@@ -569,7 +675,7 @@ int main(int argc, char **argv)
 	char write_tmp[4096] = "";
 	int c, failed = 0;
 	size_t unsafe = 0;
-	bool timeout_given = false;
+	bool given[ARG_MAX] = { false }; /* options seen, for excl_rules */
 	uint64_t v;
 	const char *bad;
 	size_t bad_len;
@@ -589,6 +695,8 @@ int main(int argc, char **argv)
 	/* getopt's own messages would echo an argument's bytes raw: ours escape them */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
+		if (c > 0 && c < ARG_MAX)
+			given[c] = true;
 		switch (c) {
 		case OPT_CHECK:
 			o.scan.check = true;
@@ -701,7 +809,6 @@ int main(int argc, char **argv)
 				                 "is not a number of seconds from 0 (no limit) to "
 				                 IMG_STRINGIFY(MAX_TIMEOUT_SEC));
 			o.scan.timeout = (unsigned)v;
-			timeout_given = true;
 			break;
 		case 'n':
 			o.table.noheadings = true;
@@ -746,12 +853,12 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	given[ARG_PATH] = optind < argc;
+	given[ARG_PATH2] = argc - optind > 1;
+	if (excl_check(given))
+		return EXIT_USAGE;
 	o.table.stats = o.scan.stats;
 	o.table.check = o.scan.check;
-	if (o.scan.check && (o.monitor || o.cached)) {
-		fprintf(stderr, "imgscan: --check judges volumes it probes: not with --monitor or --cached\n");
-		return EXIT_USAGE;
-	}
 	{
 		char err[128];
 
@@ -763,20 +870,6 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (o.table.tree && o.mode != MODE_TABLE) {
-		fprintf(stderr, "imgscan: --tree is a table view: not with --json, --udev, --export "
-		                "or --prometheus\n");
-		return EXIT_USAGE;
-	}
-	if (o.mode == MODE_PROM && (o.monitor || o.cached)) {
-		fprintf(stderr, "imgscan: --prometheus describes a scan: not with --monitor or --cached\n");
-		return EXIT_USAGE;
-	}
-	if (o.write_path && (o.mode == MODE_UDEV || o.monitor || o.cached)) {
-		fprintf(stderr, "imgscan: --write takes a scan's document: not with --udev, --monitor "
-		                "or --cached\n");
-		return EXIT_USAGE;
-	}
 	if (o.table.tree)
 		setlocale(LC_CTYPE, ""); /* tree art and the arrow in UTF-8, as lsblk */
 	if (o.monitor) {
@@ -786,14 +879,6 @@ int main(int argc, char **argv)
 		};
 		int rc;
 
-		if (optind != argc || o.mode == MODE_UDEV) {
-			fprintf(stderr, "imgscan: --monitor takes no PATH and no --udev\n");
-			return EXIT_USAGE;
-		}
-		if (timeout_given) {
-			fprintf(stderr, "imgscan: --timeout is for scans: --monitor reads one device per event, unbounded\n");
-			return EXIT_USAGE;
-		}
 		rc = img_monitor_run(&ops, &o.scan, stdout);
 		if (rc < 0) {
 			fprintf(stderr, "imgscan: --monitor: %s\n", strerror(-rc));
@@ -802,27 +887,14 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	if (o.cached) {
-		if (optind != argc || o.mode == MODE_UDEV || o.scan.deep) {
-			fprintf(stderr, "imgscan: --cached lists the udev database: no PATH, --udev or --deep\n");
-			return EXIT_USAGE;
-		}
+	if (o.cached)
 		return run_cached(&o);
-	}
 	if (o.mode == MODE_UDEV) {
 		struct img_device *d;
 
-		if (argc - optind != 1) {
-			fprintf(stderr, "imgscan: --udev takes exactly one PATH\n");
-			return EXIT_USAGE;
-		}
-		if (o.scan.deep) {
-			fprintf(stderr, "imgscan: --deep is not for --udev: udev gets header facts only\n");
-			return EXIT_USAGE;
-		}
-		if (timeout_given) {
-			fprintf(stderr, "imgscan: --timeout is not for --udev: its run ends after %d s\n",
-			        UDEV_DEADLINE_SEC);
+		/* a second PATH is refused by excl_rules */
+		if (optind == argc) {
+			fprintf(stderr, "imgscan: --udev needs the PATH of the device udev runs it for\n");
 			return EXIT_USAGE;
 		}
 		if (udev_env_forbids())
@@ -850,10 +922,6 @@ int main(int argc, char **argv)
 			return EXIT_SOME_FAILED;
 		vg_unmatched(&o, devs, ndev);
 	} else {
-		if (o.n_vg || o.lvm_only) {
-			fprintf(stderr, "imgscan: --vg and --lvm select devices: give no PATH with them\n");
-			return EXIT_USAGE;
-		}
 		n = (size_t)(argc - optind);
 		targets = calloc(n, sizeof(*targets));
 		if (!targets)
