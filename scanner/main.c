@@ -147,7 +147,8 @@ static void usage(FILE *f)
 	        "Exit status:\n"
 	        "  0  every PATH was probed (holding an image or not)\n"
 	        "  1  at least one PATH could not be probed; the others were still reported\n"
-	        "  2  usage error\n"
+	        "  2  usage error, or two options that do not go together (both are named;\n"
+	        "     the list is in imgscan(8))\n"
 	        "  3  --check: every PATH was probed and at least one failed a check\n"
 	        "     (never with --udev: udev would import nothing; ID_IMAGE_SAFE says it)\n");
 }
