@@ -404,7 +404,7 @@ static void lane_ready(struct img_scanner *sw, const size_t *done, size_t n)
 }
 
 /*
- * A worker with a ring: each turn it takes a chunk of targets (when the
+ * A worker (ring NULL: no io_uring, every read on demand): each turn it takes a chunk of targets (when the
  * window has room), opens them and queues their windows, waits for those
  * reads and for the deferred reads of its previous turn, then probes the
  * new targets and those whose reads came in.  A probe that needs one more
@@ -495,40 +495,15 @@ static void ring_report(const struct img_scan_opts *o, const struct img_prefetch
 static void *worker(void *arg)
 {
 	struct img_scanner *sw = arg;
-	/* a ring per worker, made once; without one, reads are on demand */
-	struct img_prefetch *ring = img_prefetch_new(2 * SCAN_CHUNK);
+	/*
+	 * A ring per worker, made once.  Without one (no io_uring here) the same
+	 * lane runs: the adds and waits fail, so every read is made on demand and
+	 * each chunk is probed in one turn.
+	 */
+	struct img_prefetch *ring = worker_lane(sw, img_prefetch_new(2 * SCAN_CHUNK));
 
-	if (ring) {
-		ring = worker_lane(sw, ring);
-		ring_report(sw->o, ring);
-		img_prefetch_free(ring);
-		return NULL;
-	}
-	pthread_mutex_lock(&sw->lock);
-	for (;;) {
-		size_t i0, k;
-
-		while (!sw->quit && sw->next < sw->n && sw->next >= sw->out + sw->w)
-			pthread_cond_wait(&sw->work, &sw->lock);
-		if (sw->quit || sw->next >= sw->n)
-			break;
-		i0 = sw->next;
-		k = sw->n - i0;
-		if (k > SCAN_CHUNK)
-			k = SCAN_CHUNK;
-		if (k > sw->out + sw->w - i0)
-			k = sw->out + sw->w - i0;
-		sw->next += k;
-		pthread_mutex_unlock(&sw->lock);
-
-		scan_chunk(sw, NULL, false, i0, k);
-
-		pthread_mutex_lock(&sw->lock);
-		for (size_t i = i0; i < i0 + k; i++)
-			sw->ready[i % sw->w] = true;
-		pthread_cond_signal(&sw->idle);
-	}
-	pthread_mutex_unlock(&sw->lock);
+	ring_report(sw->o, ring);
+	img_prefetch_free(ring);
 	return NULL;
 }
 
