@@ -25,6 +25,8 @@
 #include "output/table.h"
 #include "probe/probe.h"
 #include "scan/scan.h"
+#include "targets.h"
+#include "output/write-file.h"
 
 enum mode {
 	MODE_TABLE,
@@ -41,7 +43,6 @@ enum {
 	EXIT_UNSAFE = 3,
 };
 
-#define MAX_VG_FILTERS 64
 #define IMG_STR_(x) #x
 #define IMG_STRINGIFY(x) IMG_STR_(x)
 #define MAX_JOBS IMG_SCAN_MAX_JOBS
@@ -54,12 +55,10 @@ enum {
 struct opts {
 	enum mode mode;
 	struct img_scan_opts scan; /* what the scan engine needs */
-	bool lvm_only;
 	bool monitor;
 	bool cached;
 	const char *write_path; /* --write FILE */
-	unsigned n_vg;
-	const char *vg[MAX_VG_FILTERS];
+	struct img_select sel; /* --lvm, --vg */
 	struct img_table_opts table;
 };
 
@@ -220,116 +219,6 @@ static void bad_option(int c, const char *arg)
 	free(ep);
 }
 
-/* ---- targets ------------------------------------------------------------------ */
-
-static bool vg_selected(const struct opts *o, const struct img_device *d)
-{
-	if (o->n_vg == 0)
-		return true;
-	for (unsigned i = 0; i < o->n_vg; i++)
-		if (strcmp(o->vg[i], d->vg) == 0)
-			return true;
-	return false;
-}
-
-static bool is_lv(const struct img_device *d)
-{
-	return strncmp(d->dm_uuid, "LVM-", 4) == 0;
-}
-
-/*
- * Each --vg NAME that no LV among devs belongs to is said on stderr: a typo
- * would otherwise look like an empty volume group.  Not a failure: a VG
- * whose LVs are all inactive on this host (oVirt activates a storage
- * domain's LVs only where they are used) is a normal state.
- */
-static void vg_unmatched(const struct opts *o, const struct img_device *devs, size_t ndev)
-{
-	for (unsigned v = 0; v < o->n_vg; v++) {
-		size_t i;
-
-		for (i = 0; i < ndev; i++)
-			if (is_lv(&devs[i]) && strcmp(o->vg[v], devs[i].vg) == 0)
-				break;
-		if (i < ndev)
-			continue;
-		char *ep = esc_arg(o->vg[v]);
-
-		fprintf(stderr,
-		        "imgscan: --vg %s: no active logical volume of that volume group here "
-		        "(check the name with vgs; an inactive LV has no device to read)\n",
-		        ESC_SHOWN(ep));
-		free(ep);
-	}
-}
-
-/* every block device, filtered; skipped ones are listed with -v */
-static int enumerate_targets(const struct opts *o, struct img_device **ret_devs, size_t *ret_ndev,
-                             struct img_target **ret, size_t *ret_n)
-{
-	struct img_device *devs;
-	struct img_target *t;
-	size_t ndev, n = 0;
-	int r;
-
-	r = img_enum_devices(true, false, &devs, &ndev);
-	if (r < 0) {
-		fprintf(stderr, "imgscan: cannot list block devices: %s\n", strerror(-r));
-		return r;
-	}
-	t = calloc(ndev ? ndev : 1, sizeof(*t));
-	if (!t) {
-		img_devices_free(devs, ndev);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < ndev; i++) {
-		const struct img_device *d = &devs[i];
-
-		if ((o->lvm_only || o->n_vg) && !is_lv(d))
-			continue;
-		if (!vg_selected(o, d))
-			continue;
-		if (d->skip) {
-			if (o->scan.verbose)
-			{
-				char *ep = esc_arg(d->node);
-
-				fprintf(stderr, "imgscan: %s: skipped: %s\n", ESC_SHOWN(ep), d->skip);
-				free(ep);
-			}
-			continue;
-		}
-		t[n].path = d->node;
-		t[n].dev = &devs[i];
-		n++;
-	}
-	*ret_devs = devs;
-	*ret_ndev = ndev;
-	*ret = t;
-	*ret_n = n;
-	return 0;
-}
-
-/* a PATH that is a block device gets its sysfs facts, and the checks, before open() */
-/* the block device behind path, or NULL; *st the stat of path (t->have_st says) */
-static struct img_device *device_stat(struct img_target *t, bool use_udev)
-{
-	struct img_device *d;
-	struct stat *st = &t->st;
-
-	t->have_st = stat(t->path, st) == 0;
-	if (!t->have_st || !S_ISBLK(st->st_mode))
-		return NULL;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
-	if (img_device_from_devnum(st->st_rdev, use_udev, d) < 0) {
-		free(d);
-		return NULL;
-	}
-	return d;
-}
-
 /*
  * --udev runs from IMPORT{program}: the environment holds what the rules
  * before ours found (the database is not written yet).  Nothing is printed
@@ -367,9 +256,7 @@ static int run_cached(const struct opts *o)
 	for (size_t i = 0; i < ndev; i++) {
 		const struct img_device *d = &devs[i];
 
-		if ((o->lvm_only || o->n_vg) && !is_lv(d))
-			continue;
-		if (!vg_selected(o, d) || d->n_props == 0)
+		if (!img_select_device(&o->sel, d) || d->n_props == 0)
 			continue;
 		if (o->mode == MODE_JSON)
 			img_out_json_cached_item(stdout, d, k == 0);
@@ -379,7 +266,7 @@ static int run_cached(const struct opts *o)
 	}
 	if (o->mode == MODE_JSON)
 		img_out_json_end(stdout, k);
-	vg_unmatched(o, devs, ndev);
+	img_select_vg_unmatched(&o->sel, devs, ndev);
 	img_devices_free(devs, ndev);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOME_FAILED;
 }
@@ -389,7 +276,7 @@ static void monitor_scan(void *ctx, const char *devnode, struct img_scan *s)
 {
 	struct img_target t = { .path = devnode };
 
-	t.dev = device_stat(&t, true);
+	t.dev = img_target_stat(&t, true);
 
 	img_scan_one(&t, ctx, s);
 }
@@ -422,80 +309,6 @@ static bool udev_env_check(void)
 	const char *sub = getenv("SUBSYSTEM"), *v = getenv("IMGSCAN_CHECK");
 
 	return sub && strcmp(sub, "block") == 0 && v && strcmp(v, "1") == 0;
-}
-
-/*
- * --write FILE: the output goes to a temporary file beside FILE (same
- * directory, so the rename is atomic; its name starts with a dot and does
- * not end in .prom, so node_exporter's textfile collector ignores it), which
- * replaces FILE only once complete and on disk.  A reader sees the old
- * document or the new one, never a part.
- */
-/* "imgscan: --write PATH: WHY" with PATH escaped as every path in a message */
-static void write_error(const char *path, const char *why, int err)
-{
-	char *ep = esc_arg(path);
-
-	fprintf(stderr, "imgscan: --write %s: %s%s%s\n", ESC_SHOWN(ep), why, err ? ": " : "",
-	        err ? strerror(err) : "");
-	free(ep);
-}
-
-static int write_begin(const char *path, char *tmp, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-	int dirlen = slash ? (int)(slash - path + 1) : 0;
-	int fd, n;
-
-	n = snprintf(tmp, len, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path);
-	if (n < 0 || (size_t)n >= len || (slash && !slash[1])) {
-		write_error(path, "not a usable file name", 0);
-		tmp[0] = '\0';
-		return -1;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		write_error(path,
-		            "cannot create a temporary file beside it (the directory must exist and "
-		            "be writable)",
-		            errno);
-		tmp[0] = '\0';
-		return -1;
-	}
-	/* mkstemp makes it 0600; the snapshot is as readable as a plain redirection's */
-	if (fchmod(fd, 0644) < 0 || dup2(fd, STDOUT_FILENO) < 0) {
-		write_error(path, "cannot set up the temporary file beside it", errno);
-		close(fd);
-		unlink(tmp);
-		tmp[0] = '\0';
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-static void write_abort(char *tmp)
-{
-	if (tmp[0])
-		unlink(tmp);
-	tmp[0] = '\0';
-}
-
-static int write_commit(const char *path, char *tmp)
-{
-	if (fsync(STDOUT_FILENO) < 0) {
-		write_error(path, "cannot write it to disk (the file is left as it was)", errno);
-		write_abort(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		write_error(path, "cannot rename the temporary file over it (the file is left as it was)",
-		            errno);
-		write_abort(tmp);
-		return -1;
-	}
-	tmp[0] = '\0';
-	return 0;
 }
 
 enum {
@@ -777,14 +590,14 @@ int main(int argc, char **argv)
 			o.scan.no_direct = true;
 			break;
 		case OPT_VG:
-			if (o.n_vg >= MAX_VG_FILTERS) {
-				fprintf(stderr, "imgscan: at most %d --vg options\n", MAX_VG_FILTERS);
+			if (o.sel.n_vg >= IMG_MAX_VG_FILTERS) {
+				fprintf(stderr, "imgscan: at most %d --vg options\n", IMG_MAX_VG_FILTERS);
 				return EXIT_USAGE;
 			}
-			o.vg[o.n_vg++] = optarg;
+			o.sel.vg[o.sel.n_vg++] = optarg;
 			break;
 		case OPT_LVM:
-			o.lvm_only = true;
+			o.sel.lvm_only = true;
 			break;
 		case OPT_DEEP:
 			o.scan.deep = true;
@@ -910,7 +723,7 @@ int main(int argc, char **argv)
 		if (!targets)
 			return EXIT_SOME_FAILED;
 		targets[0].path = argv[optind];
-		d = device_stat(&targets[0], false);
+		d = img_target_stat(&targets[0], false);
 		if (d && d->skip) {
 			free(d);
 			free(targets);
@@ -919,9 +732,9 @@ int main(int argc, char **argv)
 		targets[0].dev = d;
 		n = 1;
 	} else if (optind == argc) {
-		if (enumerate_targets(&o, &devs, &ndev, &targets, &n) < 0)
+		if (img_targets_enumerate(&o.sel, o.scan.verbose, &devs, &ndev, &targets, &n) < 0)
 			return EXIT_SOME_FAILED;
-		vg_unmatched(&o, devs, ndev);
+		img_select_vg_unmatched(&o.sel, devs, ndev);
 	} else {
 		n = (size_t)(argc - optind);
 		targets = calloc(n, sizeof(*targets));
@@ -929,20 +742,20 @@ int main(int argc, char **argv)
 			return EXIT_SOME_FAILED;
 		for (size_t i = 0; i < n; i++) {
 			targets[i].path = argv[optind + (int)i];
-			targets[i].dev = device_stat(&targets[i], true);
+			targets[i].dev = img_target_stat(&targets[i], true);
 		}
 	}
 
 	for (size_t i = 0; i < n; i++)
 		if (targets[i].dev && targets[i].dev->vg[0])
 			o.table.lvm = true;
-	if (o.write_path && write_begin(o.write_path, write_tmp, sizeof(write_tmp)) < 0)
+	if (o.write_path && img_write_begin(o.write_path, write_tmp, sizeof(write_tmp)) < 0)
 		return EXIT_SOME_FAILED;
 	if (o.mode == MODE_PROM) {
 		prom = img_prom_new();
 		if (!prom) {
 			fprintf(stderr, "imgscan: out of memory\n");
-			write_abort(write_tmp);
+			img_write_abort(write_tmp);
 			return EXIT_SOME_FAILED;
 		}
 	}
@@ -950,7 +763,7 @@ int main(int argc, char **argv)
 		table = img_table_new(&o.table);
 		if (!table) {
 			fprintf(stderr, "imgscan: cannot make the table\n");
-			write_abort(write_tmp);
+			img_write_abort(write_tmp);
 			return EXIT_SOME_FAILED;
 		}
 	} else if (o.mode == MODE_JSON) {
@@ -965,7 +778,7 @@ int main(int argc, char **argv)
 	sw = img_scanner_new(targets, n, &o.scan);
 	if (!sw) {
 		fprintf(stderr, "imgscan: out of memory\n");
-		write_abort(write_tmp);
+		img_write_abort(write_tmp);
 		return EXIT_SOME_FAILED;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1031,9 +844,9 @@ int main(int argc, char **argv)
 			        strerror(errno), o.write_path);
 		else
 			fprintf(stderr, "imgscan: write error on standard output\n");
-		write_abort(write_tmp);
+		img_write_abort(write_tmp);
 		failed++;
-	} else if (o.write_path && write_commit(o.write_path, write_tmp) < 0) {
+	} else if (o.write_path && img_write_commit(o.write_path, write_tmp) < 0) {
 		failed++;
 	}
 	for (size_t i = 0; i < n; i++) {
