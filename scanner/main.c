@@ -474,38 +474,21 @@ static int excl_check(const bool *given)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The options into *o; the operands stay at argv[optind...].  Returns an
+ * exit status (a usage error said, --help, --version, --list-columns), or
+ * -1 to go on.
+ */
+static int parse_args(int argc, char **argv, struct opts *o)
 {
-	struct opts o = { .mode = MODE_TABLE, .scan = { .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC } };
-	struct img_device *devs = NULL;
-	size_t ndev = 0, n;
-	struct img_target *targets;
-	struct img_scanner *sw;
-	struct img_progress *progress = NULL;
-	bool out_tty;
-	struct img_table *table = NULL;
-	struct img_prom *prom = NULL;
-	struct timespec t_start;
-	char write_tmp[4096] = "";
-	int c, failed = 0;
-	size_t unsafe = 0;
 	bool given[ARG_MAX] = { false }; /* options seen, for excl_rules */
 	uint64_t v;
 	const char *bad;
 	size_t bad_len;
 	uint32_t set;
+	int c;
 
-	/*
-	 * Every volume allocates and frees the same few buffers: keep the freed
-	 * memory instead of returning it to the kernel each time (page faults
-	 * were a third of a big scan's CPU).
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &t_start);
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	mallopt(M_TOP_PAD, 16 << 20);
-	mallopt(M_MMAP_THRESHOLD, 8 << 20);
-
-	img_policy_init(&o.scan.policy);
+	img_policy_init(&o->scan.policy);
 	/* getopt's own messages would echo an argument's bytes raw: ours escape them */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
@@ -513,7 +496,7 @@ int main(int argc, char **argv)
 			given[c] = true;
 		switch (c) {
 		case OPT_CHECK:
-			o.scan.check = true;
+			o->scan.check = true;
 			break;
 		case OPT_EXPECT_FORMAT:
 			if (img_format_parse_list(optarg, &set, &bad, &bad_len) < 0 || !set ||
@@ -521,61 +504,61 @@ int main(int argc, char **argv)
 				return usage_arg("--expect-format", optarg, strlen(optarg),
 				                 "is not one format qemu opens (raw, qcow2, vmdk ...)");
 			}
-			o.scan.policy.expect_set = true;
-			o.scan.policy.expect = (enum img_format_id)__builtin_ctz(set);
-			o.scan.check = true;
+			o->scan.policy.expect_set = true;
+			o->scan.policy.expect = (enum img_format_id)__builtin_ctz(set);
+			o->scan.check = true;
 			break;
 		case OPT_DENY_FORMATS:
-			if (img_format_parse_list(optarg, &o.scan.policy.deny, &bad, &bad_len) < 0) {
+			if (img_format_parse_list(optarg, &o->scan.policy.deny, &bad, &bad_len) < 0) {
 				return usage_arg("--deny-formats", bad, bad_len, "is not a format imgscan knows");
 			}
-			o.scan.check = true;
+			o->scan.check = true;
 			break;
 		case OPT_VMDK_TYPES:
-			if (img_vmdk_types_parse_list(optarg, &o.scan.policy.vmdk_types, &bad, &bad_len) < 0) {
+			if (img_vmdk_types_parse_list(optarg, &o->scan.policy.vmdk_types, &bad, &bad_len) < 0) {
 				return usage_arg("--vmdk-types", bad, bad_len,
 				                 "is not a createType qemu knows (names are case-sensitive, "
 				                 "as in the descriptor)");
 			}
-			o.scan.check = true;
+			o->scan.check = true;
 			break;
 		case OPT_MAX_VIRTUAL_SIZE:
-			if (parse_u64(optarg, &o.scan.policy.max_virtual_size) < 0) {
+			if (parse_u64(optarg, &o->scan.policy.max_virtual_size) < 0) {
 				return usage_arg("--max-virtual-size", optarg, strlen(optarg),
 				                 "is not a byte count");
 			}
-			o.scan.policy.max_virtual_size_set = true;
-			o.scan.check = true;
+			o->scan.policy.max_virtual_size_set = true;
+			o->scan.check = true;
 			break;
 		case OPT_ALLOW:
 			if (img_check_parse_list(optarg, &set, &bad, &bad_len) < 0) {
 				return usage_arg("--allow", bad, bad_len,
 				                 "is not a check imgscan knows (see imgscan --help)");
 			}
-			o.scan.policy.allow |= set;
-			o.scan.check = true;
+			o->scan.policy.allow |= set;
+			o->scan.check = true;
 			break;
 		case 'J':
-			o.mode = MODE_JSON;
+			o->mode = MODE_JSON;
 			break;
 		case OPT_UDEV:
-			o.mode = MODE_UDEV;
+			o->mode = MODE_UDEV;
 			break;
 		case OPT_EXPORT:
-			o.mode = MODE_EXPORT;
+			o->mode = MODE_EXPORT;
 			break;
 		case OPT_PROMETHEUS:
-			o.mode = MODE_PROM;
+			o->mode = MODE_PROM;
 			break;
 		case OPT_WRITE:
 			if (!*optarg) {
 				fprintf(stderr, "imgscan: --write needs a file name\n");
 				return EXIT_USAGE;
 			}
-			o.write_path = optarg;
+			o->write_path = optarg;
 			break;
 		case OPT_OFFSET:
-			if (parse_u64(optarg, &o.scan.offset) < 0) {
+			if (parse_u64(optarg, &o->scan.offset) < 0) {
 				char *ep = esc_arg(optarg);
 
 				fprintf(stderr, "imgscan: --offset: '%s' is not a byte count\n", ESC_SHOWN(ep));
@@ -584,23 +567,23 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_STATS:
-			o.scan.stats = true;
+			o->scan.stats = true;
 			break;
 		case OPT_NO_DIRECT:
-			o.scan.no_direct = true;
+			o->scan.no_direct = true;
 			break;
 		case OPT_VG:
-			if (o.sel.n_vg >= IMG_MAX_VG_FILTERS) {
+			if (o->sel.n_vg >= IMG_MAX_VG_FILTERS) {
 				fprintf(stderr, "imgscan: at most %d --vg options\n", IMG_MAX_VG_FILTERS);
 				return EXIT_USAGE;
 			}
-			o.sel.vg[o.sel.n_vg++] = optarg;
+			o->sel.vg[o->sel.n_vg++] = optarg;
 			break;
 		case OPT_LVM:
-			o.sel.lvm_only = true;
+			o->sel.lvm_only = true;
 			break;
 		case OPT_DEEP:
-			o.scan.deep = true;
+			o->scan.deep = true;
 			/*
 			 * --deep reads tables 1 MiB at a time, up to 64 MiB a
 			 * volume: such buffers go back to the kernel when freed,
@@ -609,51 +592,51 @@ int main(int argc, char **argv)
 			mallopt(M_MMAP_THRESHOLD, 256 << 10);
 			break;
 		case OPT_CACHED:
-			o.cached = true;
+			o->cached = true;
 			break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS)
 				return usage_arg("--jobs", optarg, strlen(optarg),
 				                 "is not a number from 1 to " IMG_STRINGIFY(MAX_JOBS));
-			o.scan.jobs = (unsigned)v;
+			o->scan.jobs = (unsigned)v;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_u64(optarg, &v) < 0 || v > MAX_TIMEOUT_SEC)
 				return usage_arg("--timeout", optarg, strlen(optarg),
 				                 "is not a number of seconds from 0 (no limit) to "
 				                 IMG_STRINGIFY(MAX_TIMEOUT_SEC));
-			o.scan.timeout = (unsigned)v;
+			o->scan.timeout = (unsigned)v;
 			break;
 		case 'n':
-			o.table.noheadings = true;
+			o->table.noheadings = true;
 			break;
 		case 'b':
-			o.table.bytes = true;
+			o->table.bytes = true;
 			break;
 		case 'r':
-			o.table.raw = true;
+			o->table.raw = true;
 			break;
 		case 'o':
-			o.table.columns = optarg;
+			o->table.columns = optarg;
 			break;
 		case 'O':
-			o.table.all_columns = true;
+			o->table.all_columns = true;
 			break;
 		case 'P':
-			o.mode = MODE_TABLE;
-			o.table.pairs = true;
+			o->mode = MODE_TABLE;
+			o->table.pairs = true;
 			break;
 		case 'T':
-			o.table.tree = true;
+			o->table.tree = true;
 			break;
 		case OPT_LIST_COLUMNS:
 			img_table_list_columns(stdout);
 			return EXIT_OK;
 		case OPT_MONITOR:
-			o.monitor = true;
+			o->monitor = true;
 			break;
 		case 'v':
-			o.scan.verbose = true;
+			o->scan.verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -671,12 +654,12 @@ int main(int argc, char **argv)
 	given[ARG_PATH2] = argc - optind > 1;
 	if (excl_check(given))
 		return EXIT_USAGE;
-	o.table.stats = o.scan.stats;
-	o.table.check = o.scan.check;
+	o->table.stats = o->scan.stats;
+	o->table.check = o->scan.check;
 	{
 		char err[128];
 
-		if (img_table_check_columns(&o.table, err, sizeof(err)) < 0) {
+		if (img_table_check_columns(&o->table, err, sizeof(err)) < 0) {
 			char *ep = esc_arg(err);
 
 			fprintf(stderr, "imgscan: %s (see --list-columns)\n", ESC_SHOWN(ep));
@@ -684,6 +667,158 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+/*
+ * Scan targets[n] and write each result, in input order, in the output *o
+ * chose (into --write's file when given).  Returns an exit status.
+ */
+static int run_scan(struct opts *o, const struct img_target *targets, size_t n,
+                    const struct timespec *t_start)
+{
+	struct img_scanner *sw;
+	struct img_progress *progress = NULL;
+	bool out_tty;
+	struct img_table *table = NULL;
+	struct img_prom *prom = NULL;
+	char write_tmp[4096] = "";
+	int failed = 0;
+	size_t unsafe = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (targets[i].dev && targets[i].dev->vg[0])
+			o->table.lvm = true;
+	if (o->write_path && img_write_begin(o->write_path, write_tmp, sizeof(write_tmp)) < 0)
+		return EXIT_SOME_FAILED;
+	if (o->mode == MODE_PROM) {
+		prom = img_prom_new();
+		if (!prom) {
+			fprintf(stderr, "imgscan: out of memory\n");
+			img_write_abort(write_tmp);
+			return EXIT_SOME_FAILED;
+		}
+	}
+	if (o->mode == MODE_TABLE) {
+		table = img_table_new(&o->table);
+		if (!table) {
+			fprintf(stderr, "imgscan: cannot make the table\n");
+			img_write_abort(write_tmp);
+			return EXIT_SOME_FAILED;
+		}
+	} else if (o->mode == MODE_JSON) {
+		img_out_json_begin(stdout);
+	}
+	if (o->mode != MODE_UDEV)
+		progress = img_progress_new(n);
+	out_tty = progress && isatty(STDOUT_FILENO);
+	o->scan.udev = o->mode == MODE_UDEV;
+	/* the metrics name no content: libblkid is not loaded */
+	o->scan.no_content = o->mode == MODE_PROM;
+	sw = img_scanner_new(targets, n, &o->scan);
+	if (!sw) {
+		fprintf(stderr, "imgscan: out of memory\n");
+		img_write_abort(write_tmp);
+		return EXIT_SOME_FAILED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct img_scan *sc = img_scanner_get(sw, i);
+
+		img_progress_tick(progress);
+		/* off the terminal before a line goes there (a table is printed at the end) */
+		if (sc->error || (out_tty && o->mode != MODE_TABLE))
+			img_progress_clear(progress);
+		if (sc->error) {
+			img_scan_report_error(sc);
+			failed++;
+		} else if (sc->checked && !sc->verdict.safe) {
+			unsafe++;
+		}
+		switch (o->mode) {
+		case MODE_JSON:
+			img_out_json_item(stdout, sc, i == 0);
+			break;
+		case MODE_UDEV:
+			img_out_udev(stdout, sc);
+			break;
+		case MODE_EXPORT:
+			img_out_export(stdout, sc, i == 0);
+			break;
+		case MODE_PROM:
+			img_prom_add(prom, sc);
+			break;
+		case MODE_TABLE:
+			img_table_add(table, sc);
+			break;
+		}
+		img_scanner_release(sw, i);
+	}
+	img_scanner_free(sw);
+	img_progress_free(progress);
+	progress = NULL;
+	if (o->mode == MODE_JSON)
+		img_out_json_end(stdout, n);
+	if (prom) {
+		struct timespec t_end;
+
+		clock_gettime(CLOCK_MONOTONIC, &t_end);
+		if (img_prom_print(prom, stdout,
+		                   (double)(t_end.tv_sec - t_start->tv_sec) +
+		                           (double)(t_end.tv_nsec - t_start->tv_nsec) / 1e9) < 0) {
+			fprintf(stderr, "imgscan: --prometheus: cannot write the metrics: %s\n",
+			        strerror(errno));
+			failed++;
+		}
+		img_prom_free(prom);
+	}
+	if (table) {
+		if (img_table_print(table, stdout) < 0) {
+			fprintf(stderr, "imgscan: cannot print the table\n");
+			failed++;
+		}
+		img_table_free(table);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (o->write_path)
+			fprintf(stderr, "imgscan: %s: write error: %s (%s is left as it was)\n", write_tmp,
+			        strerror(errno), o->write_path);
+		else
+			fprintf(stderr, "imgscan: write error on standard output\n");
+		img_write_abort(write_tmp);
+		failed++;
+	} else if (o->write_path && img_write_commit(o->write_path, write_tmp) < 0) {
+		failed++;
+	}
+	if (img_scan_content_lib_missing())
+		failed++;
+	if (failed)
+		return EXIT_SOME_FAILED;
+	/* udev imports nothing from a program that exits non-zero: ID_IMAGE_SAFE says it */
+	return unsafe && o->mode != MODE_UDEV ? EXIT_UNSAFE : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .mode = MODE_TABLE, .scan = { .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC } };
+	struct img_device *devs = NULL;
+	size_t ndev = 0, n;
+	struct img_target *targets;
+	struct timespec t_start;
+	int rc;
+
+	/*
+	 * Every volume allocates and frees the same few buffers: keep the freed
+	 * memory instead of returning it to the kernel each time (page faults
+	 * were a third of a big scan's CPU).
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 16 << 20);
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+
+	rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
 	if (o.table.tree)
 		setlocale(LC_CTYPE, ""); /* tree art and the arrow in UTF-8, as lsblk */
 	if (o.monitor) {
@@ -691,7 +826,6 @@ int main(int argc, char **argv)
 			.scan = monitor_scan,
 			.release = monitor_release,
 		};
-		int rc;
 
 		rc = img_monitor_run(&ops, &o.scan, stdout);
 		if (rc < 0) {
@@ -746,119 +880,12 @@ int main(int argc, char **argv)
 		}
 	}
 
-	for (size_t i = 0; i < n; i++)
-		if (targets[i].dev && targets[i].dev->vg[0])
-			o.table.lvm = true;
-	if (o.write_path && img_write_begin(o.write_path, write_tmp, sizeof(write_tmp)) < 0)
-		return EXIT_SOME_FAILED;
-	if (o.mode == MODE_PROM) {
-		prom = img_prom_new();
-		if (!prom) {
-			fprintf(stderr, "imgscan: out of memory\n");
-			img_write_abort(write_tmp);
-			return EXIT_SOME_FAILED;
-		}
-	}
-	if (o.mode == MODE_TABLE) {
-		table = img_table_new(&o.table);
-		if (!table) {
-			fprintf(stderr, "imgscan: cannot make the table\n");
-			img_write_abort(write_tmp);
-			return EXIT_SOME_FAILED;
-		}
-	} else if (o.mode == MODE_JSON) {
-		img_out_json_begin(stdout);
-	}
-	if (o.mode != MODE_UDEV)
-		progress = img_progress_new(n);
-	out_tty = progress && isatty(STDOUT_FILENO);
-	o.scan.udev = o.mode == MODE_UDEV;
-	/* the metrics name no content: libblkid is not loaded */
-	o.scan.no_content = o.mode == MODE_PROM;
-	sw = img_scanner_new(targets, n, &o.scan);
-	if (!sw) {
-		fprintf(stderr, "imgscan: out of memory\n");
-		img_write_abort(write_tmp);
-		return EXIT_SOME_FAILED;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct img_scan *sc = img_scanner_get(sw, i);
-
-		img_progress_tick(progress);
-		/* off the terminal before a line goes there (a table is printed at the end) */
-		if (sc->error || (out_tty && o.mode != MODE_TABLE))
-			img_progress_clear(progress);
-		if (sc->error) {
-			img_scan_report_error(sc);
-			failed++;
-		} else if (sc->checked && !sc->verdict.safe) {
-			unsafe++;
-		}
-		switch (o.mode) {
-		case MODE_JSON:
-			img_out_json_item(stdout, sc, i == 0);
-			break;
-		case MODE_UDEV:
-			img_out_udev(stdout, sc);
-			break;
-		case MODE_EXPORT:
-			img_out_export(stdout, sc, i == 0);
-			break;
-		case MODE_PROM:
-			img_prom_add(prom, sc);
-			break;
-		case MODE_TABLE:
-			img_table_add(table, sc);
-			break;
-		}
-		img_scanner_release(sw, i);
-	}
-	img_scanner_free(sw);
-	img_progress_free(progress);
-	progress = NULL;
-	if (o.mode == MODE_JSON)
-		img_out_json_end(stdout, n);
-	if (prom) {
-		struct timespec t_end;
-
-		clock_gettime(CLOCK_MONOTONIC, &t_end);
-		if (img_prom_print(prom, stdout,
-		                   (double)(t_end.tv_sec - t_start.tv_sec) +
-		                           (double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9) < 0) {
-			fprintf(stderr, "imgscan: --prometheus: cannot write the metrics: %s\n",
-			        strerror(errno));
-			failed++;
-		}
-		img_prom_free(prom);
-	}
-	if (table) {
-		if (img_table_print(table, stdout) < 0) {
-			fprintf(stderr, "imgscan: cannot print the table\n");
-			failed++;
-		}
-		img_table_free(table);
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (o.write_path)
-			fprintf(stderr, "imgscan: %s: write error: %s (%s is left as it was)\n", write_tmp,
-			        strerror(errno), o.write_path);
-		else
-			fprintf(stderr, "imgscan: write error on standard output\n");
-		img_write_abort(write_tmp);
-		failed++;
-	} else if (o.write_path && img_write_commit(o.write_path, write_tmp) < 0) {
-		failed++;
-	}
+	rc = run_scan(&o, targets, n, &t_start);
 	for (size_t i = 0; i < n; i++) {
 		if (!devs)
 			free(targets[i].dev);
 	}
 	free(targets);
 	img_devices_free(devs, ndev);
-	if (img_scan_content_lib_missing())
-		failed++;
-	if (failed)
-		return EXIT_SOME_FAILED;
-	/* udev imports nothing from a program that exits non-zero: ID_IMAGE_SAFE says it */
-	return unsafe && o.mode != MODE_UDEV ? EXIT_UNSAFE : EXIT_OK;
+	return rc;
 }
