@@ -261,7 +261,7 @@ bool img_scan_content_lib_missing(void)
  * head and tail windows in one io_uring submission of its own (when built
  * with liburing), probes and closes them; several workers overlap one
  * chunk's reads with another's probing.  Results land in a window of slots
- * that the main thread writes out in input order; a worker never runs more
+ * that the caller takes in input order; a worker never runs more
  * than the window ahead of the output, so memory stays bounded whatever the
  * number of targets, and a descriptor is open for a few milliseconds.
  */
