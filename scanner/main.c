@@ -401,6 +401,7 @@ static const struct excl_rule excl_rules[] = {
 	{ { TABLE_OPTS },
 	  { 'J', OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_MONITOR, OPT_CACHED },
 	  "the table's options shape the table only" },
+	{ { 'P' }, { 'n', 'r' }, "--pairs prints no headings and aligns nothing" },
 	{ { OPT_STATS },
 	  { OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_CACHED },
 	  "the I/O counters show in the table and the JSON document only" },

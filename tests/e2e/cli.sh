@@ -230,6 +230,7 @@ check_eq "table: -n -b -r" "$T/a.qcow2 qcow2 3 67108864 $(stat -c %s "$T/a.qcow2
 excl_rows='--json --pairs --udev --export --prometheus --monitor|
 --tree|--json --udev --export --prometheus --monitor --cached
 --noheadings --bytes --raw --output --output-all|--json --udev --export --prometheus --monitor --cached
+--pairs|--noheadings --raw
 --stats|--udev --export --prometheus --cached
 --cached|--pairs --udev --prometheus --monitor --offset --deep --no-direct --jobs --timeout --write PATH --check --expect-format --deny-formats --vmdk-types --max-virtual-size --allow
 --monitor|PATH --timeout --jobs --vg --lvm --write --check --expect-format --deny-formats --vmdk-types --max-virtual-size --allow
