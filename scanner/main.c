@@ -6,17 +6,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <malloc.h>
 #include <locale.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +26,10 @@
 #include "output/output.h"
 #include "output/table.h"
 #include "probe/probe.h"
+#include "scan/scan.h"
+#include "targets.h"
 #include "trace.h"
+#include "output/write-file.h"
 
 enum mode {
 	MODE_TABLE,
@@ -47,10 +46,9 @@ enum {
 	EXIT_UNSAFE = 3,
 };
 
-#define MAX_VG_FILTERS 64
 #define IMG_STR_(x) #x
 #define IMG_STRINGIFY(x) IMG_STR_(x)
-#define MAX_JOBS 64
+#define MAX_JOBS IMG_SCAN_MAX_JOBS
 /* --udev finishes well inside udev's event budget (180 s by default) */
 #define UDEV_DEADLINE_SEC 30
 /* --timeout: how long a read of a bulk scan may take before it is left behind */
@@ -59,32 +57,14 @@ enum {
 
 struct opts {
 	enum mode mode;
-	uint64_t offset;
-	bool stats;
-	bool no_direct;
-	bool verbose;
-	bool lvm_only;
-	bool deep;
+	struct img_scan_opts scan; /* what the scan engine needs */
 	bool monitor;
 	bool cached;
-	bool no_content_sigs; /* --udev under udev, whose blkid found no filesystem */
-	bool check;           /* --check: a safety verdict per volume */
-	struct img_policy policy;
 	const char *write_path; /* --write FILE */
-	unsigned jobs;
-	unsigned timeout; /* seconds a read may take (bulk scans); 0: no limit */
-	unsigned n_vg;
-	const char *vg[MAX_VG_FILTERS];
+	struct img_select sel; /* --lvm, --vg */
 	struct img_table_opts table;
 };
 
-/* one thing to scan: a PATH from the command line or an enumerated device */
-struct target {
-	const char *path;
-	struct img_device *dev; /* NULL for regular files */
-	bool have_st;           /* st holds a stat(2) of path made when the targets were listed */
-	struct stat st;
-};
 
 static void usage(FILE *f)
 {
@@ -169,7 +149,8 @@ static void usage(FILE *f)
 	        "Exit status:\n"
 	        "  0  every PATH was probed (holding an image or not)\n"
 	        "  1  at least one PATH could not be probed; the others were still reported\n"
-	        "  2  usage error\n"
+	        "  2  usage error, or two options that do not go together (both are named;\n"
+	        "     the list is in imgscan(8))\n"
 	        "  3  --check: every PATH was probed and at least one failed a check\n"
 	        "     (never with --udev: udev would import nothing; ID_IMAGE_SAFE says it)\n");
 }
@@ -200,53 +181,6 @@ static int parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
-static const char *error_hint(int err)
-{
-	switch (-err) {
-	case ENOENT:
-	case ENXIO:
-	case ENODEV:
-		return "check that the path exists";
-	case EACCES:
-	case EPERM:
-		if (geteuid() == 0)
-			return "refused even to root: a device cgroup, an SELinux or AppArmor policy "
-			       "or a container forbids it";
-		return "run as root; for block devices, imgscan --cached reads what udev recorded";
-	case ENOTBLK:
-		return "give a block device or a regular file";
-	case EIO:
-		return "the device failed or shrank while being read; see the kernel log";
-	case EINVAL:
-		return "check --offset against the size of the volume";
-	case E2BIG:
-		return "the header points further than imgscan reads; the image is damaged or hostile";
-	case ENOMEDIUM:
-		return "the device is empty: no medium, or a loop device without a backing file";
-	case ESTALE:
-		return "the path was replaced while it was being opened; scan it again";
-	case ENOMEM:
-		return "out of memory: give fewer --jobs, or raise the memory limit, ulimit -v";
-	case ETIMEDOUT:
-		return "a read did not complete within --timeout and was left to the kernel: "
-		       "check the device and the kernel log, or give a longer --timeout";
-	case EMFILE:
-	case ENFILE:
-		return "too many files open: raise the limit (ulimit -n) or give fewer --jobs";
-	default:
-		return NULL;
-	}
-}
-
-static const char *error_text(int err)
-{
-	if (err == -ENOTBLK)
-		return "not a regular file or block device";
-	if (err == -ESTALE)
-		return "not the object checked before";
-	return strerror(-err);
-}
-
 /*
  * A path or argument for a message on stderr: its control characters and
  * invalid UTF-8 as \xNN (img_esc), as the table shows a NAME.  Free it with
@@ -254,20 +188,8 @@ static const char *error_text(int err)
  */
 #define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
 
-static char *esc_argn(const char *s, size_t len)
-{
-	char *buf = len < SIZE_MAX / 4 ? malloc(4 * len + 1) : NULL;
-
-	if (!buf)
-		return strdup("(a name that cannot be shown: out of memory)");
-	img_esc(s, len, buf, 4 * len + 1);
-	return buf;
-}
-
-static char *esc_arg(const char *s)
-{
-	return esc_argn(s, s ? strlen(s) : 0);
-}
+#define esc_argn img_esc_dupn
+#define esc_arg img_esc_dup
 
 /* "imgscan: OPT: 'ARG' WHY": a usage error quoting (part of) an argument, escaped */
 static int usage_arg(const char *opt, const char *arg, size_t len, const char *why)
@@ -298,716 +220,6 @@ static void bad_option(int c, const char *arg)
 	else
 		fprintf(stderr, "imgscan: invalid option -- '%s'\n", ESC_SHOWN(ep));
 	free(ep);
-}
-
-static void report_error(const struct img_scan *s)
-{
-	const char *hint = s->error_text && s->error != -ETIMEDOUT ? "not opened, by design; see imgscan --help"
-	                                                            : error_hint(s->error);
-	char *path = esc_arg(s->path);
-
-	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", ESC_SHOWN(path), s->error_op,
-	        s->error_text ? s->error_text : error_text(s->error), hint ? " (" : "",
-	        hint ? hint : "", hint ? ")" : "");
-	free(path);
-}
-
-/* first half of a scan: the checks before open(), and open(); NULL when s says why not */
-static struct img_source *scan_open(const struct target *t, const struct opts *o,
-                                    struct img_scan *s)
-{
-	struct img_source *src = NULL;
-	int rc;
-
-	memset(s, 0, sizeof(*s));
-	s->path = t->path;
-	s->offset = o->offset;
-	s->dev = t->dev;
-
-	/* decided from sysfs before open(): some devices must not be touched at all */
-	if (t->dev && t->dev->skip) {
-		s->error = -EBUSY;
-		s->error_op = "open";
-		s->error_text = t->dev->skip;
-		return NULL;
-	}
-	/* the stat made when the targets were listed stands for the one before open() */
-	rc = img_source_open_stat(t->path, t->have_st ? &t->st : NULL, o->offset, o->no_direct, &src);
-	if (rc < 0) {
-		s->error = rc;
-		s->error_op = "open";
-		return NULL;
-	}
-	img_trace_attach(src, t->path);
-	if (o->deep)
-		img_source_set_cap(src, IMG_SOURCE_DEEP_CAP);
-	/* --udev has its alarm instead (one volume: no other result to save) */
-	if (o->mode != MODE_UDEV)
-		img_source_set_timeout(src, (uint64_t)o->timeout * 1000);
-	/* no ISO 9660 block to read (see udev_env_no_filesystem): a smaller first read */
-	if (o->no_content_sigs)
-		img_source_set_head(src, 4096);
-	return src;
-}
-
-/* set by workers when content naming needs a library that cannot be loaded */
-static atomic_bool content_lib_missing;
-
-/* second half: probe, close at once, then name a raw volume's content */
-/*
- * The result lands in slot when given (reused across batches: a result is
- * ~72 KiB, and a malloc/free per volume cost page faults), else in a buffer
- * of its own that the caller frees.
- */
-/* probe src into s->res (slot, or a buffer of its own); returns img_probe's rc */
-static int scan_probe(const struct opts *o, struct img_scan *s, struct img_source *src,
-                      struct img_result *slot)
-{
-	struct img_reader r;
-
-	img_source_reader(src, &r);
-	if (o->deep)
-		r.flags |= IMG_PROBE_DEEP;
-	if (o->no_content_sigs)
-		r.flags |= IMG_PROBE_NO_CONTENT;
-	s->size = r.size;
-	if (!s->res)
-		s->res = slot ? slot : malloc(sizeof(*s->res));
-	if (!s->res)
-		return -ENOMEM;
-	return img_probe(&r, s->res);
-}
-
-/*
- * --check: the verdict, from the result, the content and the policy.  A raw
- * volume's first sector comes from the head the probe already read (no
- * further read); under udev, ID_FS_TYPE from udev's blkid is the content.
- */
-static void scan_check(const struct opts *o, struct img_scan *s, struct img_source *src, int crc)
-{
-	if (o->mode == MODE_UDEV) {
-		const char *t = getenv("ID_FS_TYPE"), *u = getenv("ID_FS_USAGE");
-
-		if (t && *t) {
-			s->content.present = true;
-			snprintf(s->content.type, sizeof(s->content.type), "%s", t);
-			snprintf(s->content.usage, sizeof(s->content.usage), "%s", u ? u : "");
-		}
-	} else if (s->res->format == IMG_FMT_RAW && crc == 0) {
-		s->content.probed = true;
-	}
-	if (s->res->format == IMG_FMT_RAW) {
-		struct img_reader r;
-		const uint8_t *p;
-		size_t got = 0;
-
-		img_source_reader(src, &r);
-		if (img_get_upto(&r, 0, 512, &p, &got) == 0)
-			img_mbr_parse(p, got, &s->content.mbr);
-	}
-	img_verdict_compute(s->res, &s->content, &o->policy, &s->verdict);
-	s->checked = true;
-}
-
-/* after the probe (rc): close at once, counters, errors, a raw volume's content */
-static void scan_done(const struct target *t, const struct opts *o, struct img_scan *s,
-                      struct img_source *src, struct img_result *slot, int rc)
-{
-	const char *path = t->path;
-	int crc = 0;
-
-	/* a read left behind: whatever the probe made of the rest, it is incomplete */
-	if (img_source_timed_out(src))
-		rc = -ETIMEDOUT;
-	/*
-	 * A raw volume's content is named through the descriptor just probed
-	 * (never the path again: it may name something else by now).
-	 */
-	if (rc >= 0 && s->res->format == IMG_FMT_RAW && o->mode != MODE_UDEV &&
-	    o->mode != MODE_PROM) {
-		int fd = img_source_buffered_fd(src);
-
-		crc = fd < 0 ? fd : img_content_probe(fd, o->offset, s->size, &s->content);
-	}
-	if (rc >= 0 && o->check)
-		scan_check(o, s, src, crc);
-	/* close at once: an open fd makes a device-mapper remove fail with EBUSY */
-	img_source_close(src);
-	s->stats = *img_source_stats(src);
-	s->have_stats = o->stats;
-	img_source_free(src);
-	if (rc < 0) {
-		s->error = rc;
-		s->error_op = s->res ? "read" : "probe";
-		if (rc == -ETIMEDOUT)
-			s->error_text = "timed out";
-		if (!slot)
-			free(s->res);
-		s->res = NULL;
-		return;
-	}
-	if (o->verbose) {
-		char *ep = esc_arg(path);
-
-		fprintf(stderr, "imgscan: %s: %u read(s), %" PRIu64 " bytes, %s%s\n", ESC_SHOWN(ep),
-		        s->stats.reads, s->stats.bytes, s->stats.direct ? "O_DIRECT" : "buffered",
-		        s->stats.direct_refused ? " (O_DIRECT refused, fell back to buffered reads)" : "");
-		free(ep);
-	}
-	/* libblkid could not be loaded (said once): the run must not end in success */
-	if (crc == -ELIBACC || crc == -ELIBBAD)
-		atomic_store(&content_lib_missing, true);
-	if (crc < 0 && o->verbose) {
-		char *ep = esc_arg(path);
-
-		fprintf(stderr, "imgscan: %s: content not probed: %s\n", ESC_SHOWN(ep), strerror(-crc));
-		free(ep);
-	}
-}
-
-static void scan_finish(const struct target *t, const struct opts *o, struct img_scan *s,
-                        struct img_source *src, struct img_result *slot)
-{
-	if (src)
-		scan_done(t, o, s, src, slot, scan_probe(o, s, src, slot));
-}
-
-static void scan_one(const struct target *t, const struct opts *o, struct img_scan *s)
-{
-	scan_finish(t, o, s, scan_open(t, o, s), NULL);
-}
-
-/* the progress line of long scans (stderr on a terminal only) */
-static struct img_progress *progress;
-
-/* ---- many targets: batched reads, a small pool of threads, input order ---------- */
-
-/*
- * Each worker takes a chunk of consecutive targets, opens them, reads their
- * head and tail windows in one io_uring submission of its own (when built
- * with liburing), probes and closes them; several workers overlap one
- * chunk's reads with another's probing.  Results land in a window of slots
- * that the main thread writes out in input order; a worker never runs more
- * than the window ahead of the output, so memory stays bounded whatever the
- * number of targets, and a descriptor is open for a few milliseconds.
- */
-#define SCAN_CHUNK 16
-
-struct scan_window {
-	const struct target *targets;
-	size_t n;                  /* targets */
-	size_t w;                  /* slots in the window */
-	struct img_scan *scans;    /* [w], target i in slot i % w */
-	struct img_result *slots;  /* [w] */
-	bool *ready;               /* [w] */
-	const struct opts *o;
-	pthread_mutex_t lock;
-	pthread_cond_t work, idle;
-	size_t next; /* first target no worker has taken */
-	size_t out;  /* first target not yet written out */
-	bool quit;
-	unsigned n_threads;
-	pthread_t th[MAX_JOBS];
-};
-
-/* rounds of deferred reads a chunk may take before its last volumes read on demand */
-#define DEFER_ROUNDS 8
-
-/*
- * A ring that a read outlived (--timeout) is given up, its reads left to the
- * kernel: a new one takes the next reads.  max: its size in sources.
- */
-static struct img_prefetch *ring_renew(struct img_prefetch *ring, size_t max)
-{
-	if (!ring || img_prefetch_error(ring) != -ETIMEDOUT)
-		return ring;
-	img_prefetch_free(ring);
-	return img_prefetch_new(max);
-}
-
-/*
- * Probe target i from src once; a read the cache lacks is deferred to ring
- * (NULL: read at once: through the ring sync when given, so that --timeout
- * bounds it).  false: a read was deferred and the probe runs again after
- * img_prefetch_wait(); true: the target is done, src closed.
- */
-static bool probe_round(struct scan_window *sw, size_t i, struct img_source *src,
-                        struct img_prefetch *ring, struct img_prefetch *sync)
-{
-	struct img_scan *sc = &sw->scans[i % sw->w];
-	struct img_result *slot = &sw->slots[i % sw->w];
-	int rc;
-
-	img_source_defer(src, ring);
-	/* reads made at once go through the ring too: bounded by --timeout */
-	img_source_sync(src, sync);
-	rc = scan_probe(sw->o, sc, src, slot);
-	if (img_source_take_miss(src))
-		return false;
-	scan_done(&sw->targets[i], sw->o, sc, src, slot, rc);
-	return true;
-}
-
-/*
- * Open, read and probe targets [i0, i0 + k) into their slots (*ringp NULL
- * or ringp NULL: pread on demand).  With a ring and batch, a probe that
- * needs a block beyond the windows read first has that read submitted at
- * once and is run again after the other volumes of the chunk are probed: a
- * vhdx's region table and metadata come in while the rest is probed,
- * instead of one wait each.  Without batch the reads are made on demand,
- * through the ring: --timeout bounds them.  A ring that a read outlived is
- * replaced in *ringp.
- */
-static void scan_chunk(struct scan_window *sw, struct img_prefetch **ringp, bool batch, size_t i0,
-                       size_t k)
-{
-	struct img_source *srcs[SCAN_CHUNK];
-	struct img_prefetch *ring = ringp ? *ringp : NULL;
-	/* one volume: its reads on demand, the same as ever, made on the ring only to bound them */
-	struct img_prefetch *pre = batch ? ring : NULL;
-
-	for (size_t j = 0; j < k; j++) {
-		size_t i = i0 + j;
-
-		srcs[j] = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
-		/* the device starts on this volume while the next ones open */
-		if (pre && srcs[j])
-			(void)img_prefetch_add(pre, srcs[j]);
-	}
-	/* a volume whose reads timed out is marked: its probe fails at once */
-	if (pre && img_prefetch_wait(pre) < 0) {
-		ring = ring_renew(ring, SCAN_CHUNK);
-		pre = ring;
-	}
-	/* without a ring, one round of reads on demand */
-	for (unsigned round = pre ? 0 : DEFER_ROUNDS;; round++) {
-		size_t left = 0;
-
-		for (size_t j = 0; j < k; j++) {
-			/* the last round, or a ring that failed: whatever is left reads on demand */
-			struct img_prefetch *defer = round < DEFER_ROUNDS ? ring : NULL;
-
-			if (srcs[j] && !probe_round(sw, i0 + j, srcs[j], defer, ring))
-				left++;
-			else
-				srcs[j] = NULL;
-			/*
-			 * A read made at once timed out: a new ring; reads deferred
-			 * on the old one are deferred again next round.
-			 */
-			ring = ring_renew(ring, SCAN_CHUNK);
-		}
-		if (!left)
-			break;
-		if (img_prefetch_wait(ring) < 0) {
-			ring = ring_renew(ring, SCAN_CHUNK);
-			if (!ring || img_prefetch_error(ring) < 0)
-				round = DEFER_ROUNDS - 1;
-		}
-	}
-	if (ringp)
-		*ringp = ring;
-}
-
-/* a target a worker has open: its index and how many deferred rounds it took */
-struct lane_item {
-	size_t i;
-	struct img_source *src;
-	unsigned rounds;
-};
-
-/* mark targets done[0, n) ready for the output */
-static void lane_ready(struct scan_window *sw, const size_t *done, size_t n)
-{
-	if (!n)
-		return;
-	pthread_mutex_lock(&sw->lock);
-	for (size_t j = 0; j < n; j++)
-		sw->ready[done[j] % sw->w] = true;
-	pthread_cond_signal(&sw->idle);
-	pthread_mutex_unlock(&sw->lock);
-}
-
-/*
- * A worker with a ring: each turn it takes a chunk of targets (when the
- * window has room), opens them and queues their windows, waits for those
- * reads and for the deferred reads of its previous turn, then probes the
- * new targets and those whose reads came in.  A probe that needs one more
- * read has it submitted at once and stays for the next turn, so a vhdx's
- * dependent reads overlap the next chunk instead of stalling the worker.
- */
-static struct img_prefetch *worker_lane(struct scan_window *sw, struct img_prefetch *ring)
-{
-	struct lane_item cur[2 * SCAN_CHUNK];
-	size_t done[2 * SCAN_CHUNK];
-	size_t nc = 0;
-
-	for (;;) {
-		size_t i0 = 0, k = 0, keep = 0, nd = 0;
-
-		pthread_mutex_lock(&sw->lock);
-		/* wait for room only with nothing in hand */
-		while (!sw->quit && nc == 0 && sw->next < sw->n && sw->next >= sw->out + sw->w)
-			pthread_cond_wait(&sw->work, &sw->lock);
-		if (sw->quit) {
-			pthread_mutex_unlock(&sw->lock);
-			break;
-		}
-		if (sw->next < sw->n && sw->next < sw->out + sw->w) {
-			i0 = sw->next;
-			k = sw->n - i0;
-			if (k > SCAN_CHUNK)
-				k = SCAN_CHUNK;
-			if (k > 2 * SCAN_CHUNK - nc)
-				k = 2 * SCAN_CHUNK - nc;
-			if (k > sw->out + sw->w - i0)
-				k = sw->out + sw->w - i0;
-			sw->next += k;
-		}
-		pthread_mutex_unlock(&sw->lock);
-		if (k == 0 && nc == 0)
-			break;
-
-		for (size_t j = 0; j < k; j++) {
-			size_t i = i0 + j;
-			struct img_source *src = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
-
-			cur[nc++] = (struct lane_item){ .i = i, .src = src };
-			/* the device starts on this volume while the next ones open */
-			if (src)
-				(void)img_prefetch_add(ring, src);
-		}
-		if (img_prefetch_wait(ring) < 0) {
-			/* a read timed out (its volume is marked): a new ring for the rest */
-			ring = ring_renew(ring, 2 * SCAN_CHUNK);
-			if (!ring || img_prefetch_error(ring) < 0)
-				for (size_t j = 0; j < nc; j++)
-					cur[j].rounds = DEFER_ROUNDS; /* the ring failed: read on demand */
-		}
-
-		for (size_t j = 0; j < nc; j++) {
-			struct lane_item *c = &cur[j];
-			bool done_now;
-
-			/* after DEFER_ROUNDS, whatever is left reads on demand */
-			done_now = !c->src || probe_round(sw, c->i, c->src,
-			                                  c->rounds < DEFER_ROUNDS ? ring : NULL, ring);
-			/* a read made at once timed out: reads deferred on that ring are made again */
-			ring = ring_renew(ring, 2 * SCAN_CHUNK);
-			if (!done_now) {
-				c->rounds++;
-				cur[keep++] = *c;
-				continue;
-			}
-			done[nd++] = c->i;
-		}
-		nc = keep;
-		lane_ready(sw, done, nd);
-	}
-	return ring;
-}
-
-/* a ring that failed leaves the rest of a scan to on-demand reads: say so (-v) */
-static void ring_report(const struct opts *o, const struct img_prefetch *ring)
-{
-	int e = img_prefetch_error(ring);
-
-	if (e < 0 && o->verbose)
-		fprintf(stderr, "imgscan: io_uring: waiting for reads failed (%s); the rest was read on demand\n",
-		        strerror(-e));
-}
-
-static void *worker(void *arg)
-{
-	struct scan_window *sw = arg;
-	/* a ring per worker, made once; without one, reads are on demand */
-	struct img_prefetch *ring = img_prefetch_new(2 * SCAN_CHUNK);
-
-	if (ring) {
-		ring = worker_lane(sw, ring);
-		ring_report(sw->o, ring);
-		img_prefetch_free(ring);
-		return NULL;
-	}
-	pthread_mutex_lock(&sw->lock);
-	for (;;) {
-		size_t i0, k;
-
-		while (!sw->quit && sw->next < sw->n && sw->next >= sw->out + sw->w)
-			pthread_cond_wait(&sw->work, &sw->lock);
-		if (sw->quit || sw->next >= sw->n)
-			break;
-		i0 = sw->next;
-		k = sw->n - i0;
-		if (k > SCAN_CHUNK)
-			k = SCAN_CHUNK;
-		if (k > sw->out + sw->w - i0)
-			k = sw->out + sw->w - i0;
-		sw->next += k;
-		pthread_mutex_unlock(&sw->lock);
-
-		scan_chunk(sw, NULL, false, i0, k);
-
-		pthread_mutex_lock(&sw->lock);
-		for (size_t i = i0; i < i0 + k; i++)
-			sw->ready[i % sw->w] = true;
-		pthread_cond_signal(&sw->idle);
-	}
-	pthread_mutex_unlock(&sw->lock);
-	return NULL;
-}
-
-/* descriptors kept for stdio, the libraries and libudev */
-#define FD_RESERVE 16
-
-/*
- * Workers of a --deep scan.  A volume's cache may reach twice
- * IMG_SOURCE_DEEP_CAP (64 MiB of reads, and the copies that join regions),
- * and a hostile header can make it (a snapshot table of 64 MiB).  Deferred
- * reads stop at 2 MiB a volume (io/source-fd.c), so only the volume each
- * worker reads on demand grows that far: 8 workers bound a deep scan to
- * about 1 GiB plus 2 MiB per volume of the window, whatever --jobs.
- */
-#define DEEP_MAX_JOBS 8
-
-/*
- * Fit a scan in the open-file limit.  A volume's descriptor is open from its
- * open to the end of its probe, and only targets inside the window are open;
- * each worker also holds its ring and, while naming a raw volume's content,
- * libblkid's descriptor.  So the workers and the window are cut down to
- * what the limit allows, and a low `ulimit -n` slows a scan instead of
- * failing volumes with EMFILE.  *jobs: the workers; returns the most
- * descriptors the window may hold.
- */
-static size_t fd_budget(unsigned *jobs)
-{
-	struct rlimit rl;
-	rlim_t left;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return SIZE_MAX;
-	left = rl.rlim_cur > FD_RESERVE ? rl.rlim_cur - FD_RESERVE : 0;
-	/* a worker needs 3: its ring, a content probe, one volume */
-	if (*jobs > 1 && *jobs > left / 3)
-		*jobs = left / 3 > 1 ? (unsigned)(left / 3) : 1;
-	left = left > 2 * (rlim_t)*jobs ? left - 2 * (rlim_t)*jobs : 0;
-	return left > 1 ? (size_t)left : 1;
-}
-
-static int window_init(struct scan_window *sw, const struct target *targets, size_t n,
-                       const struct opts *o)
-{
-	unsigned jobs = o->jobs ? o->jobs : 1;
-	size_t fds;
-
-	if (o->deep && jobs > DEEP_MAX_JOBS)
-		jobs = DEEP_MAX_JOBS;
-	fds = fd_budget(&jobs);
-
-	memset(sw, 0, sizeof(*sw));
-	sw->targets = targets;
-	sw->n = n;
-	sw->o = o;
-	/*
-	 * room for every worker's chunk twice over, so they seldom wait for the
-	 * output; at most 256 results (~19 MiB) whatever --jobs
-	 */
-	sw->w = (size_t)jobs * SCAN_CHUNK * 2;
-	if (sw->w > 256)
-		sw->w = 256;
-	if (sw->w > fds)
-		sw->w = fds;
-	if (sw->w > n)
-		sw->w = n ? n : 1;
-	sw->scans = calloc(sw->w, sizeof(*sw->scans));
-	sw->slots = malloc(sw->w * sizeof(*sw->slots));
-	sw->ready = calloc(sw->w, sizeof(*sw->ready));
-	if (!sw->scans || !sw->slots || !sw->ready)
-		return -ENOMEM;
-	pthread_mutex_init(&sw->lock, NULL);
-	pthread_cond_init(&sw->work, NULL);
-	pthread_cond_init(&sw->idle, NULL);
-	/* one volume (--udev), or one job: no thread, reads on demand or one ring */
-	if (n > 1 && jobs > 1)
-		for (unsigned i = 0; i < jobs && i < MAX_JOBS; i++)
-			if (pthread_create(&sw->th[sw->n_threads], NULL, worker, sw) == 0)
-				sw->n_threads++;
-	return 0;
-}
-
-static void window_free(struct scan_window *sw)
-{
-	if (sw->n_threads) {
-		pthread_mutex_lock(&sw->lock);
-		sw->quit = true;
-		pthread_cond_broadcast(&sw->work);
-		pthread_mutex_unlock(&sw->lock);
-		for (unsigned i = 0; i < sw->n_threads; i++)
-			pthread_join(sw->th[i], NULL);
-	}
-	if (sw->scans) {
-		pthread_cond_destroy(&sw->work);
-		pthread_cond_destroy(&sw->idle);
-		pthread_mutex_destroy(&sw->lock);
-	}
-	free(sw->scans);
-	free(sw->slots);
-	free(sw->ready);
-}
-
-/*
- * Wait until target i is probed and return its scan; without threads, probe
- * the chunk that starts at i here.  ring serves the inline case.
- */
-static struct img_scan *window_get(struct scan_window *sw, size_t i, struct img_prefetch **ring)
-{
-	size_t slot = i % sw->w;
-
-	if (!sw->n_threads) {
-		if (!sw->ready[slot]) {
-			size_t k = sw->n - i < SCAN_CHUNK ? sw->n - i : SCAN_CHUNK;
-
-			if (k > sw->w - (i - sw->out))
-				k = sw->w - (i - sw->out);
-			scan_chunk(sw, ring, sw->n > 1, i, k);
-			for (size_t j = i; j < i + k; j++)
-				sw->ready[j % sw->w] = true;
-		}
-		return &sw->scans[slot];
-	}
-	pthread_mutex_lock(&sw->lock);
-	while (!sw->ready[slot])
-		pthread_cond_wait(&sw->idle, &sw->lock);
-	pthread_mutex_unlock(&sw->lock);
-	return &sw->scans[slot];
-}
-
-/* target i is written out: its slot may take a later target */
-static void window_release(struct scan_window *sw, size_t i)
-{
-	struct img_scan *sc = &sw->scans[i % sw->w];
-
-	sc->res = NULL; /* a slot: reused by a later target */
-	if (!sw->n_threads) {
-		sw->ready[i % sw->w] = false;
-		sw->out = i + 1;
-		return;
-	}
-	pthread_mutex_lock(&sw->lock);
-	sw->ready[i % sw->w] = false;
-	sw->out = i + 1;
-	pthread_cond_broadcast(&sw->work);
-	pthread_mutex_unlock(&sw->lock);
-}
-
-/* ---- targets ------------------------------------------------------------------ */
-
-static bool vg_selected(const struct opts *o, const struct img_device *d)
-{
-	if (o->n_vg == 0)
-		return true;
-	for (unsigned i = 0; i < o->n_vg; i++)
-		if (strcmp(o->vg[i], d->vg) == 0)
-			return true;
-	return false;
-}
-
-static bool is_lv(const struct img_device *d)
-{
-	return strncmp(d->dm_uuid, "LVM-", 4) == 0;
-}
-
-/*
- * Each --vg NAME that no LV among devs belongs to is said on stderr: a typo
- * would otherwise look like an empty volume group.  Not a failure: a VG
- * whose LVs are all inactive on this host (oVirt activates a storage
- * domain's LVs only where they are used) is a normal state.
- */
-static void vg_unmatched(const struct opts *o, const struct img_device *devs, size_t ndev)
-{
-	for (unsigned v = 0; v < o->n_vg; v++) {
-		size_t i;
-
-		for (i = 0; i < ndev; i++)
-			if (is_lv(&devs[i]) && strcmp(o->vg[v], devs[i].vg) == 0)
-				break;
-		if (i < ndev)
-			continue;
-		char *ep = esc_arg(o->vg[v]);
-
-		fprintf(stderr,
-		        "imgscan: --vg %s: no active logical volume of that volume group here "
-		        "(check the name with vgs; an inactive LV has no device to read)\n",
-		        ESC_SHOWN(ep));
-		free(ep);
-	}
-}
-
-/* every block device, filtered; skipped ones are listed with -v */
-static int enumerate_targets(const struct opts *o, struct img_device **ret_devs, size_t *ret_ndev,
-                             struct target **ret, size_t *ret_n)
-{
-	struct img_device *devs;
-	struct target *t;
-	size_t ndev, n = 0;
-	int r;
-
-	r = img_enum_devices(true, false, &devs, &ndev);
-	if (r < 0) {
-		fprintf(stderr, "imgscan: cannot list block devices: %s\n", strerror(-r));
-		return r;
-	}
-	t = calloc(ndev ? ndev : 1, sizeof(*t));
-	if (!t) {
-		img_devices_free(devs, ndev);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < ndev; i++) {
-		const struct img_device *d = &devs[i];
-
-		if ((o->lvm_only || o->n_vg) && !is_lv(d))
-			continue;
-		if (!vg_selected(o, d))
-			continue;
-		if (d->skip) {
-			if (o->verbose)
-			{
-				char *ep = esc_arg(d->node);
-
-				fprintf(stderr, "imgscan: %s: skipped: %s\n", ESC_SHOWN(ep), d->skip);
-				free(ep);
-			}
-			continue;
-		}
-		t[n].path = d->node;
-		t[n].dev = &devs[i];
-		n++;
-	}
-	*ret_devs = devs;
-	*ret_ndev = ndev;
-	*ret = t;
-	*ret_n = n;
-	return 0;
-}
-
-/* a PATH that is a block device gets its sysfs facts, and the checks, before open() */
-/* the block device behind path, or NULL; *st the stat of path (t->have_st says) */
-static struct img_device *device_stat(struct target *t, bool use_udev)
-{
-	struct img_device *d;
-	struct stat *st = &t->st;
-
-	t->have_st = stat(t->path, st) == 0;
-	if (!t->have_st || !S_ISBLK(st->st_mode))
-		return NULL;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
-	if (img_device_from_devnum(st->st_rdev, use_udev, d) < 0) {
-		free(d);
-		return NULL;
-	}
-	return d;
 }
 
 /*
@@ -1047,9 +259,7 @@ static int run_cached(const struct opts *o)
 	for (size_t i = 0; i < ndev; i++) {
 		const struct img_device *d = &devs[i];
 
-		if ((o->lvm_only || o->n_vg) && !is_lv(d))
-			continue;
-		if (!vg_selected(o, d) || d->n_props == 0)
+		if (!img_select_device(&o->sel, d) || d->n_props == 0)
 			continue;
 		if (o->mode == MODE_JSON)
 			img_out_json_cached_item(stdout, d, k == 0);
@@ -1059,7 +269,7 @@ static int run_cached(const struct opts *o)
 	}
 	if (o->mode == MODE_JSON)
 		img_out_json_end(stdout, k);
-	vg_unmatched(o, devs, ndev);
+	img_select_vg_unmatched(&o->sel, devs, ndev);
 	img_devices_free(devs, ndev);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOME_FAILED;
 }
@@ -1067,11 +277,11 @@ static int run_cached(const struct opts *o)
 /* --monitor: a device an event names, probed like a PATH operand */
 static void monitor_scan(void *ctx, const char *devnode, struct img_scan *s)
 {
-	struct target t = { .path = devnode };
+	struct img_target t = { .path = devnode };
 
-	t.dev = device_stat(&t, true);
+	t.dev = img_target_stat(&t, true);
 
-	scan_one(&t, ctx, s);
+	img_scan_one(&t, ctx, s);
 }
 
 static void monitor_release(void *ctx, struct img_scan *s)
@@ -1104,175 +314,193 @@ static bool udev_env_check(void)
 	return sub && strcmp(sub, "block") == 0 && v && strcmp(v, "1") == 0;
 }
 
+enum {
+	OPT_UDEV = 0x100,
+	OPT_EXPORT,
+	OPT_OFFSET,
+	OPT_STATS,
+	OPT_NO_DIRECT,
+	OPT_VG,
+	OPT_LVM,
+	OPT_DEEP,
+	OPT_LIST_COLUMNS,
+	OPT_MONITOR,
+	OPT_CACHED,
+	OPT_CHECK,
+	OPT_EXPECT_FORMAT,
+	OPT_DENY_FORMATS,
+	OPT_VMDK_TYPES,
+	OPT_MAX_VIRTUAL_SIZE,
+	OPT_ALLOW,
+	OPT_PROMETHEUS,
+	OPT_WRITE,
+	OPT_TIMEOUT,
+	/* not options: the operands, for the table of exclusive options */
+	ARG_PATH,  /* a PATH */
+	ARG_PATH2, /* a second PATH */
+	ARG_MAX,
+};
+
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'J' },
+	{ "udev", no_argument, NULL, OPT_UDEV },
+	{ "export", no_argument, NULL, OPT_EXPORT },
+	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
+	{ "write", required_argument, NULL, OPT_WRITE },
+	{ "offset", required_argument, NULL, OPT_OFFSET },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
+	{ "vg", required_argument, NULL, OPT_VG },
+	{ "lvm", no_argument, NULL, OPT_LVM },
+	{ "deep", no_argument, NULL, OPT_DEEP },
+	{ "cached", no_argument, NULL, OPT_CACHED },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "expect-format", required_argument, NULL, OPT_EXPECT_FORMAT },
+	{ "deny-formats", required_argument, NULL, OPT_DENY_FORMATS },
+	{ "vmdk-types", required_argument, NULL, OPT_VMDK_TYPES },
+	{ "max-virtual-size", required_argument, NULL, OPT_MAX_VIRTUAL_SIZE },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "noheadings", no_argument, NULL, 'n' },
+	{ "bytes", no_argument, NULL, 'b' },
+	{ "raw", no_argument, NULL, 'r' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "output-all", no_argument, NULL, 'O' },
+	{ "pairs", no_argument, NULL, 'P' },
+	{ "tree", no_argument, NULL, 'T' },
+	{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
+	{ "monitor", no_argument, NULL, OPT_MONITOR },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
 /*
- * --write FILE: the output goes to a temporary file beside FILE (same
- * directory, so the rename is atomic; its name starts with a dot and does
- * not end in .prom, so node_exporter's textfile collector ignores it), which
- * replaces FILE only once complete and on disk.  A reader sees the old
- * document or the new one, never a part.
+ * Options that contradict each other, in one table (as util-linux's
+ * ul_excl_t): no option of a row's a[] goes with one of its b[]; a row
+ * without b[] is a group of which at most one may be given.  Each is refused
+ * (exit 2) with both options named and the row's reason, instead of one of
+ * them being silently ignored.  Lists end at 0.
  */
-/* "imgscan: --write PATH: WHY" with PATH escaped as every path in a message */
-static void write_error(const char *path, const char *why, int err)
-{
-	char *ep = esc_arg(path);
+#define CHECK_OPTS OPT_CHECK, OPT_EXPECT_FORMAT, OPT_DENY_FORMATS, OPT_VMDK_TYPES, \
+	OPT_MAX_VIRTUAL_SIZE, OPT_ALLOW
+#define TABLE_OPTS 'n', 'b', 'r', 'o', 'O'
 
-	fprintf(stderr, "imgscan: --write %s: %s%s%s\n", ESC_SHOWN(ep), why, err ? ": " : "",
-	        err ? strerror(err) : "");
-	free(ep);
+struct excl_rule {
+	int a[8];
+	int b[24];
+	const char *why;
+};
+
+static const struct excl_rule excl_rules[] = {
+	{ { 'J', 'P', OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_MONITOR },
+	  { 0 },
+	  "one output at a time" },
+	{ { 'T' },
+	  { 'J', OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_MONITOR, OPT_CACHED },
+	  "--tree is a table view" },
+	{ { TABLE_OPTS },
+	  { 'J', OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_MONITOR, OPT_CACHED },
+	  "the table's options shape the table only" },
+	{ { 'P' }, { 'n', 'r' }, "--pairs prints no headings and aligns nothing" },
+	{ { OPT_STATS },
+	  { OPT_UDEV, OPT_EXPORT, OPT_PROMETHEUS, OPT_CACHED },
+	  "the I/O counters show in the table and the JSON document only" },
+	{ { OPT_CACHED },
+	  { 'P', OPT_UDEV, OPT_PROMETHEUS, OPT_MONITOR, OPT_OFFSET, OPT_DEEP, OPT_NO_DIRECT, 'j',
+	    OPT_TIMEOUT, OPT_WRITE, ARG_PATH, CHECK_OPTS },
+	  "--cached lists the udev database and opens no device" },
+	{ { OPT_MONITOR },
+	  { ARG_PATH, OPT_TIMEOUT, 'j', OPT_VG, OPT_LVM, OPT_WRITE, CHECK_OPTS },
+	  "--monitor probes the device each event names, one at a time, until stopped" },
+	{ { OPT_UDEV },
+	  { ARG_PATH2, 'j', OPT_DEEP, OPT_TIMEOUT, OPT_WRITE, OPT_VG, OPT_LVM },
+	  "--udev reads one PATH for a udev rule, header facts only, within "
+	  IMG_STRINGIFY(UDEV_DEADLINE_SEC) " s" },
+	{ { OPT_VG, OPT_LVM }, { ARG_PATH }, "--vg and --lvm select devices when no PATH is given" },
+};
+
+/* "--json", or "a PATH": how a message names option id */
+static const char *opt_name(int id, char *buf, size_t len)
+{
+	if (id == ARG_PATH)
+		return "a PATH";
+	if (id == ARG_PATH2)
+		return "a second PATH";
+	for (const struct option *lo = longopts; lo->name; lo++)
+		if (lo->val == id) {
+			snprintf(buf, len, "--%s", lo->name);
+			return buf;
+		}
+	snprintf(buf, len, "-%c", id);
+	return buf;
 }
 
-static int write_begin(const char *path, char *tmp, size_t len)
+static size_t list_len(const int *l, size_t max)
 {
-	const char *slash = strrchr(path, '/');
-	int dirlen = slash ? (int)(slash - path + 1) : 0;
-	int fd, n;
+	size_t n = 0;
 
-	n = snprintf(tmp, len, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path);
-	if (n < 0 || (size_t)n >= len || (slash && !slash[1])) {
-		write_error(path, "not a usable file name", 0);
-		tmp[0] = '\0';
-		return -1;
+	while (n < max && l[n])
+		n++;
+	return n;
+}
+
+/* the first pair of given[] options that excl_rules refuses: said, and EXIT_USAGE; or 0 */
+static int excl_check(const bool *given)
+{
+	for (size_t r = 0; r < sizeof(excl_rules) / sizeof(excl_rules[0]); r++) {
+		const struct excl_rule *e = &excl_rules[r];
+		size_t na = list_len(e->a, sizeof(e->a) / sizeof(e->a[0]));
+		size_t nb = list_len(e->b, sizeof(e->b) / sizeof(e->b[0]));
+		/* a group: each member against those after it */
+		bool group = nb == 0;
+
+		for (size_t i = 0; i < na; i++) {
+			const int *other = group ? e->a + i + 1 : e->b;
+			size_t no = group ? na - i - 1 : nb;
+
+			if (!given[e->a[i]])
+				continue;
+			for (size_t j = 0; j < no; j++) {
+				char n1[32], n2[32];
+
+				if (!given[other[j]])
+					continue;
+				fprintf(stderr, "imgscan: %s and %s cannot be given together: %s\n",
+				        opt_name(e->a[i], n1, sizeof(n1)), opt_name(other[j], n2, sizeof(n2)),
+				        e->why);
+				return EXIT_USAGE;
+			}
+		}
 	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		write_error(path,
-		            "cannot create a temporary file beside it (the directory must exist and "
-		            "be writable)",
-		            errno);
-		tmp[0] = '\0';
-		return -1;
-	}
-	/* mkstemp makes it 0600; the snapshot is as readable as a plain redirection's */
-	if (fchmod(fd, 0644) < 0 || dup2(fd, STDOUT_FILENO) < 0) {
-		write_error(path, "cannot set up the temporary file beside it", errno);
-		close(fd);
-		unlink(tmp);
-		tmp[0] = '\0';
-		return -1;
-	}
-	close(fd);
 	return 0;
 }
 
-static void write_abort(char *tmp)
+/*
+ * The options into *o; the operands stay at argv[optind...].  Returns an
+ * exit status (a usage error said, --help, --version, --list-columns), or
+ * -1 to go on.
+ */
+static int parse_args(int argc, char **argv, struct opts *o)
 {
-	if (tmp[0])
-		unlink(tmp);
-	tmp[0] = '\0';
-}
-
-static int write_commit(const char *path, char *tmp)
-{
-	if (fsync(STDOUT_FILENO) < 0) {
-		write_error(path, "cannot write it to disk (the file is left as it was)", errno);
-		write_abort(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		write_error(path, "cannot rename the temporary file over it (the file is left as it was)",
-		            errno);
-		write_abort(tmp);
-		return -1;
-	}
-	tmp[0] = '\0';
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	enum {
-		OPT_UDEV = 0x100,
-		OPT_EXPORT,
-		OPT_OFFSET,
-		OPT_STATS,
-		OPT_NO_DIRECT,
-		OPT_VG,
-		OPT_LVM,
-		OPT_DEEP,
-		OPT_LIST_COLUMNS,
-		OPT_MONITOR,
-		OPT_CACHED,
-		OPT_CHECK,
-		OPT_EXPECT_FORMAT,
-		OPT_DENY_FORMATS,
-		OPT_VMDK_TYPES,
-		OPT_MAX_VIRTUAL_SIZE,
-		OPT_ALLOW,
-		OPT_PROMETHEUS,
-		OPT_WRITE,
-		OPT_TIMEOUT,
-	};
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "udev", no_argument, NULL, OPT_UDEV },
-		{ "export", no_argument, NULL, OPT_EXPORT },
-		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
-		{ "write", required_argument, NULL, OPT_WRITE },
-		{ "offset", required_argument, NULL, OPT_OFFSET },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
-		{ "vg", required_argument, NULL, OPT_VG },
-		{ "lvm", no_argument, NULL, OPT_LVM },
-		{ "deep", no_argument, NULL, OPT_DEEP },
-		{ "cached", no_argument, NULL, OPT_CACHED },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "expect-format", required_argument, NULL, OPT_EXPECT_FORMAT },
-		{ "deny-formats", required_argument, NULL, OPT_DENY_FORMATS },
-		{ "vmdk-types", required_argument, NULL, OPT_VMDK_TYPES },
-		{ "max-virtual-size", required_argument, NULL, OPT_MAX_VIRTUAL_SIZE },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "noheadings", no_argument, NULL, 'n' },
-		{ "bytes", no_argument, NULL, 'b' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "output-all", no_argument, NULL, 'O' },
-		{ "pairs", no_argument, NULL, 'P' },
-		{ "tree", no_argument, NULL, 'T' },
-		{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
-		{ "monitor", no_argument, NULL, OPT_MONITOR },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct opts o = { .mode = MODE_TABLE, .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC };
-	struct img_device *devs = NULL;
-	size_t ndev = 0, n;
-	struct target *targets;
-	struct scan_window sw;
-	bool out_tty;
-	struct img_prefetch *ring = NULL;
-	struct img_table *table = NULL;
-	struct img_prom *prom = NULL;
-	struct timespec t_start;
-	char write_tmp[4096] = "";
-	int c, failed = 0;
-	size_t unsafe = 0;
-	bool timeout_given = false;
+	bool given[ARG_MAX] = { false }; /* options seen, for excl_rules */
 	uint64_t v;
 	const char *bad;
 	size_t bad_len;
 	uint32_t set;
+	int c;
 
-	/*
-	 * Every volume allocates and frees the same few buffers: keep the freed
-	 * memory instead of returning it to the kernel each time (page faults
-	 * were a third of a big scan's CPU).
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &t_start);
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	mallopt(M_TOP_PAD, 16 << 20);
-	mallopt(M_MMAP_THRESHOLD, 8 << 20);
-
-	img_policy_init(&o.policy);
+	img_policy_init(&o->scan.policy);
 	/* getopt's own messages would echo an argument's bytes raw: ours escape them */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
+		if (c > 0 && c < ARG_MAX)
+			given[c] = true;
 		switch (c) {
 		case OPT_CHECK:
-			o.check = true;
+			o->scan.check = true;
 			break;
 		case OPT_EXPECT_FORMAT:
 			if (img_format_parse_list(optarg, &set, &bad, &bad_len) < 0 || !set ||
@@ -1280,61 +508,61 @@ int main(int argc, char **argv)
 				return usage_arg("--expect-format", optarg, strlen(optarg),
 				                 "is not one format qemu opens (raw, qcow2, vmdk ...)");
 			}
-			o.policy.expect_set = true;
-			o.policy.expect = (enum img_format_id)__builtin_ctz(set);
-			o.check = true;
+			o->scan.policy.expect_set = true;
+			o->scan.policy.expect = (enum img_format_id)__builtin_ctz(set);
+			o->scan.check = true;
 			break;
 		case OPT_DENY_FORMATS:
-			if (img_format_parse_list(optarg, &o.policy.deny, &bad, &bad_len) < 0) {
+			if (img_format_parse_list(optarg, &o->scan.policy.deny, &bad, &bad_len) < 0) {
 				return usage_arg("--deny-formats", bad, bad_len, "is not a format imgscan knows");
 			}
-			o.check = true;
+			o->scan.check = true;
 			break;
 		case OPT_VMDK_TYPES:
-			if (img_vmdk_types_parse_list(optarg, &o.policy.vmdk_types, &bad, &bad_len) < 0) {
+			if (img_vmdk_types_parse_list(optarg, &o->scan.policy.vmdk_types, &bad, &bad_len) < 0) {
 				return usage_arg("--vmdk-types", bad, bad_len,
 				                 "is not a createType qemu knows (names are case-sensitive, "
 				                 "as in the descriptor)");
 			}
-			o.check = true;
+			o->scan.check = true;
 			break;
 		case OPT_MAX_VIRTUAL_SIZE:
-			if (parse_u64(optarg, &o.policy.max_virtual_size) < 0) {
+			if (parse_u64(optarg, &o->scan.policy.max_virtual_size) < 0) {
 				return usage_arg("--max-virtual-size", optarg, strlen(optarg),
 				                 "is not a byte count");
 			}
-			o.policy.max_virtual_size_set = true;
-			o.check = true;
+			o->scan.policy.max_virtual_size_set = true;
+			o->scan.check = true;
 			break;
 		case OPT_ALLOW:
 			if (img_check_parse_list(optarg, &set, &bad, &bad_len) < 0) {
 				return usage_arg("--allow", bad, bad_len,
 				                 "is not a check imgscan knows (see imgscan --help)");
 			}
-			o.policy.allow |= set;
-			o.check = true;
+			o->scan.policy.allow |= set;
+			o->scan.check = true;
 			break;
 		case 'J':
-			o.mode = MODE_JSON;
+			o->mode = MODE_JSON;
 			break;
 		case OPT_UDEV:
-			o.mode = MODE_UDEV;
+			o->mode = MODE_UDEV;
 			break;
 		case OPT_EXPORT:
-			o.mode = MODE_EXPORT;
+			o->mode = MODE_EXPORT;
 			break;
 		case OPT_PROMETHEUS:
-			o.mode = MODE_PROM;
+			o->mode = MODE_PROM;
 			break;
 		case OPT_WRITE:
 			if (!*optarg) {
 				fprintf(stderr, "imgscan: --write needs a file name\n");
 				return EXIT_USAGE;
 			}
-			o.write_path = optarg;
+			o->write_path = optarg;
 			break;
 		case OPT_OFFSET:
-			if (parse_u64(optarg, &o.offset) < 0) {
+			if (parse_u64(optarg, &o->scan.offset) < 0) {
 				char *ep = esc_arg(optarg);
 
 				fprintf(stderr, "imgscan: --offset: '%s' is not a byte count\n", ESC_SHOWN(ep));
@@ -1343,23 +571,23 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_STATS:
-			o.stats = true;
+			o->scan.stats = true;
 			break;
 		case OPT_NO_DIRECT:
-			o.no_direct = true;
+			o->scan.no_direct = true;
 			break;
 		case OPT_VG:
-			if (o.n_vg >= MAX_VG_FILTERS) {
-				fprintf(stderr, "imgscan: at most %d --vg options\n", MAX_VG_FILTERS);
+			if (o->sel.n_vg >= IMG_MAX_VG_FILTERS) {
+				fprintf(stderr, "imgscan: at most %d --vg options\n", IMG_MAX_VG_FILTERS);
 				return EXIT_USAGE;
 			}
-			o.vg[o.n_vg++] = optarg;
+			o->sel.vg[o->sel.n_vg++] = optarg;
 			break;
 		case OPT_LVM:
-			o.lvm_only = true;
+			o->sel.lvm_only = true;
 			break;
 		case OPT_DEEP:
-			o.deep = true;
+			o->scan.deep = true;
 			/*
 			 * --deep reads tables 1 MiB at a time, up to 64 MiB a
 			 * volume: such buffers go back to the kernel when freed,
@@ -1368,52 +596,51 @@ int main(int argc, char **argv)
 			mallopt(M_MMAP_THRESHOLD, 256 << 10);
 			break;
 		case OPT_CACHED:
-			o.cached = true;
+			o->cached = true;
 			break;
 		case 'j':
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS)
 				return usage_arg("--jobs", optarg, strlen(optarg),
 				                 "is not a number from 1 to " IMG_STRINGIFY(MAX_JOBS));
-			o.jobs = (unsigned)v;
+			o->scan.jobs = (unsigned)v;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_u64(optarg, &v) < 0 || v > MAX_TIMEOUT_SEC)
 				return usage_arg("--timeout", optarg, strlen(optarg),
 				                 "is not a number of seconds from 0 (no limit) to "
 				                 IMG_STRINGIFY(MAX_TIMEOUT_SEC));
-			o.timeout = (unsigned)v;
-			timeout_given = true;
+			o->scan.timeout = (unsigned)v;
 			break;
 		case 'n':
-			o.table.noheadings = true;
+			o->table.noheadings = true;
 			break;
 		case 'b':
-			o.table.bytes = true;
+			o->table.bytes = true;
 			break;
 		case 'r':
-			o.table.raw = true;
+			o->table.raw = true;
 			break;
 		case 'o':
-			o.table.columns = optarg;
+			o->table.columns = optarg;
 			break;
 		case 'O':
-			o.table.all_columns = true;
+			o->table.all_columns = true;
 			break;
 		case 'P':
-			o.mode = MODE_TABLE;
-			o.table.pairs = true;
+			o->mode = MODE_TABLE;
+			o->table.pairs = true;
 			break;
 		case 'T':
-			o.table.tree = true;
+			o->table.tree = true;
 			break;
 		case OPT_LIST_COLUMNS:
 			img_table_list_columns(stdout);
 			return EXIT_OK;
 		case OPT_MONITOR:
-			o.monitor = true;
+			o->monitor = true;
 			break;
 		case 'v':
-			o.verbose = true;
+			o->scan.verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1427,16 +654,16 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	o.table.stats = o.stats;
-	o.table.check = o.check;
-	if (o.check && (o.monitor || o.cached)) {
-		fprintf(stderr, "imgscan: --check judges volumes it probes: not with --monitor or --cached\n");
+	given[ARG_PATH] = optind < argc;
+	given[ARG_PATH2] = argc - optind > 1;
+	if (excl_check(given))
 		return EXIT_USAGE;
-	}
+	o->table.stats = o->scan.stats;
+	o->table.check = o->scan.check;
 	{
 		char err[128];
 
-		if (img_table_check_columns(&o.table, err, sizeof(err)) < 0) {
+		if (img_table_check_columns(&o->table, err, sizeof(err)) < 0) {
 			char *ep = esc_arg(err);
 
 			fprintf(stderr, "imgscan: %s (see --list-columns)\n", ESC_SHOWN(ep));
@@ -1444,158 +671,74 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (o.table.tree && o.mode != MODE_TABLE) {
-		fprintf(stderr, "imgscan: --tree is a table view: not with --json, --udev, --export "
-		                "or --prometheus\n");
-		return EXIT_USAGE;
-	}
-	if (o.mode == MODE_PROM && (o.monitor || o.cached)) {
-		fprintf(stderr, "imgscan: --prometheus describes a scan: not with --monitor or --cached\n");
-		return EXIT_USAGE;
-	}
-	if (o.write_path && (o.mode == MODE_UDEV || o.monitor || o.cached)) {
-		fprintf(stderr, "imgscan: --write takes a scan's document: not with --udev, --monitor "
-		                "or --cached\n");
-		return EXIT_USAGE;
-	}
-	if (o.table.tree)
-		setlocale(LC_CTYPE, ""); /* tree art and the arrow in UTF-8, as lsblk */
-	if (o.monitor) {
-		static const struct img_monitor_ops ops = {
-			.scan = monitor_scan,
-			.release = monitor_release,
-		};
-		int rc;
+	return -1;
+}
 
-		if (optind != argc || o.mode == MODE_UDEV) {
-			fprintf(stderr, "imgscan: --monitor takes no PATH and no --udev\n");
-			return EXIT_USAGE;
-		}
-		if (timeout_given) {
-			fprintf(stderr, "imgscan: --timeout is for scans: --monitor reads one device per event, unbounded\n");
-			return EXIT_USAGE;
-		}
-		rc = img_monitor_run(&ops, &o, stdout);
-		if (rc < 0) {
-			fprintf(stderr, "imgscan: --monitor: %s\n", strerror(-rc));
-			return EXIT_SOME_FAILED;
-		}
-		return EXIT_OK;
-	}
-
-	if (o.cached) {
-		if (optind != argc || o.mode == MODE_UDEV || o.deep) {
-			fprintf(stderr, "imgscan: --cached lists the udev database: no PATH, --udev or --deep\n");
-			return EXIT_USAGE;
-		}
-		return run_cached(&o);
-	}
-	if (o.mode == MODE_UDEV) {
-		struct img_device *d;
-
-		if (argc - optind != 1) {
-			fprintf(stderr, "imgscan: --udev takes exactly one PATH\n");
-			return EXIT_USAGE;
-		}
-		if (o.deep) {
-			fprintf(stderr, "imgscan: --deep is not for --udev: udev gets header facts only\n");
-			return EXIT_USAGE;
-		}
-		if (timeout_given) {
-			fprintf(stderr, "imgscan: --timeout is not for --udev: its run ends after %d s\n",
-			        UDEV_DEADLINE_SEC);
-			return EXIT_USAGE;
-		}
-		if (udev_env_forbids())
-			return EXIT_OK;
-		o.no_content_sigs = udev_env_no_filesystem();
-		/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" */
-		if (udev_env_check())
-			o.check = true;
-		/* bounded time: when the deadline passes, udev imports nothing */
-		alarm(UDEV_DEADLINE_SEC);
-		targets = calloc(1, sizeof(*targets));
-		if (!targets)
-			return EXIT_SOME_FAILED;
-		targets[0].path = argv[optind];
-		d = device_stat(&targets[0], false);
-		if (d && d->skip) {
-			free(d);
-			free(targets);
-			return EXIT_OK;
-		}
-		targets[0].dev = d;
-		n = 1;
-	} else if (optind == argc) {
-		if (enumerate_targets(&o, &devs, &ndev, &targets, &n) < 0)
-			return EXIT_SOME_FAILED;
-		vg_unmatched(&o, devs, ndev);
-	} else {
-		if (o.n_vg || o.lvm_only) {
-			fprintf(stderr, "imgscan: --vg and --lvm select devices: give no PATH with them\n");
-			return EXIT_USAGE;
-		}
-		n = (size_t)(argc - optind);
-		targets = calloc(n, sizeof(*targets));
-		if (!targets)
-			return EXIT_SOME_FAILED;
-		for (size_t i = 0; i < n; i++) {
-			targets[i].path = argv[optind + (int)i];
-			targets[i].dev = device_stat(&targets[i], true);
-		}
-	}
+/*
+ * Scan targets[n] and write each result, in input order, in the output *o
+ * chose (into --write's file when given).  Returns an exit status.
+ */
+static int run_scan(struct opts *o, const struct img_target *targets, size_t n,
+                    const struct timespec *t_start)
+{
+	struct img_scanner *sw;
+	struct img_progress *progress = NULL;
+	bool out_tty;
+	struct img_table *table = NULL;
+	struct img_prom *prom = NULL;
+	char write_tmp[4096] = "";
+	int failed = 0;
+	size_t unsafe = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (targets[i].dev && targets[i].dev->vg[0])
-			o.table.lvm = true;
-	if (o.write_path && write_begin(o.write_path, write_tmp, sizeof(write_tmp)) < 0)
+			o->table.lvm = true;
+	if (o->write_path && img_write_begin(o->write_path, write_tmp, sizeof(write_tmp)) < 0)
 		return EXIT_SOME_FAILED;
-	if (o.mode == MODE_PROM) {
+	if (o->mode == MODE_PROM) {
 		prom = img_prom_new();
 		if (!prom) {
 			fprintf(stderr, "imgscan: out of memory\n");
-			write_abort(write_tmp);
+			img_write_abort(write_tmp);
 			return EXIT_SOME_FAILED;
 		}
 	}
-	if (o.mode == MODE_TABLE) {
-		table = img_table_new(&o.table);
+	if (o->mode == MODE_TABLE) {
+		table = img_table_new(&o->table);
 		if (!table) {
 			fprintf(stderr, "imgscan: cannot make the table\n");
-			write_abort(write_tmp);
+			img_write_abort(write_tmp);
 			return EXIT_SOME_FAILED;
 		}
-	} else if (o.mode == MODE_JSON) {
+	} else if (o->mode == MODE_JSON) {
 		img_out_json_begin(stdout);
 	}
-	if (o.mode != MODE_UDEV)
+	if (o->mode != MODE_UDEV)
 		progress = img_progress_new(n);
 	out_tty = progress && isatty(STDOUT_FILENO);
-	if (window_init(&sw, targets, n, &o) < 0) {
+	o->scan.udev = o->mode == MODE_UDEV;
+	/* the metrics name no content: libblkid is not loaded */
+	o->scan.no_content = o->mode == MODE_PROM;
+	sw = img_scanner_new(targets, n, &o->scan);
+	if (!sw) {
 		fprintf(stderr, "imgscan: out of memory\n");
-		write_abort(write_tmp);
+		img_write_abort(write_tmp);
 		return EXIT_SOME_FAILED;
 	}
-	/*
-	 * One job: the main thread probes, with one ring: for batched reads
-	 * (several volumes), or to bound one volume's reads by --timeout.
-	 */
-	if (!sw.n_threads && (n > 1 || (o.timeout && o.mode != MODE_UDEV)))
-		ring = img_prefetch_new(SCAN_CHUNK);
 	for (size_t i = 0; i < n; i++) {
-		struct img_scan *sc = window_get(&sw, i, &ring);
+		struct img_scan *sc = img_scanner_get(sw, i);
 
 		img_progress_tick(progress);
 		/* off the terminal before a line goes there (a table is printed at the end) */
-		if (sc->error || (out_tty && o.mode != MODE_TABLE))
+		if (sc->error || (out_tty && o->mode != MODE_TABLE))
 			img_progress_clear(progress);
 		if (sc->error) {
-			report_error(sc);
+			img_scan_report_error(sc);
 			failed++;
 		} else if (sc->checked && !sc->verdict.safe) {
 			unsafe++;
 		}
-		switch (o.mode) {
+		switch (o->mode) {
 		case MODE_JSON:
 			img_out_json_item(stdout, sc, i == 0);
 			break;
@@ -1612,22 +755,20 @@ int main(int argc, char **argv)
 			img_table_add(table, sc);
 			break;
 		}
-		window_release(&sw, i);
+		img_scanner_release(sw, i);
 	}
-	window_free(&sw);
-	ring_report(&o, ring);
-	img_prefetch_free(ring);
+	img_scanner_free(sw);
 	img_progress_free(progress);
 	progress = NULL;
-	if (o.mode == MODE_JSON)
+	if (o->mode == MODE_JSON)
 		img_out_json_end(stdout, n);
 	if (prom) {
 		struct timespec t_end;
 
 		clock_gettime(CLOCK_MONOTONIC, &t_end);
 		if (img_prom_print(prom, stdout,
-		                   (double)(t_end.tv_sec - t_start.tv_sec) +
-		                           (double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9) < 0) {
+		                   (double)(t_end.tv_sec - t_start->tv_sec) +
+		                           (double)(t_end.tv_nsec - t_start->tv_nsec) / 1e9) < 0) {
 			fprintf(stderr, "imgscan: --prometheus: cannot write the metrics: %s\n",
 			        strerror(errno));
 			failed++;
@@ -1642,26 +783,113 @@ int main(int argc, char **argv)
 		img_table_free(table);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (o.write_path)
+		if (o->write_path)
 			fprintf(stderr, "imgscan: %s: write error: %s (%s is left as it was)\n", write_tmp,
-			        strerror(errno), o.write_path);
+			        strerror(errno), o->write_path);
 		else
 			fprintf(stderr, "imgscan: write error on standard output\n");
-		write_abort(write_tmp);
+		img_write_abort(write_tmp);
 		failed++;
-	} else if (o.write_path && write_commit(o.write_path, write_tmp) < 0) {
+	} else if (o->write_path && img_write_commit(o->write_path, write_tmp) < 0) {
 		failed++;
 	}
+	if (img_scan_content_lib_missing())
+		failed++;
+	if (failed)
+		return EXIT_SOME_FAILED;
+	/* udev imports nothing from a program that exits non-zero: ID_IMAGE_SAFE says it */
+	return unsafe && o->mode != MODE_UDEV ? EXIT_UNSAFE : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .mode = MODE_TABLE, .scan = { .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC, .on_open = img_trace_attach } };
+	struct img_device *devs = NULL;
+	size_t ndev = 0, n;
+	struct img_target *targets;
+	struct timespec t_start;
+	int rc;
+
+	/*
+	 * Every volume allocates and frees the same few buffers: keep the freed
+	 * memory instead of returning it to the kernel each time (page faults
+	 * were a third of a big scan's CPU).
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 16 << 20);
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+
+	rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (o.table.tree)
+		setlocale(LC_CTYPE, ""); /* tree art and the arrow in UTF-8, as lsblk */
+	if (o.monitor) {
+		static const struct img_monitor_ops ops = {
+			.scan = monitor_scan,
+			.release = monitor_release,
+		};
+
+		rc = img_monitor_run(&ops, &o.scan, stdout);
+		if (rc < 0) {
+			fprintf(stderr, "imgscan: --monitor: %s\n", strerror(-rc));
+			return EXIT_SOME_FAILED;
+		}
+		return EXIT_OK;
+	}
+
+	if (o.cached)
+		return run_cached(&o);
+	if (o.mode == MODE_UDEV) {
+		struct img_device *d;
+
+		/* a second PATH is refused by excl_rules */
+		if (optind == argc) {
+			fprintf(stderr, "imgscan: --udev needs the PATH of the device udev runs it for\n");
+			return EXIT_USAGE;
+		}
+		if (udev_env_forbids())
+			return EXIT_OK;
+		o.scan.no_content_sigs = udev_env_no_filesystem();
+		/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" */
+		if (udev_env_check())
+			o.scan.check = true;
+		/* bounded time: when the deadline passes, udev imports nothing */
+		alarm(UDEV_DEADLINE_SEC);
+		targets = calloc(1, sizeof(*targets));
+		if (!targets)
+			return EXIT_SOME_FAILED;
+		targets[0].path = argv[optind];
+		d = img_target_stat(&targets[0], false);
+		if (d && d->skip) {
+			free(d);
+			free(targets);
+			return EXIT_OK;
+		}
+		targets[0].dev = d;
+		n = 1;
+	} else if (optind == argc) {
+		if (img_targets_enumerate(&o.sel, o.scan.verbose, &devs, &ndev, &targets, &n) < 0)
+			return EXIT_SOME_FAILED;
+		img_select_vg_unmatched(&o.sel, devs, ndev);
+	} else {
+		n = (size_t)(argc - optind);
+		targets = calloc(n, sizeof(*targets));
+		if (!targets)
+			return EXIT_SOME_FAILED;
+		for (size_t i = 0; i < n; i++) {
+			targets[i].path = argv[optind + (int)i];
+			targets[i].dev = img_target_stat(&targets[i], true);
+		}
+	}
+
+	rc = run_scan(&o, targets, n, &t_start);
 	for (size_t i = 0; i < n; i++) {
 		if (!devs)
 			free(targets[i].dev);
 	}
 	free(targets);
 	img_devices_free(devs, ndev);
-	if (atomic_load(&content_lib_missing))
-		failed++;
-	if (failed)
-		return EXIT_SOME_FAILED;
-	/* udev imports nothing from a program that exits non-zero: ID_IMAGE_SAFE says it */
-	return unsafe && o.mode != MODE_UDEV ? EXIT_UNSAFE : EXIT_OK;
+	return rc;
 }

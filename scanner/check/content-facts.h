@@ -2,7 +2,7 @@
 /*
  * What imgscan knows about a volume besides its image header: what libblkid
  * names inside a raw volume, and the MBR partition entries of its first
- * sector.  Filled by the scan layer (content.c, main.c), read by the safety
+ * sector.  Filled by the scan layer (content.c, scan/scan.c), read by the safety
  * checks (check.h) and the outputs; plain data, no I/O here.
  */
 #pragma once

@@ -38,6 +38,7 @@
  *    NUL-terminated prefix that never ends inside an escape or a UTF-8
  *    sequence.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "output/output.h"
@@ -379,4 +380,19 @@ int img_prom_label(const char *str, size_t len, char *out, size_t outlen)
 full:
 	out[j] = '\0';
 	return -1;
+}
+
+char *img_esc_dupn(const char *s, size_t len)
+{
+	char *buf = len < SIZE_MAX / 4 ? malloc(4 * len + 1) : NULL;
+
+	if (!buf)
+		return strdup("(a name that cannot be shown: out of memory)");
+	img_esc(s, len, buf, 4 * len + 1);
+	return buf;
+}
+
+char *img_esc_dup(const char *s)
+{
+	return img_esc_dupn(s, s ? strlen(s) : 0);
 }

@@ -63,6 +63,12 @@ size_t img_control_len(const char *s, size_t avail);
  * return convention; a 4*len+1 buffer always fits.
  */
 int img_esc(const char *s, size_t len, char *out, size_t outlen);
+/*
+ * s[0, len) (s: up to its NUL) escaped by img_esc into a string of its own,
+ * for a message on stderr; free() it.  On ENOMEM a fixed text, or NULL.
+ */
+char *img_esc_dupn(const char *s, size_t len);
+char *img_esc_dup(const char *s);
 
 /*
  * Shared by the writers (out-udev.c).  img_feature_token writes a feature's

@@ -223,4 +223,79 @@ check_eq "table: qcow2 row" 1 "$(grep -c "a.qcow2  *qcow2  *3 " "$T/table")"
 check_eq "table: -n -b -r" "$T/a.qcow2 qcow2 3 67108864 $(stat -c %s "$T/a.qcow2") 65536" \
 	"$(cut -d' ' -f1-6 "$T/table")"
 
+# contradictory options: every pair of the table in scanner/main.c (excl_rules)
+# is refused with exit 2 and a message that names both.  A row is "A...|B...":
+# each A with each B; a row without B is a group, any two of it.  PATH is a
+# PATH operand, PATH2 a second one.
+excl_rows='--json --pairs --udev --export --prometheus --monitor|
+--tree|--json --udev --export --prometheus --monitor --cached
+--noheadings --bytes --raw --output --output-all|--json --udev --export --prometheus --monitor --cached
+--pairs|--noheadings --raw
+--stats|--udev --export --prometheus --cached
+--cached|--pairs --udev --prometheus --monitor --offset --deep --no-direct --jobs --timeout --write PATH --check --expect-format --deny-formats --vmdk-types --max-virtual-size --allow
+--monitor|PATH --timeout --jobs --vg --lvm --write --check --expect-format --deny-formats --vmdk-types --max-virtual-size --allow
+--udev|PATH2 --jobs --deep --timeout --write --vg --lvm
+--vg --lvm|PATH'
+excl_args() { # OPTION: the words that give it on a command line
+	case $1 in
+	PATH) echo "$T/a.qcow2" ;;
+	PATH2) echo "$T/a.qcow2 $T/r.raw" ;;
+	--output) echo "--output NAME" ;;
+	--offset) echo "--offset 0" ;;
+	--jobs) echo "--jobs 2" ;;
+	--timeout) echo "--timeout 5" ;;
+	--write) echo "--write $T/excl.out" ;;
+	--expect-format) echo "--expect-format raw" ;;
+	--deny-formats) echo "--deny-formats qed" ;;
+	--vmdk-types) echo "--vmdk-types monolithicSparse" ;;
+	--max-virtual-size) echo "--max-virtual-size 1" ;;
+	--allow) echo "--allow backing-file" ;;
+	--vg) echo "--vg vg0" ;;
+	*) echo "$1" ;;
+	esac
+}
+excl_name() { # OPTION: how the message names it
+	case $1 in PATH) echo "a PATH" ;; PATH2) echo "a second PATH" ;; *) echo "$1" ;; esac
+}
+excl_pair() { # A B: refused, exit 2, both named (in either order on the command line)
+	for order in "$1 $2" "$2 $1"; do
+		set -- $order
+		# shellcheck disable=SC2046 # word splitting wanted; no path here has a space
+		timeout 20 "$IMGSCAN" $(excl_args "$1") $(excl_args "$2") >/dev/null 2>"$T/excl.err"
+		rc=$?
+		n1=$(excl_name "$1") n2=$(excl_name "$2")
+		if [ $rc -eq 2 ] && grep -qF -- "$n1" "$T/excl.err" && grep -qF -- "$n2" "$T/excl.err" &&
+			[ "$(wc -l <"$T/excl.err")" -eq 1 ]; then
+			excl_ok=$((excl_ok + 1))
+		else
+			check_eq "$1 with $2: exit 2, one line naming both" "2: $n1, $n2" "$rc: $(cat "$T/excl.err")"
+		fi
+	done
+	excl_n=$((excl_n + 1))
+}
+excl_ok=0 excl_n=0
+printf '%s\n' "$excl_rows" >"$T/excl.rows"
+while IFS='|' read -r a b; do
+	if [ -z "$b" ]; then
+		set -- $a
+		while [ $# -gt 1 ]; do
+			x=$1; shift
+			for y in "$@"; do excl_pair "$x" "$y"; done
+		done
+	else
+		for x in $a; do for y in $b; do excl_pair "$x" "$y"; done; done
+	fi
+done <"$T/excl.rows"
+check_eq "every exclusive pair refused both ways ($excl_n pairs)" $((2 * excl_n)) "$excl_ok"
+[ -e "$T/excl.out" ]; check_eq "a refused --write writes nothing" 1 $?
+# combinations that are not contradictions still run
+"$IMGSCAN" -T -P -o NAME,BACKING "$T/a.qcow2" >/dev/null 2>&1; check_eq "-T -P -o: accepted" 0 $?
+"$IMGSCAN" --udev --check --offset 0 "$T/a.qcow2" >/dev/null 2>&1; check_eq "--udev --check --offset: accepted" 0 $?
+"$IMGSCAN" --stats -n -b -r -O "$T/a.qcow2" >/dev/null 2>&1; check_eq "table options with --stats: accepted" 0 $?
+"$IMGSCAN" --json --stats --deep --jobs 2 --timeout 5 --check "$T/a.qcow2" "$T/r.raw" >/dev/null 2>&1
+check_eq "--json with --stats, --deep, --jobs, --timeout, --check: accepted" 0 $?
+"$IMGSCAN" --cached --json --vg vg0 >/dev/null 2>"$T/excl.err"
+check_eq "--cached --json --vg: not a usage error" 0 "$(grep -c 'cannot be given together' "$T/excl.err")"
+"$IMGSCAN" --udev >/dev/null 2>&1; check_eq "--udev without PATH: exit 2" 2 $?
+
 finish

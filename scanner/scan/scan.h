@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The scan engine (scan.c): open, probe, close and judge targets, many at a
+ * time, and hand their results back in input order.  It writes no output;
+ * errors are said on stderr only by img_scan_report_error() and under
+ * verbose.
+ */
+#ifndef IMGSCAN_SCAN_H
+#define IMGSCAN_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "check/check.h"
+#include "enum/device.h"
+#include "output/output.h"
+
+/* the most workers a scan runs (--jobs) */
+#define IMG_SCAN_MAX_JOBS 64
+
+struct img_scan_opts {
+	uint64_t offset;      /* the image starts here inside each target */
+	bool stats;           /* keep the I/O counters in each img_scan */
+	bool no_direct;       /* buffered reads */
+	bool verbose;         /* how each target was read, on stderr */
+	bool deep;            /* read past the header (IMG_SOURCE_DEEP_CAP) */
+	bool no_content_sigs; /* udev's blkid found no filesystem: a smaller first read */
+	bool check;           /* a safety verdict per target */
+	bool udev;            /* one target for udev: content from its environment, no timeout */
+	bool no_content;      /* never name a raw volume's content (libblkid) */
+	struct img_policy policy;
+	unsigned jobs;        /* workers; 1: the caller's thread */
+	unsigned timeout;     /* seconds a read may take; 0: no limit */
+	/* called with each source opened, before it is read (the command's IMGSCAN_DEBUG trace) */
+	void (*on_open)(struct img_source *src, const char *path);
+};
+
+/* one thing to scan: a PATH from the command line or an enumerated device */
+struct img_target {
+	const char *path;
+	struct img_device *dev; /* NULL for regular files */
+	bool have_st;           /* st holds a stat(2) of path made when the targets were listed */
+	struct stat st;
+};
+
+/* one target, in the caller's thread; s->res is malloc'ed (free it) */
+void img_scan_one(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s);
+
+/* "imgscan: PATH: cannot OP: CAUSE (what to do)" on stderr, for s->error */
+void img_scan_report_error(const struct img_scan *s);
+
+/* a raw volume's content could not be named: libblkid is missing (a failed run) */
+bool img_scan_content_lib_missing(void);
+
+/*
+ * Many targets: results in input order.  For i = 0 .. n-1:
+ * img_scanner_get(sc, i), use the scan, img_scanner_release(sc, i).  The
+ * targets and o must outlive the scanner; memory and open descriptors stay
+ * bounded whatever n.
+ */
+struct img_scanner;
+struct img_scanner *img_scanner_new(const struct img_target *targets, size_t n,
+                                    const struct img_scan_opts *o);
+struct img_scan *img_scanner_get(struct img_scanner *sc, size_t i);
+void img_scanner_release(struct img_scanner *sc, size_t i);
+void img_scanner_free(struct img_scanner *sc);
+
+#endif
