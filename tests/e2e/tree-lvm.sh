@@ -67,6 +67,9 @@ run()
 }
 
 rc() { cat "$T/$1.rc"; }
+# the first lines of TAG's stderr as comments, when it did not exit 0 (a
+# failed exit-status check then says why)
+why() { [ "$(rc "$1")" = 0 ] || head -n 5 "$T/$1.err" | sed 's/^/# stderr: /'; }
 
 # rel TAG: the tree of T/TAG.out (-o NAME, C locale) as "NAME PARENT" lines
 # (PARENT "-" for a root) and "OWNER --> MARKER" lines for the marker rows
@@ -175,6 +178,7 @@ e2e_check "-T -r: rows in tree order" "$(tr '\n' ' ' <"$T/raw.out")" \
 	"$(grep -v -- '-->' "$T/all.want" | sed -n '2,$s/^[|` -]*//p' | tr '\n' ' ')" expected
 run pairs "$BED" "$IMGSCAN" -T -P -o NAME,VG,LV,BACKING
 e2e_check "-T -P: exit status" "$(rc pairs)" 0 expected
+why pairs
 cat >"$T/pairs.want" <<'EOF'
 NAME="/dev/dm-220" VG="ovirt-sd" LV="base-vol" BACKING=""
 NAME="/dev/dm-221" VG="ovirt-sd" LV="mid-vol" BACKING="../img-uuid-1/base-vol"
