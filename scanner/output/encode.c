@@ -386,8 +386,15 @@ char *img_esc_dupn(const char *s, size_t len)
 {
 	char *buf = len < SIZE_MAX / 4 ? malloc(4 * len + 1) : NULL;
 
-	if (!buf)
-		return strdup("(a name that cannot be shown: out of memory)");
+	if (!buf) {
+		static const char oom[] = "(a name that cannot be shown: out of memory)";
+
+		/* plain C11 (no strdup): callers free what they get */
+		buf = malloc(sizeof(oom));
+		if (buf)
+			memcpy(buf, oom, sizeof(oom));
+		return buf;
+	}
 	img_esc(s, len, buf, 4 * len + 1);
 	return buf;
 }
