@@ -176,6 +176,32 @@ static int reopen(int opath, const struct stat *st, const char *path, int flags)
 	return fd;
 }
 
+/*
+ * A block device's size in bytes and logical block size (*align, left as is
+ * when the device does not say); 0 or -errno.
+ */
+static int block_dev_size(int fd, uint64_t *total, uint32_t *align)
+{
+	uint64_t size;
+	int ssz = 0;
+
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
+		/* not a real block driver (an emulated node in a test bed): its end */
+		off_t end = lseek(fd, 0, SEEK_END);
+
+		if (end < 0)
+			return -errno;
+		size = (uint64_t)end;
+	}
+	/* nothing behind it (a loop device detached under us, no medium) */
+	if (size == 0)
+		return -ENOMEDIUM;
+	*total = size;
+	if (ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
+		*align = (uint32_t)ssz;
+	return 0;
+}
+
 int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offset, bool no_direct,
                          struct img_source **ret)
 {
@@ -236,28 +262,10 @@ int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offs
 	s->fd = fd;
 
 	if (S_ISBLK(st.st_mode)) {
-		uint64_t size;
-		int ssz = 0;
-
 		s->st.is_block = true;
-		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
-			/* not a real block driver (an emulated node in a test bed): its end */
-			off_t end = lseek(fd, 0, SEEK_END);
-
-			if (end < 0) {
-				r = -errno;
-				goto fail;
-			}
-			size = (uint64_t)end;
-		}
-		/* nothing behind it (a loop device detached under us, no medium) */
-		if (size == 0) {
-			r = -ENOMEDIUM;
+		r = block_dev_size(fd, &s->total, &a);
+		if (r < 0)
 			goto fail;
-		}
-		s->total = size;
-		if (ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
-			a = (uint32_t)ssz;
 	} else if (S_ISREG(st.st_mode)) {
 		s->total = (uint64_t)st.st_size;
 	} else {
@@ -316,26 +324,10 @@ int img_source_from_fd(int fd, uint64_t offset, uint64_t size, struct img_source
 		goto fail;
 	}
 	if (S_ISBLK(st.st_mode)) {
-		uint64_t bytes;
-		int ssz = 0;
-
 		s->st.is_block = true;
-		if (ioctl(fd, BLKGETSIZE64, &bytes) < 0) {
-			off_t end = lseek(fd, 0, SEEK_END);
-
-			if (end < 0) {
-				r = -errno;
-				goto fail;
-			}
-			bytes = (uint64_t)end;
-		}
-		if (bytes == 0) {
-			r = -ENOMEDIUM;
+		r = block_dev_size(fd, &s->total, &a);
+		if (r < 0)
 			goto fail;
-		}
-		s->total = bytes;
-		if (ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
-			a = (uint32_t)ssz;
 	} else {
 		s->total = (uint64_t)st.st_size;
 	}
