@@ -233,6 +233,7 @@ static int scan_probe(const struct img_scan_opts *o, struct img_scan *s, struct 
  */
 static void scan_check(const struct img_scan_opts *o, struct img_scan *s, struct img_source *src, int crc)
 {
+	/* crc: 0 libblkid looked at the volume, 1 it was not asked, else its error */
 	if (o->udev) {
 		const char *t = getenv("ID_FS_TYPE"), *u = getenv("ID_FS_USAGE");
 
@@ -262,7 +263,7 @@ static void scan_done(const struct img_target *t, const struct img_scan_opts *o,
                       struct img_source *src, struct img_result *slot, int rc)
 {
 	const char *path = t->path;
-	int crc = 0;
+	int crc = 1; /* content not asked for */
 
 	/* a read left behind: whatever the probe made of the rest, it is incomplete */
 	if (img_source_timed_out(src))
@@ -320,9 +321,15 @@ static void scan_finish(const struct img_target *t, const struct img_scan_opts *
 		scan_done(t, o, s, src, slot, scan_probe(o, s, src, slot));
 }
 
+void img_scan_target(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s,
+                     struct img_result *slot)
+{
+	scan_finish(t, o, s, scan_open(t, o, s), slot);
+}
+
 void img_scan_one(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s)
 {
-	scan_finish(t, o, s, scan_open(t, o, s), NULL);
+	img_scan_target(t, o, s, NULL);
 }
 
 bool img_scan_content_lib_missing(void)

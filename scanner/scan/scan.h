@@ -68,6 +68,9 @@ struct img_target {
 
 /* one target, in the caller's thread; s->res is malloc'ed (free it) */
 void img_scan_one(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s);
+/* the same, the result in slot (s->res == slot, or NULL on failure); slot NULL: as img_scan_one */
+void img_scan_target(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s,
+                     struct img_result *slot);
 
 /* "imgscan: PATH: cannot OP: CAUSE (what to do)" on stderr, for s->error */
 void img_scan_report_error(const struct img_scan *s);
