@@ -124,11 +124,14 @@ static void scan_skip(struct img_scan *s, const char *why)
 }
 
 /*
- * Open a target by path.  One not stat'ed when it was listed is stat'ed
- * here, in the worker (a cold cache's lookups overlap other targets' reads
- * instead of delaying the scan), and a block device's facts are asked of
- * the caller (o->device_facts) before it is opened; that stat stands for
- * the one before open() either way: what was stat'ed is what is read.
+ * Open a target by path.  One not stat'ed when it was listed, whose device
+ * facts the caller gives (o->device_facts), is stat'ed here, in the lane (a
+ * cold cache's lookups overlap other targets' reads instead of delaying the
+ * scan), and a block device's facts are asked before it is opened; that
+ * stat stands for the one before open(): what was stat'ed is what is read.
+ * Without the hook (the library), or with the facts already listed (an
+ * enumerated device), img_source_open_stat makes the only check, on the
+ * descriptor it opens: no stat(2) of its own.
  */
 static int scan_open_path(const struct img_target *t, const struct img_scan_opts *o, uint64_t off,
                           struct img_scan *s, struct img_source **src)
@@ -136,11 +139,11 @@ static int scan_open_path(const struct img_target *t, const struct img_scan_opts
 	const struct stat *pre = t->have_st ? &t->st : NULL;
 	struct stat st;
 
-	if (!pre) {
+	if (!pre && !t->dev && o->device_facts) {
 		if (stat(t->path, &st) < 0)
 			return -errno;
 		pre = &st;
-		if (S_ISBLK(st.st_mode) && o->device_facts) {
+		if (S_ISBLK(st.st_mode)) {
 			const char *skip = NULL;
 
 			s->dev = o->device_facts(o->device_ctx, st.st_rdev, &skip);
