@@ -849,6 +849,9 @@ int main(int argc, char **argv)
 		if (udev_env_forbids())
 			return EXIT_OK;
 		o.scan.no_content_sigs = udev_env_no_filesystem();
+		/* the content the --check verdict sees: what udev's blkid found */
+		o.scan.udev_fs_type = getenv("ID_FS_TYPE");
+		o.scan.udev_fs_usage = getenv("ID_FS_USAGE");
 		/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" */
 		if (udev_env_check())
 			o.scan.check = true;

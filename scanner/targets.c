@@ -105,11 +105,13 @@ int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img
 	return 0;
 }
 
-const struct img_device *img_target_device(void *ctx, dev_t rdev, const char **skip)
+const struct img_device *img_target_device(void *ctx, const struct img_target *t, dev_t rdev,
+                                          const char **skip)
 {
 	struct img_device *d = calloc(1, sizeof(*d));
 
 	(void)ctx;
+	(void)t;
 	*skip = NULL;
 	if (!d)
 		return NULL;

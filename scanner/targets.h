@@ -53,7 +53,8 @@ struct img_device *img_target_stat(struct img_target *t, bool use_udev);
  * database entry, *skip its verdict from the guard table.  NULL (and *skip
  * NULL) when they cannot be read.  img_target_device_free is device_free.
  */
-const struct img_device *img_target_device(void *ctx, dev_t rdev, const char **skip);
+const struct img_device *img_target_device(void *ctx, const struct img_target *t, dev_t rdev,
+                                          const char **skip);
 void img_target_device_free(void *ctx, const struct img_device *d);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Debug tracing of the command, chosen by the environment variable
+ * Debug tracing of the library (and so of the command), chosen by the environment variable
  * IMGSCAN_DEBUG (a comma-separated list; "probe" or "all"), read once per
  * process.  IMGSCAN_DEBUG=probe prints to stderr, for each volume, every
  * magic the probe core tries and every check that refuses the volume

@@ -27,6 +27,7 @@
 #include "probe/probe.h"
 #include "scan/scan.h"
 #include "text/encode.h"
+#include "trace.h"
 
 #define ALL_FLAGS                                                                     \
 	(IMGSCAN_PROBE_DEEP | IMGSCAN_PROBE_NO_DIRECT | IMGSCAN_PROBE_NO_CONTENT |    \
@@ -46,6 +47,17 @@ struct prop {
 	const char *key; /* static: out-udev.c's literals */
 	size_t off;      /* in pool */
 	size_t len;
+};
+
+/* a list of properties: names, and their values in one pool */
+struct propset {
+	struct prop *props;
+	unsigned n;
+	unsigned cap;
+	char *pool;
+	size_t pool_len;
+	size_t pool_cap;
+	bool failed; /* out of memory while collecting */
 };
 
 /* the caller's memory: head and tail of a volume of size bytes */
@@ -82,13 +94,19 @@ struct imgscan_probe {
 
 	char tokens[IMG_MAX_FEATURES][TOKEN_MAX];
 
-	struct prop *props;
-	unsigned n_props;
-	unsigned props_cap;
-	char *pool;
-	size_t pool_len;
-	size_t pool_cap;
-	bool props_failed; /* out of memory while collecting */
+	struct propset props;
+	struct propset raw; /* the same with raw header strings, made on first request */
+	bool raw_made;
+
+	/* the last failure (imgscan_probe_get_error) */
+	int e_err;
+	const char *e_op;
+	const char *e_text;
+
+	/* imgscan_probe_set_udev_content: udev's blkid named the content */
+	bool udev;
+	char *udev_fs_type;
+	char *udev_fs_usage;
 
 	char *json; /* made on first request, dropped on the next run */
 };
@@ -111,9 +129,11 @@ static void reset_results(struct imgscan_probe *pr)
 {
 	pr->done = false;
 	pr->have_io = false;
-	pr->n_props = 0;
-	pr->pool_len = 0;
-	pr->props_failed = false;
+	pr->props.n = pr->props.pool_len = 0;
+	pr->props.failed = false;
+	pr->raw.n = pr->raw.pool_len = 0;
+	pr->raw.failed = false;
+	pr->raw_made = false;
 	free(pr->json);
 	pr->json = NULL;
 }
@@ -136,8 +156,12 @@ void imgscan_probe_free(struct imgscan_probe *pr)
 		return;
 	reset_source(pr);
 	free(pr->res);
-	free(pr->props);
-	free(pr->pool);
+	free(pr->props.props);
+	free(pr->props.pool);
+	free(pr->raw.props);
+	free(pr->raw.pool);
+	free(pr->udev_fs_type);
+	free(pr->udev_fs_usage);
 	free(pr);
 }
 
@@ -220,6 +244,9 @@ static int fail_text(struct imgscan_probe *pr, const char *op, int err, const ch
 	                      false);
 	free(esc);
 	pr->has_err = true;
+	pr->e_err = err;
+	pr->e_op = op;
+	pr->e_text = text;
 	return err;
 }
 
@@ -291,39 +318,39 @@ static unsigned reader_flags(const struct imgscan_probe *pr)
 
 static void add_prop(void *ctx, const char *key, const char *val, size_t len)
 {
-	struct imgscan_probe *pr = ctx;
+	struct propset *ps = ctx;
 
-	if (pr->props_failed)
+	if (ps->failed)
 		return;
-	if (pr->n_props == pr->props_cap) {
-		unsigned cap = pr->props_cap ? 2 * pr->props_cap : 32;
-		struct prop *p = realloc(pr->props, cap * sizeof(*p));
+	if (ps->n == ps->cap) {
+		unsigned cap = ps->cap ? 2 * ps->cap : 32;
+		struct prop *p = realloc(ps->props, cap * sizeof(*p));
 
 		if (!p) {
-			pr->props_failed = true;
+			ps->failed = true;
 			return;
 		}
-		pr->props = p;
-		pr->props_cap = cap;
+		ps->props = p;
+		ps->cap = cap;
 	}
-	if (len + 1 > pr->pool_cap - pr->pool_len) {
-		size_t cap = pr->pool_cap ? pr->pool_cap : 4096;
+	if (len + 1 > ps->pool_cap - ps->pool_len) {
+		size_t cap = ps->pool_cap ? ps->pool_cap : 4096;
 		char *p;
 
-		while (len + 1 > cap - pr->pool_len)
+		while (len + 1 > cap - ps->pool_len)
 			cap *= 2;
-		p = realloc(pr->pool, cap);
+		p = realloc(ps->pool, cap);
 		if (!p) {
-			pr->props_failed = true;
+			ps->failed = true;
 			return;
 		}
-		pr->pool = p;
-		pr->pool_cap = cap;
+		ps->pool = p;
+		ps->pool_cap = cap;
 	}
-	memcpy(pr->pool + pr->pool_len, val, len);
-	pr->pool[pr->pool_len + len] = 0;
-	pr->props[pr->n_props++] = (struct prop){ .key = key, .off = pr->pool_len, .len = len };
-	pr->pool_len += len + 1;
+	memcpy(ps->pool + ps->pool_len, val, len);
+	ps->pool[ps->pool_len + len] = 0;
+	ps->props[ps->n++] = (struct prop){ .key = key, .off = ps->pool_len, .len = len };
+	ps->pool_len += len + 1;
 }
 
 /* what every kind of volume shares after the probe: tokens, properties */
@@ -335,8 +362,8 @@ static int finish(struct imgscan_probe *pr)
 	for (unsigned i = 0; i < res->n_features && i < IMG_MAX_FEATURES; i++)
 		if (img_feature_token(&res->features[i], pr->tokens[i], TOKEN_MAX) < 0)
 			pr->tokens[i][0] = 0;
-	img_udev_props(s, false, add_prop, pr);
-	if (pr->props_failed)
+	img_udev_props(s, false, add_prop, &pr->props);
+	if (pr->props.failed)
 		return fail(pr, "list the properties", -ENOMEM, NULL);
 	pr->done = true;
 	return res->format == IMG_FMT_RAW ? 0 : 1;
@@ -357,6 +384,18 @@ static void engine_opts(unsigned flags, const struct img_policy *policy, struct 
 	else
 		img_policy_init(&o->policy);
 	o->jobs = 1;
+	o->on_open = img_trace_attach; /* IMGSCAN_DEBUG=probe */
+}
+
+/* a handle's udev content (imgscan_probe_set_udev_content) into the engine's options */
+static void engine_udev(const struct imgscan_probe *pr, struct img_scan_opts *o)
+{
+	if (!pr->udev)
+		return;
+	o->udev = true;
+	o->no_content = true;
+	o->udev_fs_type = pr->udev_fs_type;
+	o->udev_fs_usage = pr->udev_fs_usage;
 }
 
 /* the engine's target for a path, or a descriptor named name in errors */
@@ -402,6 +441,7 @@ static int run_source(struct imgscan_probe *pr)
 	struct img_scan sc;
 
 	engine_opts(pr->flags, pr->have_policy ? &pr->policy : NULL, &o);
+	engine_udev(pr, &o);
 	engine_target(pr->kind, pr->path, pr->fd, pr->offset, pr->size, pr->name, &t);
 	img_scan_target(&t, &o, &sc, pr->res);
 	return from_scan(pr, &sc);
@@ -851,21 +891,63 @@ int imgscan_probe_get_tree_entry(const struct imgscan_probe *pr, int which, unsi
 
 unsigned imgscan_probe_get_property_count(const struct imgscan_probe *pr)
 {
-	return result(pr) ? pr->n_props : 0;
+	return result(pr) ? pr->props.n : 0;
+}
+
+static int get_prop(const struct propset *ps, unsigned idx, const char **name, const char **value,
+                    size_t *len)
+{
+	if (idx >= ps->n)
+		return -ERANGE;
+	if (name)
+		*name = ps->props[idx].key;
+	if (value)
+		*value = ps->pool + ps->props[idx].off;
+	if (len)
+		*len = ps->props[idx].len;
+	return 0;
 }
 
 int imgscan_probe_get_property(const struct imgscan_probe *pr, unsigned idx, const char **name,
                                const char **value, size_t *len)
 {
-	if (idx >= imgscan_probe_get_property_count(pr))
+	if (!result(pr))
 		return -ERANGE;
-	if (name)
-		*name = pr->props[idx].key;
-	if (value)
-		*value = pr->pool + pr->props[idx].off;
-	if (len)
-		*len = pr->props[idx].len;
-	return 0;
+	return get_prop(&pr->props, idx, name, value, len);
+}
+
+/* the raw properties, made once per run on request (the handle's cache) */
+static const struct propset *raw_props(const struct imgscan_probe *cpr)
+{
+	struct imgscan_probe *pr = (struct imgscan_probe *)cpr;
+
+	if (!result(pr))
+		return NULL;
+	if (!pr->raw_made) {
+		pr->raw.n = pr->raw.pool_len = 0;
+		pr->raw.failed = false;
+		img_udev_props(&pr->scan, true, add_prop, &pr->raw);
+		if (pr->raw.failed)
+			pr->raw.n = 0;
+		else
+			pr->raw_made = true;
+	}
+	return &pr->raw;
+}
+
+unsigned imgscan_probe_get_raw_property_count(const struct imgscan_probe *pr)
+{
+	const struct propset *ps = raw_props(pr);
+
+	return ps ? ps->n : 0;
+}
+
+int imgscan_probe_get_raw_property(const struct imgscan_probe *pr, unsigned idx,
+                                   const char **name, const char **value, size_t *len)
+{
+	const struct propset *ps = raw_props(pr);
+
+	return ps ? get_prop(ps, idx, name, value, len) : -ERANGE;
 }
 
 int imgscan_probe_get_json(const struct imgscan_probe *cpr, const char **ret)
@@ -874,7 +956,8 @@ int imgscan_probe_get_json(const struct imgscan_probe *cpr, const char **ret)
 	struct imgscan_probe *pr = (struct imgscan_probe *)cpr;
 	int r;
 
-	if (!result(pr))
+	/* a failed run of a path or descriptor: the error object */
+	if (!pr || (!result(pr) && !(pr->has_err && pr->scan.error && pr->kind != SRC_MEM)))
 		return -ENODATA;
 	if (!pr->json) {
 		r = img_json_item_text(&pr->scan, &pr->json);
@@ -885,6 +968,83 @@ int imgscan_probe_get_json(const struct imgscan_probe *cpr, const char **ret)
 			                    : NULL);
 	}
 	*ret = pr->json;
+	return 0;
+}
+
+int imgscan_probe_get_error(const struct imgscan_probe *pr, int *err, const char **op,
+                            const char **text)
+{
+	if (!pr || !pr->has_err)
+		return -ENODATA;
+	if (err)
+		*err = pr->e_err;
+	if (op)
+		*op = pr->e_op;
+	if (text)
+		*text = pr->e_text;
+	return 0;
+}
+
+int imgscan_probe_get_image_end_offset(const struct imgscan_probe *pr, uint64_t *ret)
+{
+	const struct img_result *res = result(pr);
+
+	if (!res || !res->has_image_end_offset)
+		return -ENODATA;
+	*ret = res->image_end_offset;
+	return 0;
+}
+
+int imgscan_probe_has_footer_candidates(const struct imgscan_probe *pr)
+{
+	const struct img_result *res = result(pr);
+
+	return res && res->n_candidates > 1 && res->footer_only_others;
+}
+
+int imgscan_probe_get_read_mode(const struct imgscan_probe *pr)
+{
+	if (!result(pr) || !pr->have_io)
+		return -ENODATA;
+	if (pr->scan.stats.direct_refused)
+		return IMGSCAN_READ_DIRECT_REFUSED;
+	return pr->scan.stats.direct ? IMGSCAN_READ_DIRECT : IMGSCAN_READ_BUFFERED;
+}
+
+int imgscan_probe_get_content_error(const struct imgscan_probe *pr)
+{
+	return result(pr) ? pr->scan.content_error : 0;
+}
+
+/* a copy of s, or NULL for NULL or ""; -ENOMEM */
+static int dup_opt(const char *s, char **ret)
+{
+	*ret = NULL;
+	if (!s || !*s)
+		return 0;
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int imgscan_probe_set_udev_content(struct imgscan_probe *pr, const char *fs_type,
+                                   const char *fs_usage)
+{
+	char *t, *u;
+
+	if (!pr)
+		return -EINVAL;
+	if (dup_opt(fs_type, &t) < 0)
+		return -ENOMEM;
+	if (dup_opt(fs_usage, &u) < 0) {
+		free(t);
+		return -ENOMEM;
+	}
+	reset_results(pr);
+	free(pr->udev_fs_type);
+	free(pr->udev_fs_usage);
+	pr->udev = true;
+	pr->udev_fs_type = t;
+	pr->udev_fs_usage = u;
 	return 0;
 }
 
@@ -1042,6 +1202,9 @@ struct imgscan_batch {
 	bool have_policy;
 	struct img_policy policy;
 	unsigned jobs;
+	unsigned timeout;
+	imgscan_batch_check_fn check;
+	void *check_data;
 	struct batch_item *items;
 	size_t n;
 	size_t cap;
@@ -1150,8 +1313,42 @@ static void batch_point(struct imgscan_probe *pr, const struct batch_item *it)
 		snprintf(pr->name, sizeof(pr->name), "%s", it->name);
 }
 
+/* what the engine's device_facts hook needs to call a batch's check hook */
+struct batch_ctx {
+	const struct imgscan_batch *b;
+	const struct img_target *targets;
+};
+
+static const struct img_device *batch_check(void *ctx, const struct img_target *t, dev_t rdev,
+                                            const char **skip)
+{
+	const struct batch_ctx *bc = ctx;
+	size_t idx = (size_t)(t - bc->targets);
+
+	*skip = bc->b->check(idx, bc->b->items[idx].path, rdev, bc->b->check_data);
+	return NULL; /* the device's facts are the caller's */
+}
+
+int imgscan_batch_set_timeout(struct imgscan_batch *b, unsigned seconds)
+{
+	if (!b)
+		return -EINVAL;
+	b->timeout = seconds;
+	return 0;
+}
+
+int imgscan_batch_set_check(struct imgscan_batch *b, imgscan_batch_check_fn fn, void *userdata)
+{
+	if (!b)
+		return -EINVAL;
+	b->check = fn;
+	b->check_data = userdata;
+	return 0;
+}
+
 int imgscan_batch_run(struct imgscan_batch *b, imgscan_batch_fn fn, void *userdata)
 {
+	struct batch_ctx bctx;
 	struct img_scan_opts o;
 	struct img_target *targets;
 	struct img_scanner *sc;
@@ -1167,6 +1364,7 @@ int imgscan_batch_run(struct imgscan_batch *b, imgscan_batch_fn fn, void *userda
 	/* no more workers than chunks */
 	chunks = (b->n + BATCH_CHUNK - 1) / BATCH_CHUNK;
 	o.jobs = b->jobs < chunks ? b->jobs : (unsigned)chunks;
+	o.timeout = b->timeout;
 	targets = calloc(b->n, sizeof(*targets));
 	pr = imgscan_probe_new();
 	if (!targets || !pr) {
@@ -1178,6 +1376,12 @@ int imgscan_batch_run(struct imgscan_batch *b, imgscan_batch_fn fn, void *userda
 		const struct batch_item *it = &b->items[i];
 
 		engine_target(it->kind, it->path, it->fd, it->offset, it->size, it->name, &targets[i]);
+	}
+	if (b->check) {
+		bctx.b = b;
+		bctx.targets = targets;
+		o.device_facts = batch_check;
+		o.device_ctx = &bctx;
 	}
 	sc = img_scanner_new(targets, b->n, &o);
 	if (!sc) {

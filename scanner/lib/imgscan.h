@@ -37,7 +37,7 @@ extern "C" {
 #define IMGSCAN_EXPORT
 #endif
 
-/* the library's version, "0.1.0" */
+/* the library's version, "0.1.0" (the package's) */
 IMGSCAN_EXPORT const char *imgscan_version(void);
 
 /* ---- probe handles ------------------------------------------------------------ */
@@ -240,7 +240,9 @@ IMGSCAN_EXPORT int imgscan_probe_get_property(const struct imgscan_probe *pr, un
 /*
  * One object of `imgscan --json`'s "images" array for this volume, exactly
  * as the command prints it (4-space indentation), NUL-terminated, owned by
- * the handle.  Needs libjson-c (loaded with dlopen): -ELIBACC without it.
+ * the handle; after a run of a path or a descriptor that failed, the
+ * error object the command prints ("path", "error", "error-op").  Needs
+ * libjson-c (loaded with dlopen): -ELIBACC without it.
  */
 IMGSCAN_EXPORT int imgscan_probe_get_json(const struct imgscan_probe *pr, const char **ret);
 
@@ -331,6 +333,78 @@ IMGSCAN_EXPORT ssize_t imgscan_encode_udev_safe(const char *s, size_t len, char 
                                                 size_t outlen);
 IMGSCAN_EXPORT ssize_t imgscan_encode_shell(const char *s, size_t len, char *out, size_t outlen);
 IMGSCAN_EXPORT ssize_t imgscan_encode_json(const char *s, size_t len, char *out, size_t outlen);
+
+/* ---- since 0.2 (version node IMGSCAN_0.2) ------------------------------------------ */
+
+/*
+ * The last failure as the command reports it: *err its negative errno, *op
+ * what failed ("open", "read", "probe" ...), *text the cause in words when it
+ * is not strerror(-*err) ("timed out", why a device is not opened), else
+ * NULL; static strings; any out pointer may be NULL.  0, or -ENODATA when
+ * the last call did not fail.
+ */
+IMGSCAN_EXPORT int imgscan_probe_get_error(const struct imgscan_probe *pr, int *err,
+                                           const char **op, const char **text);
+/* --deep: where the image's last allocated cluster ends (qemu-img check's image-end-offset) */
+IMGSCAN_EXPORT int imgscan_probe_get_image_end_offset(const struct imgscan_probe *pr,
+                                                      uint64_t *ret);
+/*
+ * 1 when, besides the format found at the start of the volume, other
+ * candidates matched only by a footer at its end (a fixed VHD, a DMG): the
+ * format and its facts stand, the candidates are listed; else 0
+ */
+IMGSCAN_EXPORT int imgscan_probe_has_footer_candidates(const struct imgscan_probe *pr);
+/* how a path or descriptor was read (imgscan_probe_get_read_mode) */
+enum imgscan_read_mode {
+	IMGSCAN_READ_BUFFERED = 1,
+	IMGSCAN_READ_DIRECT = 2,
+	/* O_DIRECT was refused (EINVAL), buffered reads were made */
+	IMGSCAN_READ_DIRECT_REFUSED = 3,
+};
+/* an IMGSCAN_READ_* value; -ENODATA for a memory volume or before a run */
+IMGSCAN_EXPORT int imgscan_probe_get_read_mode(const struct imgscan_probe *pr);
+/*
+ * 0, or the negative errno with which naming a raw volume's content failed
+ * (-ELIBACC: libblkid could not be loaded; the run itself succeeded)
+ */
+IMGSCAN_EXPORT int imgscan_probe_get_content_error(const struct imgscan_probe *pr);
+/*
+ * The properties as imgscan_probe_get_property lists them, but the values
+ * of the names read from the header (ID_IMAGE_BACKING_FILE,
+ * ID_IMAGE_DATA_FILE, ID_IMAGE_BACKING_FORMAT) are the header's bytes
+ * unmodified (not udev-safe: encode them, as `imgscan --export` quotes
+ * them for sh).  *value is owned by the handle.
+ */
+IMGSCAN_EXPORT unsigned imgscan_probe_get_raw_property_count(const struct imgscan_probe *pr);
+IMGSCAN_EXPORT int imgscan_probe_get_raw_property(const struct imgscan_probe *pr, unsigned idx,
+                                                  const char **name, const char **value,
+                                                  size_t *len);
+/*
+ * The volume is probed for a udev rule that runs after udev's blkid
+ * builtin: its content is what that builtin found, fs_type and fs_usage
+ * (ID_FS_TYPE, ID_FS_USAGE; NULL or "": nothing), which the safety verdict
+ * sees, and libblkid is never called.  Both are copied.
+ */
+IMGSCAN_EXPORT int imgscan_probe_set_udev_content(struct imgscan_probe *pr, const char *fs_type,
+                                                  const char *fs_usage);
+/*
+ * A batch's reads may take seconds each before they are left behind and
+ * their volume fails with -ETIMEDOUT ("timed out"); the others are still
+ * probed.  0 (the default): no limit.
+ */
+IMGSCAN_EXPORT int imgscan_batch_set_timeout(struct imgscan_batch *b, unsigned seconds);
+/*
+ * Called in a worker thread for each volume added by path that is a block
+ * device (rdev), after its path is stat'ed and before it is opened, on the
+ * thread that then reads it.  A non-NULL return is why the device must not
+ * be opened (a string that lives until the volume's callback returns): the
+ * volume is not opened and fails with -EBUSY, operation "open" and that
+ * text.  Calls for different volumes may run at the same time.
+ */
+typedef const char *(*imgscan_batch_check_fn)(size_t idx, const char *path, dev_t rdev,
+                                              void *userdata);
+IMGSCAN_EXPORT int imgscan_batch_set_check(struct imgscan_batch *b, imgscan_batch_check_fn fn,
+                                           void *userdata);
 
 #ifdef __cplusplus
 }

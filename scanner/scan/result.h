@@ -31,6 +31,8 @@ struct img_scan {
 	struct img_source_stats stats;
 	struct img_result *res; /* set when error == 0 */
 	struct img_content content;
+	/* naming a raw volume's content failed: its negative errno (-ELIBACC: no libblkid), else 0 */
+	int content_error;
 	/* --check: the safety verdict on res (set when checked and error == 0) */
 	bool checked;
 	struct img_verdict verdict;

@@ -146,7 +146,7 @@ static int scan_open_path(const struct img_target *t, const struct img_scan_opts
 		if (S_ISBLK(st.st_mode)) {
 			const char *skip = NULL;
 
-			s->dev = o->device_facts(o->device_ctx, st.st_rdev, &skip);
+			s->dev = o->device_facts(o->device_ctx, t, st.st_rdev, &skip);
 			/* decided from sysfs before open(): some devices must not be touched at all */
 			if (skip) {
 				scan_skip(s, skip);
@@ -238,7 +238,7 @@ static void scan_check(const struct img_scan_opts *o, struct img_scan *s, struct
 {
 	/* crc: 0 libblkid looked at the volume, 1 it was not asked, else its error */
 	if (o->udev) {
-		const char *t = getenv("ID_FS_TYPE"), *u = getenv("ID_FS_USAGE");
+		const char *t = o->udev_fs_type, *u = o->udev_fs_usage;
 
 		if (t && *t) {
 			s->content.present = true;
@@ -280,6 +280,7 @@ static void scan_done(const struct img_target *t, const struct img_scan_opts *o,
 		int fd = img_source_buffered_fd(src);
 
 		crc = fd < 0 ? fd : img_content_probe(fd, s->offset, s->size, &s->content);
+		s->content_error = crc < 0 ? crc : 0;
 	}
 	if (rc >= 0 && o->check)
 		scan_check(o, s, src, crc);

@@ -20,6 +20,8 @@
 /* the most workers a scan runs (--jobs) */
 #define IMG_SCAN_MAX_JOBS 64
 
+struct img_target;
+
 struct img_scan_opts {
 	uint64_t offset;      /* the image starts here inside each target */
 	bool stats;           /* keep the I/O counters in each img_scan */
@@ -28,7 +30,10 @@ struct img_scan_opts {
 	bool deep;            /* read past the header (IMG_SOURCE_DEEP_CAP) */
 	bool no_content_sigs; /* udev's blkid found no filesystem: a smaller first read */
 	bool check;           /* a safety verdict per target */
-	bool udev;            /* one target for udev: content from its environment, no timeout */
+	bool udev;            /* one target for udev: content from udev_fs_*, no timeout */
+	/* with udev: ID_FS_TYPE and ID_FS_USAGE of udev's environment (NULL: none) */
+	const char *udev_fs_type;
+	const char *udev_fs_usage;
 	bool no_content;      /* never name a raw volume's content (libblkid) */
 	struct img_policy policy;
 	unsigned jobs;        /* workers; 1: the caller's thread */
@@ -44,7 +49,8 @@ struct img_scan_opts {
 	 * released (img_scanner_release; after img_scan_one, by the caller).
 	 * NULL: no facts, the device is opened as a file would be.
 	 */
-	const struct img_device *(*device_facts)(void *ctx, dev_t rdev, const char **skip);
+	const struct img_device *(*device_facts)(void *ctx, const struct img_target *t, dev_t rdev,
+	                                         const char **skip);
 	void (*device_free)(void *ctx, const struct img_device *dev);
 	void *device_ctx;
 };

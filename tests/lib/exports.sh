@@ -24,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 # the names between "global:" and "local:"
 sed -n '/global:/,/local:/p' "$sym" | sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\);.*/\1/p' |
 	sort >"$tmp/script"
-nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^IMGSCAN_0\.1$' >"$tmp/nm.raw"
+nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^IMGSCAN_0\.[0-9]*$' >"$tmp/nm.raw"
 sed 's/@.*//' "$tmp/nm.raw" | sort >"$tmp/nm"
 grep -v '^#' "$hdr" | grep -o 'IMGSCAN_EXPORT [^(]*(' | sed 's/.*[ *]\([a-z_0-9]*\)($/\1/' | sort >"$tmp/hdr"
 
@@ -41,10 +41,16 @@ if diff -u "$tmp/script" "$tmp/hdr"; then
 else
 	nok "imgscan.h's IMGSCAN_EXPORT functions differ from the version script (+ header)"
 fi
-if grep -v '@@IMGSCAN_0\.1$' "$tmp/nm.raw"; then
-	nok "symbols outside the version node IMGSCAN_0.1 (above)"
+# each symbol in the node the version script lists it in (NAME@@IMGSCAN_0.N)
+awk '/^IMGSCAN_[0-9.]* *\{/ { node = $1 }
+     /^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*;/ { sub(/^[[:space:]]*/, ""); sub(/;.*/, "");
+        if (node != "") print $0 "@@" node }' "$sym" | sort >"$tmp/script.ver"
+sort "$tmp/nm.raw" >"$tmp/nm.ver"
+nodes=$(sed 's/.*@@//' "$tmp/script.ver" | sort -u | tr '\n' ' ')
+if diff -u "$tmp/script.ver" "$tmp/nm.ver"; then
+	ok "every symbol is versioned in the node the version script gives it: $nodes"
 else
-	ok "every symbol is versioned IMGSCAN_0.1"
+	nok "symbols versioned otherwise than the version script says (above: - script, + nm)"
 fi
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libimgscan.so.1 ] && ok "soname $soname" || nok "soname '$soname', not libimgscan.so.1"

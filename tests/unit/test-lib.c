@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -47,7 +49,7 @@ static char *slurp(const char *path, size_t *len)
 
 static char *fixture(const char *name, size_t *len)
 {
-	char path[PATH_MAX];
+	char path[2 * PATH_MAX]; /* FIXTURES_DIR and a name of up to PATH_MAX */
 
 	snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
 	return slurp(path, len);
@@ -567,6 +569,285 @@ static void test_batch(void **state)
 	imgscan_batch_free(NULL);
 }
 
+/* ---- IMGSCAN_0.2 ------------------------------------------------------------------ */
+
+/* head, and tail (NULL: none) at the end, as a sparse file tmpdir/<name>.img of size bytes */
+static void write_image(const char *name, const char *head, size_t hl, const char *tail,
+                        size_t tl, uint64_t size, char *path, size_t pathlen)
+{
+	int fd;
+
+	snprintf(path, pathlen, "%s/%s.img", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	if (hl)
+		assert_int_equal(pwrite(fd, head, hl, 0), (ssize_t)hl);
+	if (tl)
+		assert_int_equal(pwrite(fd, tail, tl, (off_t)(size - tl)), (ssize_t)tl);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+}
+
+/* a failure as (errno, operation, text), and the error object --json prints for it */
+static void test_error_parts(void **state)
+{
+	struct imgscan_probe *pr = imgscan_probe_new();
+	char path[PATH_MAX];
+	const char *op = NULL, *text = "x", *json;
+	int err = 0;
+
+	assert_int_equal(imgscan_probe_get_error(pr, &err, &op, &text), -ENODATA);
+	assert_int_equal(imgscan_probe_get_json(pr, &json), -ENODATA);
+	snprintf(path, sizeof(path), "%s/missing.img", tmpdir);
+	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
+	assert_int_equal(imgscan_probe_run(pr), -ENOENT);
+	assert_int_equal(imgscan_probe_get_error(pr, &err, &op, &text), 0);
+	assert_int_equal(err, -ENOENT);
+	assert_string_equal(op, "open");
+	assert_null(text);
+	assert_int_equal(imgscan_probe_get_json(pr, &json), 0);
+	assert_non_null(strstr(json, "\"error\": \"No such file or directory\""));
+	assert_non_null(strstr(json, "\"error-op\": \"open\""));
+	assert_null(strstr(json, "\"format\""));
+	/* a success clears it */
+	make_image("bad", "qcow2-bad-backing-inject", path, sizeof(path));
+	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_int_equal(imgscan_probe_get_error(pr, NULL, NULL, NULL), -ENODATA);
+	/* a buffer's failure has no error object (there is no path to name) */
+	assert_int_equal(imgscan_probe_set_buffer(pr, "x", 1, NULL, 0, 1ull << 30), 0);
+	assert_int_equal(imgscan_probe_run(pr), -ENODATA);
+	assert_int_equal(imgscan_probe_get_error(pr, &err, &op, NULL), 0);
+	assert_int_equal(err, -ENODATA);
+	assert_string_equal(op, "read");
+	assert_int_equal(imgscan_probe_get_json(pr, &json), -ENODATA);
+	imgscan_probe_free(pr);
+}
+
+/* image-end-offset (--deep), a footer-only candidate, the read mode, content errors */
+static void test_more_facts(void **state)
+{
+	struct imgscan_probe *pr = imgscan_probe_new();
+	char path[PATH_MAX], *head, *tail, *sz;
+	size_t hl, tl, sl;
+	uint64_t v = 0;
+	int m;
+
+	/* qemu-img check says image-end-offset 69632 (fixtures/README) */
+	head = fixture("qcow2-deep-snap.head", &hl);
+	tail = fixture("qcow2-deep-snap.tail", &tl);
+	sz = fixture("qcow2-deep-snap.size", &sl);
+	write_image("deep-snap", head, hl, tail, tl, strtoull(sz, NULL, 10), path, sizeof(path));
+	free(head);
+	free(tail);
+	free(sz);
+	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_int_equal(imgscan_probe_get_image_end_offset(pr, &v), -ENODATA);
+	assert_int_equal(imgscan_probe_set_flags(pr, IMGSCAN_PROBE_DEEP), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_int_equal(imgscan_probe_get_image_end_offset(pr, &v), 0);
+	assert_int_equal(v, 69632);
+	assert_int_equal(imgscan_probe_has_footer_candidates(pr), 0);
+	m = imgscan_probe_get_read_mode(pr);
+	assert_true(m == IMGSCAN_READ_DIRECT || m == IMGSCAN_READ_DIRECT_REFUSED);
+	assert_int_equal(imgscan_probe_get_content_error(pr), 0);
+	assert_int_equal(imgscan_probe_set_flags(pr, IMGSCAN_PROBE_NO_DIRECT), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_int_equal(imgscan_probe_get_read_mode(pr), IMGSCAN_READ_BUFFERED);
+
+	/* a qcow2 header at the start and a fixed VHD's footer at the end: qcow2 stands */
+	head = fixture("qcow2-v3.head", &hl);
+	tail = fixture("vpc-fixed-64M.tail", &tl);
+	sz = fixture("vpc-fixed-64M.size", &sl);
+	assert_int_equal(imgscan_probe_set_flags(pr, 0), 0);
+	write_image("qcow2-vhd", head, hl, tail, tl, strtoull(sz, NULL, 10), path, sizeof(path));
+	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_string_equal(imgscan_probe_get_format(pr), "qcow2");
+	assert_int_equal(imgscan_probe_is_ambiguous(pr), 0);
+	assert_int_equal(imgscan_probe_has_footer_candidates(pr), 1);
+	assert_int_equal(imgscan_probe_get_candidate_count(pr), 2);
+	assert_string_equal(imgscan_probe_get_candidate(pr, 1), "vpc");
+	/* without the footer: no candidate */
+	write_image("qcow2-vhd", head, hl, NULL, 0, strtoull(sz, NULL, 10), path, sizeof(path));
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_int_equal(imgscan_probe_has_footer_candidates(pr), 0);
+	assert_int_equal(imgscan_probe_get_candidate_count(pr), 0);
+	/* a memory volume was not read */
+	assert_int_equal(imgscan_probe_set_buffer(pr, head, 512, NULL, 0, 4096), 0);
+	assert_true(imgscan_probe_run(pr) >= 0);
+	assert_int_equal(imgscan_probe_get_read_mode(pr), -ENODATA);
+	free(head);
+	free(tail);
+	free(sz);
+	imgscan_probe_free(pr);
+}
+
+/* --export's properties: the header's bytes; --udev's: udev-safe */
+static void test_raw_properties(void **state)
+{
+	struct imgscan_probe *pr = imgscan_probe_new();
+	char path[PATH_MAX];
+	const char *k, *v, *rk, *rv;
+	size_t len, rlen;
+	unsigned n, differ = 0;
+
+	assert_int_equal(imgscan_probe_get_raw_property_count(pr), 0);
+	make_image("bad", "qcow2-bad-backing-inject", path, sizeof(path));
+	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	n = imgscan_probe_get_property_count(pr);
+	assert_true(n > 0);
+	assert_int_equal(imgscan_probe_get_raw_property_count(pr), n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(imgscan_probe_get_property(pr, i, &k, &v, &len), 0);
+		assert_int_equal(imgscan_probe_get_raw_property(pr, i, &rk, &rv, &rlen), 0);
+		assert_string_equal(k, rk);
+		if (len != rlen || memcmp(v, rv, len)) {
+			/* only the names read from the header differ, and only by their bytes */
+			assert_string_equal(k, "ID_IMAGE_BACKING_FILE");
+			assert_non_null(memchr(rv, '\n', rlen));
+			assert_null(memchr(v, '\n', len));
+			differ++;
+		}
+	}
+	assert_int_equal(differ, 1);
+	assert_int_equal(imgscan_probe_get_raw_property(pr, n, &rk, &rv, &rlen), -ERANGE);
+	imgscan_probe_free(pr);
+}
+
+/* udev's blkid named the content: the verdict sees it, libblkid is not asked */
+static void test_udev_content(void **state)
+{
+	static const char zero[65536];
+	struct imgscan_probe *pr = imgscan_probe_new();
+	struct imgscan_policy *pol = imgscan_policy_new();
+	char path[PATH_MAX];
+
+	write_image("zero", zero, sizeof(zero), NULL, 0, sizeof(zero), path, sizeof(path));
+	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
+	assert_int_equal(imgscan_probe_set_policy(pr, pol), 0);
+	assert_int_equal(imgscan_probe_run(pr), 0);
+	assert_null(imgscan_probe_get_content(pr, "type"));
+	assert_int_equal(imgscan_probe_set_udev_content(pr, "ext4", "filesystem"), 0);
+	assert_int_equal(imgscan_probe_run(pr), 0);
+	assert_string_equal(imgscan_probe_get_content(pr, "type"), "ext4");
+	assert_string_equal(imgscan_probe_get_content(pr, "usage"), "filesystem");
+	/* nothing found by udev: no content */
+	assert_int_equal(imgscan_probe_set_udev_content(pr, "", NULL), 0);
+	assert_int_equal(imgscan_probe_run(pr), 0);
+	assert_null(imgscan_probe_get_content(pr, "type"));
+	assert_int_equal(imgscan_probe_set_udev_content(NULL, "ext4", NULL), -EINVAL);
+	imgscan_policy_free(pol);
+	imgscan_probe_free(pr);
+}
+
+struct checked {
+	size_t calls;
+	size_t idx;
+	dev_t rdev;
+	int rc[4];
+	char err[4][256];
+};
+
+static const char *check_skip(size_t idx, const char *path, dev_t rdev, void *userdata)
+{
+	struct checked *c = userdata;
+
+	(void)path;
+	c->calls++;
+	c->idx = idx;
+	c->rdev = rdev;
+	return "a device the test says not to open";
+}
+
+static int check_collect(const struct imgscan_probe *pr, int rc, size_t idx, void *userdata)
+{
+	struct checked *c = userdata;
+	const char *text = NULL, *op = NULL;
+	int err = 0;
+
+	c->rc[idx] = rc;
+	if (rc < 0 && imgscan_probe_get_error(pr, &err, &op, &text) == 0)
+		snprintf(c->err[idx], sizeof(c->err[idx]), "%d %s %s", err, op, text ? text : "-");
+	return 0;
+}
+
+/* the check hook: asked about block devices only, before open; a skip is never opened */
+static void test_batch_check(void **state)
+{
+	struct imgscan_batch *b = imgscan_batch_new();
+	struct checked c;
+	char file[PATH_MAX], node[PATH_MAX + 8];
+
+	make_image("bad", "qcow2-bad-backing-utf8", file, sizeof(file));
+	assert_int_equal(imgscan_batch_set_check(NULL, check_skip, &c), -EINVAL);
+	assert_int_equal(imgscan_batch_set_timeout(NULL, 1), -EINVAL);
+	assert_int_equal(imgscan_batch_set_timeout(b, 10), 0);
+	assert_int_equal(imgscan_batch_set_check(b, check_skip, &c), 0);
+	assert_int_equal(imgscan_batch_add_path(b, file, 0), 0);
+	snprintf(node, sizeof(node), "%s/blk", tmpdir);
+	/* a block device node of a major no driver has: opening it would fail with ENXIO */
+	if (mknod(node, S_IFBLK | 0600, makedev(240, 77)) == 0)
+		assert_int_equal(imgscan_batch_add_path(b, node, 0), 1);
+	for (unsigned jobs = 1; jobs <= 2; jobs++) {
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(imgscan_batch_set_jobs(b, jobs), 0);
+		assert_int_equal(imgscan_batch_run(b, check_collect, &c), 0);
+		assert_int_equal(c.rc[0], 1); /* a file: the hook is not asked */
+		if (access(node, F_OK) != 0) {
+			assert_int_equal(c.calls, 0);
+			continue;
+		}
+		assert_int_equal(c.calls, 1);
+		assert_int_equal(c.idx, 1);
+		assert_true(c.rdev == makedev(240, 77));
+		assert_int_equal(c.rc[1], -EBUSY);
+		assert_string_equal(c.err[1], "-16 open a device the test says not to open");
+	}
+	/* without the hook the node is opened: the driver is missing */
+	if (access(node, F_OK) == 0) {
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(imgscan_batch_set_check(b, NULL, NULL), 0);
+		assert_int_equal(imgscan_batch_run(b, check_collect, &c), 0);
+		assert_int_equal(c.calls, 0);
+		assert_true(c.rc[1] == -ENXIO || c.rc[1] == -ENODEV);
+	}
+	imgscan_batch_free(b);
+}
+
+/* IMGSCAN_DEBUG=probe, read by the library itself: its trace on stderr (a child process) */
+static void test_debug_trace(void **state)
+{
+	char path[PATH_MAX], out[PATH_MAX], *text;
+	size_t len;
+	pid_t pid;
+	int st;
+
+	make_image("bad", "qcow2-bad-backing-inject", path, sizeof(path));
+	snprintf(out, sizeof(out), "%s/trace.err", tmpdir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		/* the variable is read once per process: a new one (main, trace_child) */
+		setenv("IMGSCAN_DEBUG", "probe", 1);
+		if (fd < 0 || dup2(fd, 2) < 0)
+			_exit(2);
+		execl("/proc/self/exe", "test-lib", "--trace-child", path, (char *)NULL);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	text = slurp(out, &len);
+	assert_non_null(strstr(text, "imgscan: probe: "));
+	assert_non_null(strstr(text, ": qcow2: magic \"QFI\\xfb\" at offset 0: found"));
+	free(text);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -580,13 +861,28 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-int main(void)
+/* test_debug_trace's child: one probe of path, with IMGSCAN_DEBUG from the environment */
+static int trace_child(const char *path)
 {
+	struct imgscan_probe *pr = imgscan_probe_new();
+
+	if (!pr || imgscan_probe_set_path(pr, path, 0) < 0)
+		return 2;
+	return imgscan_probe_run(pr) == 1 ? 0 : 3;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--trace-child") == 0)
+		return trace_child(argv[2]);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors),   cmocka_unit_test(test_path_fd_buffer),
 		cmocka_unit_test(test_raw),      cmocka_unit_test(test_ambiguous),
 		cmocka_unit_test(test_policy),   cmocka_unit_test(test_encoders),
 		cmocka_unit_test(test_batch),    cmocka_unit_test(test_features_trees),
+		cmocka_unit_test(test_error_parts), cmocka_unit_test(test_more_facts),
+		cmocka_unit_test(test_raw_properties), cmocka_unit_test(test_udev_content),
+		cmocka_unit_test(test_batch_check), cmocka_unit_test(test_debug_trace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -259,10 +259,12 @@ struct hook {
 	int dev; /* what the hook hands out: its address stands for a device */
 };
 
-static const struct img_device *facts(void *ctx, dev_t rdev, const char **skip)
+static const struct img_device *facts(void *ctx, const struct img_target *t, dev_t rdev,
+                                      const char **skip)
 {
 	struct hook *h = ctx;
 
+	(void)t;
 	h->calls++;
 	h->rdev = rdev;
 	*skip = h->skip;
