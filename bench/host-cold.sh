@@ -44,7 +44,7 @@ shift $((OPTIND - 1))
 WHAT=${1:-all}
 case $WHAT in host | cold | all) ;; *) echo "bench: host, cold or all" >&2; exit 2 ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
-[ -n "$IMGSCAN" ] || IMGSCAN=$top/build/imgscan
+[ -n "$IMGSCAN" ] || IMGSCAN=$top/build/imgscan-uninstalled
 IMGSCAN=$(cd "$(dirname "$IMGSCAN")" && pwd)/$(basename "$IMGSCAN")
 [ -x "$IMGSCAN" ] || { echo "bench: build imgscan first (sh tools/check.sh) or pass -i" >&2; exit 2; }
 if [ -n "$BASELINE" ]; then

@@ -15,7 +15,7 @@ while getopts n:i: opt; do
 	esac
 done
 top=$(cd "$(dirname "$0")/.." && pwd)
-[ -n "$IMGSCAN" ] || IMGSCAN=$top/build/imgscan
+[ -n "$IMGSCAN" ] || IMGSCAN=$top/build/imgscan-uninstalled
 [ -x "$IMGSCAN" ] || { echo "bench: build imgscan first (sh tools/check.sh) or pass -i" >&2; exit 2; }
 for t in qemu-img blkid jq; do
 	command -v $t >/dev/null || { echo "bench: $t is needed" >&2; exit 2; }

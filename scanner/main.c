@@ -17,54 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check/check.h"
-#include "content.h"
-#include "enum/device.h"
-#include "enum/guard.h"
-#include "io/source.h"
-#include "monitor.h"
-#include "output/output.h"
+#include "cmd/run.h"
+#include "lib/imgscan.h"
 #include "output/table.h"
-#include "probe/probe.h"
-#include "scan/scan.h"
-#include "targets.h"
-#include "trace.h"
-#include "output/write-file.h"
-
-enum mode {
-	MODE_TABLE,
-	MODE_JSON,
-	MODE_UDEV,
-	MODE_EXPORT,
-	MODE_PROM,
-};
-
-enum {
-	EXIT_OK = 0,
-	EXIT_SOME_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_UNSAFE = 3,
-};
+#include "text/encode.h"
 
 #define IMG_STR_(x) #x
 #define IMG_STRINGIFY(x) IMG_STR_(x)
-#define MAX_JOBS IMG_SCAN_MAX_JOBS
-/* --udev finishes well inside udev's event budget (180 s by default) */
-#define UDEV_DEADLINE_SEC 30
+#define MAX_JOBS CMD_MAX_JOBS
 /* --timeout: how long a read of a bulk scan may take before it is left behind */
 #define DEFAULT_TIMEOUT_SEC 10
 #define MAX_TIMEOUT_SEC 86400
-
-struct opts {
-	enum mode mode;
-	struct img_scan_opts scan; /* what the scan engine needs */
-	bool monitor;
-	bool cached;
-	const char *write_path; /* --write FILE */
-	struct img_select sel; /* --lvm, --vg */
-	struct img_table_opts table;
-};
-
 
 static void usage(FILE *f)
 {
@@ -141,9 +104,8 @@ static void usage(FILE *f)
 	        "  -V, --version        version\n"
 	        "\n"
 	        "Checks (--check, --allow):\n");
-	for (unsigned i = 0; i < _IMG_CHECK_MAX; i++)
-		fprintf(f, "  %-18s %s\n", img_check_name((enum img_check_id)i),
-		        img_check_summary((enum img_check_id)i));
+	for (unsigned i = 0; imgscan_check_name(i); i++)
+		fprintf(f, "  %-18s %s\n", imgscan_check_name(i), imgscan_check_summary(i));
 	fprintf(f,
 	        "\n"
 	        "Exit status:\n"
@@ -220,98 +182,6 @@ static void bad_option(int c, const char *arg)
 	else
 		fprintf(stderr, "imgscan: invalid option -- '%s'\n", ESC_SHOWN(ep));
 	free(ep);
-}
-
-/*
- * --udev runs from IMPORT{program}: the environment holds what the rules
- * before ours found (the database is not written yet).  Nothing is printed
- * for a device the guard table says never to open (enum/guard.c: the dm/LVM
- * flags); sysfs is checked again before open().
- */
-static const char *env_prop(void *ctx, const char *name)
-{
-	(void)ctx;
-	return getenv(name);
-}
-
-static bool udev_env_forbids(void)
-{
-	struct img_guard_facts f;
-
-	img_guard_facts_init(&f);
-	img_guard_facts_from_props(&f, env_prop, NULL);
-	return img_guard_eval(&f, IMG_GUARD_FOR_OPEN) != NULL;
-}
-
-/* --cached: the udev database only; no device is opened */
-static int run_cached(const struct opts *o)
-{
-	struct img_device *devs;
-	size_t ndev, k = 0;
-	int r = img_enum_devices(true, true, &devs, &ndev);
-
-	if (r < 0) {
-		fprintf(stderr, "imgscan: cannot list block devices: %s\n", strerror(-r));
-		return EXIT_SOME_FAILED;
-	}
-	if (o->mode == MODE_JSON)
-		img_out_json_begin(stdout);
-	for (size_t i = 0; i < ndev; i++) {
-		const struct img_device *d = &devs[i];
-
-		if (!img_select_device(&o->sel, d) || d->n_props == 0)
-			continue;
-		if (o->mode == MODE_JSON)
-			img_out_json_cached_item(stdout, d, k == 0);
-		else
-			img_out_export_cached(stdout, d, k == 0);
-		k++;
-	}
-	if (o->mode == MODE_JSON)
-		img_out_json_end(stdout, k);
-	img_select_vg_unmatched(&o->sel, devs, ndev);
-	img_devices_free(devs, ndev);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOME_FAILED;
-}
-
-/* --monitor: a device an event names, probed like a PATH operand */
-static void monitor_scan(void *ctx, const char *devnode, struct img_scan *s)
-{
-	struct img_target t = { .path = devnode };
-
-	t.dev = img_target_stat(&t, true);
-
-	img_scan_one(&t, ctx, s);
-}
-
-static void monitor_release(void *ctx, struct img_scan *s)
-{
-	(void)ctx;
-	free(s->res);
-	s->res = NULL;
-	free((struct img_device *)s->dev);
-	s->dev = NULL;
-}
-
-/*
- * Run from a udev rule after udev's blkid builtin, which found no filesystem
- * (no ID_FS_TYPE in the environment): an ISO 9660 signature cannot be there,
- * so the read of its block is saved.  With ID_FS_TYPE set (a rule without
- * the blkid guard) the check is made as everywhere else.
- */
-static bool udev_env_no_filesystem(void)
-{
-	const char *sub = getenv("SUBSYSTEM"), *devpath = getenv("DEVPATH");
-
-	return sub && strcmp(sub, "block") == 0 && devpath && *devpath && !getenv("ID_FS_TYPE");
-}
-
-/* run from a udev rule for a device an admin opted in to verdicts (--check) */
-static bool udev_env_check(void)
-{
-	const char *sub = getenv("SUBSYSTEM"), *v = getenv("IMGSCAN_CHECK");
-
-	return sub && strcmp(sub, "block") == 0 && v && strcmp(v, "1") == 0;
 }
 
 enum {
@@ -478,21 +348,116 @@ static int excl_check(const bool *given)
 	return 0;
 }
 
+/* a policy setter of the library: imgscan_policy_allow, _deny_formats ... */
+typedef int (*policy_set_fn)(struct imgscan_policy *pol, const char *list);
+
+/*
+ * The first non-empty token of the comma-separated list that set refuses
+ * (tried alone on a scratch policy): *bad and *bad_len, and true; false
+ * when every token is known.  Messages quote the very token.
+ */
+static bool list_bad(const char *list, policy_set_fn set, const char **bad, size_t *bad_len)
+{
+	struct imgscan_policy *scratch = imgscan_policy_new();
+	char tok[256];
+
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t l = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (l) {
+			if (l < sizeof(tok))
+				memcpy(tok, p, l);
+			tok[l < sizeof(tok) ? l : 0] = '\0';
+			if (!scratch || l >= sizeof(tok) || set(scratch, tok) < 0) {
+				*bad = p;
+				*bad_len = l;
+				imgscan_policy_free(scratch);
+				return true;
+			}
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	imgscan_policy_free(scratch);
+	return false;
+}
+
+/* the one non-empty token of list into tok; false when there are none or several */
+static bool list_one(const char *list, char *tok, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t l = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (l) {
+			if (n++ || l >= len)
+				return false;
+			memcpy(tok, p, l);
+			tok[l] = '\0';
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return n == 1;
+}
+
+/* the --check options as given, turned into the library's policy once all are read */
+struct policy_args {
+	char *allow; /* every --allow LIST, joined by commas (malloc'ed) */
+	const char *deny;
+	const char *vmdk_types;
+	char expect[32];
+	bool expect_set;
+	uint64_t max_virtual_size;
+	bool max_virtual_size_set;
+};
+
+/* --allow LIST adds to the lists given before */
+static int add_allow(struct policy_args *pa, const char *list)
+{
+	size_t old = pa->allow ? strlen(pa->allow) : 0, l = strlen(list);
+	char *p = realloc(pa->allow, old + l + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (old)
+		p[old++] = ',';
+	memcpy(p + old, list, l + 1);
+	pa->allow = p;
+	return 0;
+}
+
+/* pa as the library's policy into *ret; the lists were checked token by token when given */
+static int make_policy(const struct policy_args *pa, struct imgscan_policy **ret)
+{
+	struct imgscan_policy *pol = imgscan_policy_new();
+
+	*ret = pol;
+	if (!pol)
+		return -ENOMEM;
+	if ((pa->allow && imgscan_policy_allow(pol, pa->allow) < 0) ||
+	    (pa->deny && imgscan_policy_deny_formats(pol, pa->deny) < 0) ||
+	    (pa->vmdk_types && imgscan_policy_vmdk_types(pol, pa->vmdk_types) < 0) ||
+	    (pa->expect_set && imgscan_policy_expect_format(pol, pa->expect) < 0) ||
+	    (pa->max_virtual_size_set && imgscan_policy_max_virtual_size(pol, pa->max_virtual_size) < 0))
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * The options into *o; the operands stay at argv[optind...].  Returns an
  * exit status (a usage error said, --help, --version, --list-columns), or
  * -1 to go on.
  */
-static int parse_args(int argc, char **argv, struct opts *o)
+static int parse_args(int argc, char **argv, struct cmd_opts *o, struct policy_args *pa)
 {
 	bool given[ARG_MAX] = { false }; /* options seen, for excl_rules */
 	uint64_t v;
 	const char *bad;
 	size_t bad_len;
-	uint32_t set;
 	int c;
 
-	img_policy_init(&o->scan.policy);
 	/* getopt's own messages would echo an argument's bytes raw: ours escape them */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":Jj:nbrvhVo:OPT", longopts, NULL)) != -1) {
@@ -500,47 +465,52 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			given[c] = true;
 		switch (c) {
 		case OPT_CHECK:
-			o->scan.check = true;
+			o->check = true;
 			break;
 		case OPT_EXPECT_FORMAT:
-			if (img_format_parse_list(optarg, &set, &bad, &bad_len) < 0 || !set ||
-			    (set & (set - 1))) {
+			/* one format qemu opens: a token --deny-formats takes, alone */
+			if (!list_one(optarg, pa->expect, sizeof(pa->expect)) ||
+			    list_bad(pa->expect, imgscan_policy_deny_formats, &bad, &bad_len)) {
 				return usage_arg("--expect-format", optarg, strlen(optarg),
 				                 "is not one format qemu opens (raw, qcow2, vmdk ...)");
 			}
-			o->scan.policy.expect_set = true;
-			o->scan.policy.expect = (enum img_format_id)__builtin_ctz(set);
-			o->scan.check = true;
+			pa->expect_set = true;
+			o->check = true;
 			break;
 		case OPT_DENY_FORMATS:
-			if (img_format_parse_list(optarg, &o->scan.policy.deny, &bad, &bad_len) < 0) {
+			if (list_bad(optarg, imgscan_policy_deny_formats, &bad, &bad_len)) {
 				return usage_arg("--deny-formats", bad, bad_len, "is not a format imgscan knows");
 			}
-			o->scan.check = true;
+			pa->deny = optarg;
+			o->check = true;
 			break;
 		case OPT_VMDK_TYPES:
-			if (img_vmdk_types_parse_list(optarg, &o->scan.policy.vmdk_types, &bad, &bad_len) < 0) {
+			if (list_bad(optarg, imgscan_policy_vmdk_types, &bad, &bad_len)) {
 				return usage_arg("--vmdk-types", bad, bad_len,
 				                 "is not a createType qemu knows (names are case-sensitive, "
 				                 "as in the descriptor)");
 			}
-			o->scan.check = true;
+			pa->vmdk_types = optarg;
+			o->check = true;
 			break;
 		case OPT_MAX_VIRTUAL_SIZE:
-			if (parse_u64(optarg, &o->scan.policy.max_virtual_size) < 0) {
+			if (parse_u64(optarg, &pa->max_virtual_size) < 0) {
 				return usage_arg("--max-virtual-size", optarg, strlen(optarg),
 				                 "is not a byte count");
 			}
-			o->scan.policy.max_virtual_size_set = true;
-			o->scan.check = true;
+			pa->max_virtual_size_set = true;
+			o->check = true;
 			break;
 		case OPT_ALLOW:
-			if (img_check_parse_list(optarg, &set, &bad, &bad_len) < 0) {
+			if (list_bad(optarg, imgscan_policy_allow, &bad, &bad_len)) {
 				return usage_arg("--allow", bad, bad_len,
 				                 "is not a check imgscan knows (see imgscan --help)");
 			}
-			o->scan.policy.allow |= set;
-			o->scan.check = true;
+			if (add_allow(pa, optarg) < 0) {
+				fprintf(stderr, "imgscan: out of memory\n");
+				return EXIT_SOME_FAILED;
+			}
+			o->check = true;
 			break;
 		case 'J':
 			o->mode = MODE_JSON;
@@ -562,7 +532,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->write_path = optarg;
 			break;
 		case OPT_OFFSET:
-			if (parse_u64(optarg, &o->scan.offset) < 0) {
+			if (parse_u64(optarg, &o->offset) < 0) {
 				char *ep = esc_arg(optarg);
 
 				fprintf(stderr, "imgscan: --offset: '%s' is not a byte count\n", ESC_SHOWN(ep));
@@ -571,10 +541,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_STATS:
-			o->scan.stats = true;
+			o->stats = true;
 			break;
 		case OPT_NO_DIRECT:
-			o->scan.no_direct = true;
+			o->no_direct = true;
 			break;
 		case OPT_VG:
 			if (o->sel.n_vg >= IMG_MAX_VG_FILTERS) {
@@ -587,7 +557,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->sel.lvm_only = true;
 			break;
 		case OPT_DEEP:
-			o->scan.deep = true;
+			o->deep = true;
 			/*
 			 * --deep reads tables 1 MiB at a time, up to 64 MiB a
 			 * volume: such buffers go back to the kernel when freed,
@@ -602,14 +572,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_JOBS)
 				return usage_arg("--jobs", optarg, strlen(optarg),
 				                 "is not a number from 1 to " IMG_STRINGIFY(MAX_JOBS));
-			o->scan.jobs = (unsigned)v;
+			o->jobs = (unsigned)v;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_u64(optarg, &v) < 0 || v > MAX_TIMEOUT_SEC)
 				return usage_arg("--timeout", optarg, strlen(optarg),
 				                 "is not a number of seconds from 0 (no limit) to "
 				                 IMG_STRINGIFY(MAX_TIMEOUT_SEC));
-			o->scan.timeout = (unsigned)v;
+			o->timeout = (unsigned)v;
 			break;
 		case 'n':
 			o->table.noheadings = true;
@@ -640,7 +610,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->monitor = true;
 			break;
 		case 'v':
-			o->scan.verbose = true;
+			o->verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -658,8 +628,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	given[ARG_PATH2] = argc - optind > 1;
 	if (excl_check(given))
 		return EXIT_USAGE;
-	o->table.stats = o->scan.stats;
-	o->table.check = o->scan.check;
+	o->table.stats = o->stats;
+	o->table.check = o->check;
 	{
 		char err[128];
 
@@ -674,136 +644,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
-/*
- * Scan targets[n] and write each result, in input order, in the output *o
- * chose (into --write's file when given).  Returns an exit status.
- */
-static int run_scan(struct opts *o, const struct img_target *targets, size_t n,
-                    const struct timespec *t_start)
-{
-	struct img_scanner *sw;
-	struct img_progress *progress = NULL;
-	bool out_tty;
-	struct img_table *table = NULL;
-	struct img_prom *prom = NULL;
-	char write_tmp[4096] = "";
-	int failed = 0;
-	size_t unsafe = 0;
-
-	if (o->write_path && img_write_begin(o->write_path, write_tmp, sizeof(write_tmp)) < 0)
-		return EXIT_SOME_FAILED;
-	if (o->mode == MODE_PROM) {
-		prom = img_prom_new();
-		if (!prom) {
-			fprintf(stderr, "imgscan: out of memory\n");
-			img_write_abort(write_tmp);
-			return EXIT_SOME_FAILED;
-		}
-	}
-	if (o->mode == MODE_TABLE) {
-		table = img_table_new(&o->table);
-		if (!table) {
-			fprintf(stderr, "imgscan: cannot make the table\n");
-			img_write_abort(write_tmp);
-			return EXIT_SOME_FAILED;
-		}
-	} else if (o->mode == MODE_JSON) {
-		img_out_json_begin(stdout);
-	}
-	if (o->mode != MODE_UDEV)
-		progress = img_progress_new(n);
-	out_tty = progress && isatty(STDOUT_FILENO);
-	o->scan.udev = o->mode == MODE_UDEV;
-	/* the metrics name no content: libblkid is not loaded */
-	o->scan.no_content = o->mode == MODE_PROM;
-	sw = img_scanner_new(targets, n, &o->scan);
-	if (!sw) {
-		fprintf(stderr, "imgscan: out of memory\n");
-		img_write_abort(write_tmp);
-		return EXIT_SOME_FAILED;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct img_scan *sc = img_scanner_get(sw, i);
-
-		img_progress_tick(progress);
-		/* off the terminal before a line goes there (a table is printed at the end) */
-		if (sc->error || (out_tty && o->mode != MODE_TABLE))
-			img_progress_clear(progress);
-		if (sc->error) {
-			img_scan_report_error(sc);
-			failed++;
-		} else if (sc->checked && !sc->verdict.safe) {
-			unsafe++;
-		}
-		switch (o->mode) {
-		case MODE_JSON:
-			img_out_json_item(stdout, sc, i == 0);
-			break;
-		case MODE_UDEV:
-			img_out_udev(stdout, sc);
-			break;
-		case MODE_EXPORT:
-			img_out_export(stdout, sc, i == 0);
-			break;
-		case MODE_PROM:
-			img_prom_add(prom, sc);
-			break;
-		case MODE_TABLE:
-			img_table_add(table, sc);
-			break;
-		}
-		img_scanner_release(sw, i);
-	}
-	img_scanner_free(sw);
-	img_progress_free(progress);
-	progress = NULL;
-	if (o->mode == MODE_JSON)
-		img_out_json_end(stdout, n);
-	if (prom) {
-		struct timespec t_end;
-
-		clock_gettime(CLOCK_MONOTONIC, &t_end);
-		if (img_prom_print(prom, stdout,
-		                   (double)(t_end.tv_sec - t_start->tv_sec) +
-		                           (double)(t_end.tv_nsec - t_start->tv_nsec) / 1e9) < 0) {
-			fprintf(stderr, "imgscan: --prometheus: cannot write the metrics: %s\n",
-			        strerror(errno));
-			failed++;
-		}
-		img_prom_free(prom);
-	}
-	if (table) {
-		if (img_table_print(table, stdout) < 0) {
-			fprintf(stderr, "imgscan: cannot print the table\n");
-			failed++;
-		}
-		img_table_free(table);
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (o->write_path)
-			fprintf(stderr, "imgscan: %s: write error: %s (%s is left as it was)\n", write_tmp,
-			        strerror(errno), o->write_path);
-		else
-			fprintf(stderr, "imgscan: write error on standard output\n");
-		img_write_abort(write_tmp);
-		failed++;
-	} else if (o->write_path && img_write_commit(o->write_path, write_tmp) < 0) {
-		failed++;
-	}
-	if (img_scan_content_lib_missing())
-		failed++;
-	if (failed)
-		return EXIT_SOME_FAILED;
-	/* udev imports nothing from a program that exits non-zero: ID_IMAGE_SAFE says it */
-	return unsafe && o->mode != MODE_UDEV ? EXIT_UNSAFE : EXIT_OK;
-}
-
 int main(int argc, char **argv)
 {
-	struct opts o = { .mode = MODE_TABLE, .scan = { .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC, .on_open = img_trace_attach } };
-	struct img_device *devs = NULL;
-	size_t ndev = 0, n;
-	struct img_target *targets;
+	struct cmd_opts o = { .mode = MODE_TABLE, .jobs = 4, .timeout = DEFAULT_TIMEOUT_SEC };
+	struct policy_args pa = { 0 };
 	struct timespec t_start;
 	int rc;
 
@@ -817,85 +661,30 @@ int main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
 
-	rc = parse_args(argc, argv, &o);
-	if (rc >= 0)
+	rc = parse_args(argc, argv, &o, &pa);
+	if (rc < 0 && o.check && make_policy(&pa, &o.policy) < 0) {
+		fprintf(stderr, "imgscan: out of memory\n");
+		rc = EXIT_SOME_FAILED;
+	}
+	free(pa.allow);
+	if (rc >= 0) {
+		imgscan_policy_free(o.policy);
 		return rc;
+	}
 	if (o.table.tree)
 		setlocale(LC_CTYPE, ""); /* tree art and the arrow in UTF-8, as lsblk */
-	if (o.monitor) {
-		static const struct img_monitor_ops ops = {
-			.scan = monitor_scan,
-			.release = monitor_release,
-		};
-
-		rc = img_monitor_run(&ops, &o.scan, stdout);
-		if (rc < 0) {
-			fprintf(stderr, "imgscan: --monitor: %s\n", strerror(-rc));
-			return EXIT_SOME_FAILED;
-		}
-		return EXIT_OK;
-	}
-
-	if (o.cached)
-		return run_cached(&o);
-	if (o.mode == MODE_UDEV) {
-		struct img_device *d;
-
+	if (o.monitor)
+		rc = cmd_run_monitor(&o);
+	else if (o.cached)
+		rc = cmd_run_cached(&o);
+	else if (o.mode == MODE_UDEV && optind == argc) {
 		/* a second PATH is refused by excl_rules */
-		if (optind == argc) {
-			fprintf(stderr, "imgscan: --udev needs the PATH of the device udev runs it for\n");
-			return EXIT_USAGE;
-		}
-		if (udev_env_forbids())
-			return EXIT_OK;
-		o.scan.no_content_sigs = udev_env_no_filesystem();
-		/* the content the --check verdict sees: what udev's blkid found */
-		o.scan.udev_fs_type = getenv("ID_FS_TYPE");
-		o.scan.udev_fs_usage = getenv("ID_FS_USAGE");
-		/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" */
-		if (udev_env_check())
-			o.scan.check = true;
-		/* bounded time: when the deadline passes, udev imports nothing */
-		alarm(UDEV_DEADLINE_SEC);
-		targets = calloc(1, sizeof(*targets));
-		if (!targets)
-			return EXIT_SOME_FAILED;
-		targets[0].path = argv[optind];
-		d = img_target_stat(&targets[0], false);
-		if (d && d->skip) {
-			free(d);
-			free(targets);
-			return EXIT_OK;
-		}
-		targets[0].dev = d;
-		n = 1;
-	} else if (optind == argc) {
-		if (img_targets_enumerate(&o.sel, o.scan.verbose, &devs, &ndev, &targets, &n) < 0)
-			return EXIT_SOME_FAILED;
-		img_select_vg_unmatched(&o.sel, devs, ndev);
-	} else {
-		n = (size_t)(argc - optind);
-		targets = calloc(n, sizeof(*targets));
-		if (!targets)
-			return EXIT_SOME_FAILED;
-		/*
-		 * Each PATH is stat'ed by the worker that reads it, just before
-		 * open(), and a block device's facts are asked of us then: on a
-		 * cold cache the lookups overlap the reads instead of running
-		 * one after another before the first read.
-		 */
-		for (size_t i = 0; i < n; i++)
-			targets[i].path = argv[optind + (int)i];
-		o.scan.device_facts = img_target_device;
-		o.scan.device_free = img_target_device_free;
-	}
-
-	rc = run_scan(&o, targets, n, &t_start);
-	for (size_t i = 0; i < n; i++) {
-		if (!devs)
-			free((struct img_device *)targets[i].dev);
-	}
-	free(targets);
-	img_devices_free(devs, ndev);
+		fprintf(stderr, "imgscan: --udev needs the PATH of the device udev runs it for\n");
+		rc = EXIT_USAGE;
+	} else if (o.mode == MODE_UDEV)
+		rc = cmd_run_udev(&o, argv[optind]);
+	else
+		rc = cmd_run_scan(&o, argv + optind, (size_t)(argc - optind), &t_start);
+	imgscan_policy_free(o.policy);
 	return rc;
 }

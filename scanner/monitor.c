@@ -37,6 +37,7 @@
 #include "enum/device.h"
 #include "enum/guard.h"
 #include "monitor.h"
+#include "text/encode.h"
 
 /* both libraries, before anything is set up */
 static int dlopen_monitor(void)
@@ -133,19 +134,11 @@ static json_object *image_props(struct udev_device *d)
 	return o;
 }
 
-/* the --json object of a probed device */
-static json_object *scan_object(const struct img_scan *s)
+/* the --json object of a probed device, from its text */
+static json_object *scan_object(char *text)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	json_object *o = NULL;
+	json_object *o = text ? sym_json_tokener_parse(text) : NULL;
 
-	if (!f)
-		return NULL;
-	img_out_json_item(f, s, true);
-	if (fclose(f) == 0 && text)
-		o = sym_json_tokener_parse(text);
 	free(text);
 	return o;
 }
@@ -182,18 +175,17 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
 		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(why));
 	} else {
-		struct img_scan s;
+		char *text = ops->scan(ctx, node);
 
-		ops->scan(ctx, node, &s);
 		/* changed while it was probed: what was read is not this event's */
 		if (event_stale(d)) {
 			sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
 			sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(STALE_WHY));
+			free(text);
 		} else {
 			sym_json_object_object_add(ev, "source", sym_json_object_new_string("probe"));
-			sym_json_object_object_add(ev, "image", scan_object(&s));
+			sym_json_object_object_add(ev, "image", scan_object(text));
 		}
-		ops->release(ctx, &s);
 	}
 	fputs(sym_json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
 	                                             JSON_C_TO_STRING_NOSLASHESCAPE),

@@ -9,16 +9,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "output/output.h"
-
 /*
- * How --monitor probes a device the event does not describe: scan fills s
+ * How --monitor probes a device the event does not describe: scan probes it
  * exactly like a PATH operand (device checks from sysfs before open; an
- * error or a skip lands in s->error), release frees what scan allocated.
+ * error or a skip is the object's "error") and returns the object --json
+ * prints for it, malloc'ed text (NULL: none).
  */
 struct img_monitor_ops {
-	void (*scan)(void *ctx, const char *devnode, struct img_scan *s);
-	void (*release)(void *ctx, struct img_scan *s);
+	char *(*scan)(void *ctx, const char *devnode);
 };
 
 /*

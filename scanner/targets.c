@@ -62,10 +62,10 @@ void img_select_vg_unmatched(const struct img_select *sel, const struct img_devi
 
 /* every block device, filtered; skipped ones are listed with -v */
 int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img_device **ret_devs,
-                          size_t *ret_ndev, struct img_target **ret, size_t *ret_n)
+                          size_t *ret_ndev, const struct img_device ***ret, size_t *ret_n)
 {
 	struct img_device *devs;
-	struct img_target *t;
+	const struct img_device **t;
 	size_t ndev, n = 0;
 	int r;
 
@@ -93,10 +93,7 @@ int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img
 			}
 			continue;
 		}
-		t[n].path = d->node;
-		t[n].dev = &devs[i];
-		t[n].skip = d->skip;
-		n++;
+		t[n++] = d;
 	}
 	*ret_devs = devs;
 	*ret_ndev = ndev;
@@ -105,13 +102,10 @@ int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img
 	return 0;
 }
 
-const struct img_device *img_target_device(void *ctx, const struct img_target *t, dev_t rdev,
-                                          const char **skip)
+struct img_device *img_target_device(dev_t rdev, const char **skip)
 {
 	struct img_device *d = calloc(1, sizeof(*d));
 
-	(void)ctx;
-	(void)t;
 	*skip = NULL;
 	if (!d)
 		return NULL;
@@ -123,27 +117,19 @@ const struct img_device *img_target_device(void *ctx, const struct img_target *t
 	return d;
 }
 
-void img_target_device_free(void *ctx, const struct img_device *d)
-{
-	(void)ctx;
-	free((struct img_device *)d);
-}
-
-struct img_device *img_target_stat(struct img_target *t, bool use_udev)
+struct img_device *img_target_stat(const char *path, bool use_udev)
 {
 	struct img_device *d;
-	struct stat *st = &t->st;
+	struct stat st;
 
-	t->have_st = stat(t->path, st) == 0;
-	if (!t->have_st || !S_ISBLK(st->st_mode))
+	if (stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
 		return NULL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	if (img_device_from_devnum(st->st_rdev, use_udev, d) < 0) {
+	if (img_device_from_devnum(st.st_rdev, use_udev, d) < 0) {
 		free(d);
 		return NULL;
 	}
-	t->skip = d->skip;
 	return d;
 }

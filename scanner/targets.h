@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sys/types.h>
+
 #include "enum/device.h"
-#include "scan/scan.h"
 
 #define IMG_MAX_VG_FILTERS 64
 
@@ -32,29 +33,27 @@ void img_select_vg_unmatched(const struct img_select *sel, const struct img_devi
                              size_t ndev);
 
 /*
- * Every block device sel keeps, as targets; the skipped ones (never to be
- * opened) are said on stderr when verbose.  Free *ret_devs with
- * img_devices_free() and *ret with free().  Negative errno, said on stderr.
+ * Every block device sel keeps that may be opened: (*ret)[0 .. *ret_n)
+ * point into *ret_devs; the skipped ones (never to be opened) are said on
+ * stderr when verbose.  Free *ret_devs with img_devices_free() and *ret with
+ * free().  Negative errno, said on stderr.
  */
 int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img_device **ret_devs,
-                          size_t *ret_ndev, struct img_target **ret, size_t *ret_n);
+                          size_t *ret_ndev, const struct img_device ***ret, size_t *ret_n);
 
 /*
- * A PATH operand: t->st and t->have_st from stat(2), and when it is a block
- * device, its sysfs facts and skip reason (from the udev database too when
- * use_udev), to be checked before open().  NULL: not a block device (or no
- * memory); free() the device.
+ * A PATH operand's block device: its sysfs facts and skip reason (from the
+ * udev database too when use_udev), to be checked before open().  NULL:
+ * not a block device (or no memory); free() the device.
  */
-struct img_device *img_target_stat(struct img_target *t, bool use_udev);
+struct img_device *img_target_stat(const char *path, bool use_udev);
 
 /*
- * The engine's device_facts hook (img_scan_opts) for PATH operands the
- * engine stats itself: the block device rdev's sysfs facts and udev
- * database entry, *skip its verdict from the guard table.  NULL (and *skip
- * NULL) when they cannot be read.  img_target_device_free is device_free.
+ * The block device rdev's sysfs facts and udev database entry, *skip its
+ * verdict from the guard table (the command's check hook for PATH operands,
+ * run in the worker that reads them).  NULL (and *skip NULL) when they
+ * cannot be read; free() the device.
  */
-const struct img_device *img_target_device(void *ctx, const struct img_target *t, dev_t rdev,
-                                          const char **skip);
-void img_target_device_free(void *ctx, const struct img_device *d);
+struct img_device *img_target_device(dev_t rdev, const char **skip);
 
 #endif

@@ -20,7 +20,7 @@ build=${1:?usage: tools/valgrind.sh BUILD-DIR}
 top=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 command -v valgrind >/dev/null 2>&1 || { echo "SKIP: valgrind not installed"; exit 77; }
 build=$(cd "$build" && pwd)
-[ -x "$build/imgscan" ] || { echo "valgrind.sh: $build/imgscan missing"; exit 1; }
+[ -x "$build/imgscan-uninstalled" ] || { echo "valgrind.sh: $build/imgscan-uninstalled missing"; exit 1; }
 
 VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-origins=yes"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/imgscan-vg.XXXXXX")
@@ -76,13 +76,13 @@ for head in "$top"/fixtures/*.head "$top"/fixtures/bad/*.head; do
 	fi
 done
 for img in "$tmp"/img/*; do
-	run "imgscan --udev $(basename "$img")" "$build/imgscan" --udev "$img"
+	run "imgscan --udev $(basename "$img")" "$build/imgscan-uninstalled" --udev "$img"
 done
 # one process over every image, each output mode
-run "imgscan --json (all)" "$build/imgscan" --json "$tmp"/img/*
-run "imgscan --json --deep (all)" "$build/imgscan" --json --deep "$tmp"/img/*
-run "imgscan --export (all)" "$build/imgscan" --export "$tmp"/img/*
-run "imgscan table (all)" "$build/imgscan" "$tmp"/img/*
+run "imgscan --json (all)" "$build/imgscan-uninstalled" --json "$tmp"/img/*
+run "imgscan --json --deep (all)" "$build/imgscan-uninstalled" --json --deep "$tmp"/img/*
+run "imgscan --export (all)" "$build/imgscan-uninstalled" --export "$tmp"/img/*
+run "imgscan table (all)" "$build/imgscan-uninstalled" "$tmp"/img/*
 if [ -x "$build/fuzz-probe" ]; then
 	run "fuzz-probe replay" "$build/fuzz-probe" "$top/fixtures" "$top/fixtures/bad"
 fi

@@ -93,6 +93,7 @@ struct imgscan_probe {
 	bool has_err;
 
 	char tokens[IMG_MAX_FEATURES][TOKEN_MAX];
+	char version[24]; /* the format version as text ("3", "1.1"); "" when none */
 
 	struct propset props;
 	struct propset raw; /* the same with raw header strings, made on first request */
@@ -240,8 +241,9 @@ static int fail_text(struct imgscan_probe *pr, const char *op, int err, const ch
 	const char *who = pr->kind == SRC_PATH ? pr->path : pr->name;
 	char *esc = who && *who ? img_esc_dup(who) : NULL;
 
+	/* as the command says it: a device not opened by design, not an errno's hint */
 	img_scan_error_format(pr->err, sizeof(pr->err), esc ? esc : "probe", op, err, text, detail,
-	                      false);
+	                      text && err != -ETIMEDOUT);
 	free(esc);
 	pr->has_err = true;
 	pr->e_err = err;
@@ -362,6 +364,9 @@ static int finish(struct imgscan_probe *pr)
 	for (unsigned i = 0; i < res->n_features && i < IMG_MAX_FEATURES; i++)
 		if (img_feature_token(&res->features[i], pr->tokens[i], TOKEN_MAX) < 0)
 			pr->tokens[i][0] = 0;
+	pr->version[0] = 0;
+	if (res->has_version && img_version_text(res, pr->version, sizeof(pr->version)) < 0)
+		pr->version[0] = 0;
 	img_udev_props(s, false, add_prop, &pr->props);
 	if (pr->props.failed)
 		return fail(pr, "list the properties", -ENOMEM, NULL);
@@ -683,9 +688,15 @@ const char *imgscan_probe_get_limit(const struct imgscan_probe *pr)
 	return res ? res->limit : NULL;
 }
 
+/* a path or a descriptor failed after the engine took it: its counters are kept */
+static bool failed_scan(const struct imgscan_probe *pr)
+{
+	return pr && !pr->done && pr->has_err && pr->scan.error && pr->kind != SRC_MEM;
+}
+
 int imgscan_probe_get_io(const struct imgscan_probe *pr, uint64_t *reads, uint64_t *bytes)
 {
-	if (!result(pr) || !pr->have_io)
+	if (!(result(pr) && pr->have_io) && !failed_scan(pr))
 		return -ENODATA;
 	if (reads)
 		*reads = pr->scan.stats.reads;
@@ -957,7 +968,7 @@ int imgscan_probe_get_json(const struct imgscan_probe *cpr, const char **ret)
 	int r;
 
 	/* a failed run of a path or descriptor: the error object */
-	if (!pr || (!result(pr) && !(pr->has_err && pr->scan.error && pr->kind != SRC_MEM)))
+	if (!pr || (!result(pr) && !failed_scan(pr)))
 		return -ENODATA;
 	if (!pr->json) {
 		r = img_json_item_text(&pr->scan, &pr->json);
@@ -983,6 +994,11 @@ int imgscan_probe_get_error(const struct imgscan_probe *pr, int *err, const char
 	if (text)
 		*text = pr->e_text;
 	return 0;
+}
+
+const char *imgscan_probe_get_version_text(const struct imgscan_probe *pr)
+{
+	return result(pr) && pr->version[0] ? pr->version : NULL;
 }
 
 int imgscan_probe_get_image_end_offset(const struct imgscan_probe *pr, uint64_t *ret)
@@ -1149,6 +1165,11 @@ const char *imgscan_check_name(unsigned idx)
 	return idx < _IMG_CHECK_MAX ? img_check_name((enum img_check_id)idx) : NULL;
 }
 
+const char *imgscan_check_summary(unsigned idx)
+{
+	return idx < _IMG_CHECK_MAX ? img_check_summary((enum img_check_id)idx) : NULL;
+}
+
 int imgscan_probe_is_safe(const struct imgscan_probe *pr)
 {
 	if (!result(pr) || !pr->scan.checked)
@@ -1186,7 +1207,7 @@ int imgscan_probe_check_failed(const struct imgscan_probe *pr, const char *check
  * engine's struct img_scan as imgscan_probe_run fills it.
  */
 #define BATCH_CHUNK 16 /* the engine's chunk: no more workers than chunks */
-#define BATCH_JOBS_MAX 32
+#define BATCH_JOBS_MAX IMG_SCAN_MAX_JOBS /* 64; 32 before 0.2 */
 
 struct batch_item {
 	enum source_kind kind;

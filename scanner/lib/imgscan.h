@@ -153,6 +153,8 @@ IMGSCAN_EXPORT const char *imgscan_probe_get_limit(const struct imgscan_probe *p
 /*
  * The reads the run made (system calls, or io_uring requests in a batch) and
  * the bytes they returned; -ENODATA for a memory volume or before a run.
+ * Since 0.2 also after a run of a path or descriptor that failed: the reads
+ * made before it failed (0 when it was not opened).
  */
 IMGSCAN_EXPORT int imgscan_probe_get_io(const struct imgscan_probe *pr, uint64_t *reads,
                                         uint64_t *bytes);
@@ -302,7 +304,7 @@ IMGSCAN_EXPORT void imgscan_batch_free(struct imgscan_batch *b);
 IMGSCAN_EXPORT int imgscan_batch_set_flags(struct imgscan_batch *b, unsigned flags);
 IMGSCAN_EXPORT int imgscan_batch_set_policy(struct imgscan_batch *b,
                                             const struct imgscan_policy *pol);
-/* worker threads, 1 to 32 (default 4) */
+/* worker threads, 1 to 64 (default 4; at most 32 before 0.2) */
 IMGSCAN_EXPORT int imgscan_batch_set_jobs(struct imgscan_batch *b, unsigned jobs);
 /* add a volume as imgscan_probe_set_path / _set_fd would set it; its index, or a negative errno */
 IMGSCAN_EXPORT ssize_t imgscan_batch_add_path(struct imgscan_batch *b, const char *path,
@@ -345,6 +347,14 @@ IMGSCAN_EXPORT ssize_t imgscan_encode_json(const char *s, size_t len, char *out,
  */
 IMGSCAN_EXPORT int imgscan_probe_get_error(const struct imgscan_probe *pr, int *err,
                                            const char **op, const char **text);
+/*
+ * The format version as the udev property and the table write it: "3"
+ * (qcow2), "1.1" (formats that write major.minor); NULL when none.  Owned by
+ * the handle.
+ */
+IMGSCAN_EXPORT const char *imgscan_probe_get_version_text(const struct imgscan_probe *pr);
+/* what check idx (imgscan_check_name) verifies, one line of ASCII; NULL past the end */
+IMGSCAN_EXPORT const char *imgscan_check_summary(unsigned idx);
 /* --deep: where the image's last allocated cluster ends (qemu-img check's image-end-offset) */
 IMGSCAN_EXPORT int imgscan_probe_get_image_end_offset(const struct imgscan_probe *pr,
                                                       uint64_t *ret);

@@ -38,6 +38,7 @@
  *    NUL-terminated prefix that never ends inside an escape or a UTF-8
  *    sequence.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -405,4 +406,24 @@ char *img_esc_dupn(const char *s, size_t len)
 char *img_esc_dup(const char *s)
 {
 	return img_esc_dupn(s, s ? strlen(s) : 0);
+}
+
+void img_put_quoted(FILE *f, const char *val, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '`' && c != '$') {
+			fputc(c, f);
+		} else {
+			fputc('\\', f);
+			fputc('x', f);
+			fputc(hex[c >> 4], f);
+			fputc(hex[c & 0xf], f);
+		}
+	}
+	fputc('"', f);
 }

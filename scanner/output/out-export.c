@@ -20,26 +20,6 @@
 
 #include "output/output.h"
 
-void img_put_quoted(FILE *f, const char *val, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	fputc('"', f);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)val[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '`' && c != '$') {
-			fputc(c, f);
-		} else {
-			fputc('\\', f);
-			fputc('x', f);
-			fputc(hex[c >> 4], f);
-			fputc(hex[c & 0xf], f);
-		}
-	}
-	fputc('"', f);
-}
-
 static void export_line(void *ctx, const char *key, const char *val, size_t len)
 {
 	FILE *f = ctx;
@@ -73,14 +53,4 @@ void img_out_export(FILE *f, const struct img_scan *s, bool first)
 		return;
 	}
 	img_udev_props(s, true, export_line, f);
-}
-
-/* --cached: what the udev database holds for a device, without opening it */
-void img_out_export_cached(FILE *f, const struct img_device *d, bool first)
-{
-	if (!first)
-		fputc('\n', f);
-	export_line(f, "DEVNAME", d->node, strlen(d->node));
-	for (unsigned i = 0; i < d->n_props; i++)
-		export_line(f, d->props[i].key, d->props[i].value, strlen(d->props[i].value));
 }

@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "dl/dl-jsonc.h"
+#include "output/json-common.h"
 #include "output/output.h"
 
 /*
@@ -34,98 +35,6 @@
  * parser depth of 32)
  */
 #define SPEC_DEPTH_MAX 16
-
-/*
- * One character as qemu's JSON writer reads it (util/unicode.c
- * mod_utf8_codepoint): *used bytes are consumed (a lead byte and the
- * continuation bytes that follow it, at most the announced length), and the
- * code point is returned, or -1 for an invalid sequence, a surrogate, a
- * noncharacter or anything above U+10FFFF, which qemu prints as one U+FFFD.
- * "\xC0\x80" is modified UTF-8 for U+0000.
- */
-static int32_t qemu_codepoint(const uint8_t *p, size_t avail, size_t *used)
-{
-	static const uint32_t min_cp[] = { 0x80, 0x800, 0x10000, 0x200000, 0x4000000 };
-	uint8_t c = p[0];
-	unsigned len = 0, i;
-	uint32_t cp, mask;
-
-	*used = 1;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xfe || (c & 0x40) == 0)
-		return -1;
-	for (mask = 0x80; c & mask; mask >>= 1)
-		len++;
-	cp = c & (mask - 1);
-	for (i = 1; i < len; i++) {
-		if (i >= avail || (p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (p[i] & 0x3fu);
-		*used = i + 1;
-	}
-	if (cp > 0x10ffff || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	if (cp < min_cp[len - 2] && !(cp == 0 && len == 2))
-		return -1;
-	return (int32_t)cp;
-}
-
-/*
- * A JSON string from untrusted bytes, as qemu-img would print it: every
- * invalid sequence (see above) becomes U+FFFD, so the document stays valid
- * UTF-8; json-c then escapes '"', '\' and the control bytes.
- */
-static json_object *jstr(const char *str, size_t len)
-{
-	const uint8_t *s = (const uint8_t *)str;
-	json_object *o;
-	uint8_t *buf;
-	size_t i, j, n;
-	bool clean = true;
-
-	if (!s)
-		return sym_json_object_new_string("");
-	for (i = 0; i < len && clean; i += n)
-		clean = s[i] < 0x80 ? (n = 1, true) : qemu_codepoint(s + i, len - i, &n) > 0;
-	if (clean)
-		return sym_json_object_new_string_len(str, (int)len);
-
-	/* U+FFFD takes 3 bytes and replaces at least one */
-	buf = malloc(3 * len + 1);
-	if (!buf)
-		return NULL;
-	for (i = 0, j = 0; i < len; i += n) {
-		int32_t cp = qemu_codepoint(s + i, len - i, &n);
-
-		if (cp < 0) {
-			memcpy(buf + j, "\xef\xbf\xbd", 3);
-			j += 3;
-		} else if (cp == 0) {
-			buf[j++] = 0; /* a NUL byte or modified UTF-8 "\xC0\x80": json-c writes \u0000 */
-		} else {
-			memcpy(buf + j, s + i, n);
-			j += n;
-		}
-	}
-	o = sym_json_object_new_string_len((const char *)buf, (int)j);
-	free(buf);
-	return o;
-}
-
-static json_object *jcstr(const char *s)
-{
-	return jstr(s, s ? strlen(s) : 0);
-}
-
-/* a fixed char array from libblkid: up to its first NUL, never past its end */
-#define jfield(obj, key, arr)                                                   \
-	do {                                                                    \
-		size_t l_ = strnlen((arr), sizeof(arr));                        \
-		if (l_)                                                         \
-			sym_json_object_object_add((obj), (key), jstr((arr), l_)); \
-	} while (0)
 
 static void add_child(json_object *parent, bool is_array, const char *key, json_object *child)
 {
@@ -159,12 +68,12 @@ static json_object *spec_render(const struct img_spec *sp, unsigned n, unsigned 
 			return c;
 		case IMG_SPEC_STR:
 			if (e->v.str.off <= pool && e->v.str.len <= pool - e->v.str.off)
-				v = jstr(sp->pool + e->v.str.off, e->v.str.len);
+				v = img_jstr(sp->pool + e->v.str.off, e->v.str.len);
 			break;
 		case IMG_SPEC_SELF:
 			/* the volume's own path, as qemu-img prints the file it opened */
 			if (self)
-				v = jcstr(self);
+				v = img_jcstr(self);
 			break;
 		case IMG_SPEC_UINT:
 			v = sym_json_object_new_uint64(e->v.u);
@@ -220,7 +129,7 @@ static json_object *spec_json(const struct img_spec *sp, const char *self)
 	unsigned i = 0;
 	json_object *data = sym_json_object_new_object();
 
-	sym_json_object_object_add(fs, "type", jcstr(sp->type));
+	sym_json_object_object_add(fs, "type", img_jcstr(sp->type));
 	/* the top level is the "data" object; stray END entries there are ignored */
 	while (i < n) {
 		json_object *part = spec_render(sp, n, &i, false, 0, self);
@@ -249,7 +158,7 @@ static void add_bytes(json_object *o, const char *key, const struct img_bytes *b
 {
 	if (b->present)
 		sym_json_object_object_add(o, key,
-		                       jstr(b->data, b->len < IMG_STR_MAX ? b->len : IMG_STR_MAX - 1));
+		                       img_jstr(b->data, b->len < IMG_STR_MAX ? b->len : IMG_STR_MAX - 1));
 }
 
 static void add_features(json_object *o, const struct img_result *res)
@@ -275,7 +184,7 @@ static void add_features(json_object *o, const struct img_result *res)
 			sym_json_object_object_add(u, "type", sym_json_object_new_string(kind_name(f->kind)));
 			sym_json_object_object_add(u, "bit", sym_json_object_new_int(f->bit));
 			if (tl)
-				sym_json_object_object_add(u, "name", jstr(f->table_name, tl));
+				sym_json_object_object_add(u, "name", img_jstr(f->table_name, tl));
 			sym_json_object_array_add(unk, u);
 		}
 	}
@@ -293,13 +202,13 @@ static void add_content(json_object *o, const struct img_content *c)
 	if (!c->present)
 		return;
 	j = sym_json_object_new_object();
-	jfield(j, "type", c->type);
-	jfield(j, "usage", c->usage);
-	jfield(j, "version", c->version);
-	jfield(j, "label", c->label);
-	jfield(j, "uuid", c->uuid);
-	jfield(j, "pttype", c->pttype);
-	jfield(j, "ptuuid", c->ptuuid);
+	img_jfield(j, "type", c->type);
+	img_jfield(j, "usage", c->usage);
+	img_jfield(j, "version", c->version);
+	img_jfield(j, "label", c->label);
+	img_jfield(j, "uuid", c->uuid);
+	img_jfield(j, "pttype", c->pttype);
+	img_jfield(j, "ptuuid", c->ptuuid);
 	sym_json_object_object_add(o, "content", j);
 }
 
@@ -319,29 +228,6 @@ static void add_stats(json_object *o, const struct img_scan *s)
 	sym_json_object_object_add(o, "scan", j);
 }
 
-/* the block device behind the path: lsblk-like facts from sysfs and the udev db */
-static void add_device(json_object *o, const struct img_device *d)
-{
-	json_object *j;
-	char devnum[32];
-
-	if (!d)
-		return;
-	j = sym_json_object_new_object();
-	jfield(j, "name", d->name);
-	snprintf(devnum, sizeof(devnum), "%u:%u", major(d->devnum), minor(d->devnum));
-	sym_json_object_object_add(j, "devnum", jcstr(devnum));
-	jfield(j, "type", d->type);
-	jfield(j, "vg", d->vg);
-	jfield(j, "lv", d->lv);
-	jfield(j, "dm-name", d->dm_name);
-	jfield(j, "dm-uuid", d->dm_uuid);
-	sym_json_object_object_add(j, "size", sym_json_object_new_uint64(d->size));
-	if (d->low_priority)
-		sym_json_object_object_add(j, "snapshot", sym_json_object_new_boolean(true));
-	sym_json_object_object_add(o, "device", j);
-}
-
 /* --deep: the top-level entries (qemu-img's "snapshots") and image-end-offset */
 static void add_top(json_object *o, const struct img_result *res)
 {
@@ -358,7 +244,7 @@ static void add_top(json_object *o, const struct img_result *res)
 		sym_json_object_object_add(o, "image-end-offset",
 		                       sym_json_object_new_uint64(res->image_end_offset));
 	if (res->deep_incomplete)
-		sym_json_object_object_add(o, "deep-incomplete", jcstr(res->deep_incomplete));
+		sym_json_object_object_add(o, "deep-incomplete", img_jcstr(res->deep_incomplete));
 }
 
 /* --check: "safety": {"safe": bool, "failed": [{"check": token, "reason": line}, ...]} */
@@ -377,10 +263,10 @@ static void add_safety(json_object *o, const struct img_scan *s)
 		if (!(s->verdict.failed & (1u << i)))
 			continue;
 		f = sym_json_object_new_object();
-		sym_json_object_object_add(f, "check", jcstr(img_check_name((enum img_check_id)i)));
+		sym_json_object_object_add(f, "check", img_jcstr(img_check_name((enum img_check_id)i)));
 		/* a reason may quote header bytes: jstr makes it valid UTF-8, json-c escapes it */
 		sym_json_object_object_add(f, "reason",
-		                           jstr(s->verdict.reason[i],
+		                           img_jstr(s->verdict.reason[i],
 		                                strnlen(s->verdict.reason[i], IMG_CHECK_REASON_MAX)));
 		sym_json_object_array_add(a, f);
 	}
@@ -394,15 +280,15 @@ static json_object *scan_json(const struct img_scan *s)
 	const struct img_result *res = s->res;
 	bool raw;
 
-	sym_json_object_object_add(o, "path", jcstr(s->path));
-	add_device(o, s->dev);
+	sym_json_object_object_add(o, "path", img_jcstr(s->path));
+	img_json_add_device(o, s->dev);
 	if (s->error || !res) {
 		int e = s->error ? s->error : -EINVAL;
 
 		sym_json_object_object_add(o, "error",
-		                       jcstr(s->error_text ? s->error_text : strerror(e < 0 ? -e : e)));
+		                       img_jcstr(s->error_text ? s->error_text : strerror(e < 0 ? -e : e)));
 		if (s->error_op)
-			sym_json_object_object_add(o, "error-op", jcstr(s->error_op));
+			sym_json_object_object_add(o, "error-op", img_jcstr(s->error_op));
 		return o;
 	}
 
@@ -423,7 +309,7 @@ static json_object *scan_json(const struct img_scan *s)
 		return o;
 	}
 
-	sym_json_object_object_add(o, "format", jcstr(img_format_name(res->format)));
+	sym_json_object_object_add(o, "format", img_jcstr(img_format_name(res->format)));
 	if (res->has_virtual_size)
 		sym_json_object_object_add(o, "virtual-size", sym_json_object_new_uint64(res->virtual_size));
 	if (res->cluster_size)
@@ -444,12 +330,12 @@ static json_object *scan_json(const struct img_scan *s)
 
 		/* "1.0", "1.1": a string, as the specification writes it */
 		if (img_version_text(res, ver, sizeof(ver)) > 0)
-			sym_json_object_object_add(o, "format-version", jcstr(ver));
+			sym_json_object_object_add(o, "format-version", img_jcstr(ver));
 	} else if (res->has_version) {
 		sym_json_object_object_add(o, "format-version", sym_json_object_new_uint64(res->version));
 	}
 	if (res->subformat)
-		sym_json_object_object_add(o, "subformat", jcstr(res->subformat));
+		sym_json_object_object_add(o, "subformat", img_jcstr(res->subformat));
 	if (res->header_length)
 		sym_json_object_object_add(o, "header-length",
 		                       sym_json_object_new_uint64(res->header_length));
@@ -459,16 +345,16 @@ static json_object *scan_json(const struct img_scan *s)
 	if (res->has_bitmaps)
 		sym_json_object_object_add(o, "bitmap-count", sym_json_object_new_uint64(res->bitmaps));
 	if (res->damaged)
-		sym_json_object_object_add(o, "damaged", jcstr(res->damaged));
+		sym_json_object_object_add(o, "damaged", img_jcstr(res->damaged));
 	if (res->limit)
-		sym_json_object_object_add(o, "limit", jcstr(res->limit));
+		sym_json_object_object_add(o, "limit", img_jcstr(res->limit));
 	if (res->n_candidates > 1) {
 		json_object *a = sym_json_object_new_array();
 		unsigned n = res->n_candidates < _IMG_FMT_MAX ? res->n_candidates : _IMG_FMT_MAX;
 
 		for (unsigned i = 0; i < n; i++)
 			if ((unsigned)res->candidates[i] < _IMG_FMT_MAX)
-				sym_json_object_array_add(a, jcstr(img_format_name(res->candidates[i])));
+				sym_json_object_array_add(a, img_jcstr(img_format_name(res->candidates[i])));
 		sym_json_object_object_add(o, "ambiguous", a);
 	}
 	add_top(o, res);
@@ -476,62 +362,6 @@ static json_object *scan_json(const struct img_scan *s)
 	add_safety(o, s);
 	add_stats(o, s);
 	return o;
-}
-
-/*
- * json-c indents by two spaces; qemu-img by four.  json-c never writes a raw
- * newline inside a string (it escapes it), so every line's leading spaces
- * are indentation: double them, after prefix.  No newline after the last line.
- */
-static void put_reindented(FILE *f, const char *text, const char *prefix)
-{
-	size_t plen = strlen(prefix), tlen = strlen(text), lines = 1, o = 0;
-	const char *p = text;
-	char *out;
-
-	for (size_t i = 0; i < tlen; i++)
-		lines += text[i] == '\n';
-	/*
-	 * at most: every line prefixed, every byte doubled (all indentation) or
-	 * written as \u00XX (a DEL)
-	 */
-	out = malloc(lines * plen + 6 * tlen + 1);
-	if (!out) {
-		fputs(text, f); /* two-space indentation, still valid JSON */
-		return;
-	}
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t lead = strspn(p, " ");
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-
-		memcpy(out + o, prefix, plen);
-		o += plen;
-		memset(out + o, ' ', 2 * lead);
-		o += 2 * lead;
-		for (size_t i = lead; i < len;) {
-			/* DEL and C1 controls, which json-c writes raw */
-			size_t c = img_control_len(p + i, len - i);
-
-			if (c == 0) {
-				out[o++] = p[i++];
-				continue;
-			}
-			o += (size_t)sprintf(out + o, "\\u%04x",
-			                     c == 1 ? (unsigned char)p[i]
-			                            : (unsigned)(((unsigned char)p[i] & 0x1f) << 6 |
-			                                         ((unsigned char)p[i + 1] & 0x3f)));
-			i += c;
-		}
-		p += len;
-		if (eol) {
-			p++;
-			if (*p)
-				out[o++] = '\n';
-		}
-	}
-	fwrite(out, 1, o, f);
-	free(out);
 }
 
 /*
@@ -557,7 +387,7 @@ void img_out_json_item(FILE *f, const struct img_scan *s, bool first)
 		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fputs(first ? "\n" : ",\n", f);
 	if (text)
-		put_reindented(f, text, "        ");
+		img_json_put_reindented(f, text, "        ");
 	sym_json_object_put(o);
 }
 
@@ -580,7 +410,7 @@ int img_json_item_text(const struct img_scan *s, char **ret)
 	text = sym_json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text)
-		put_reindented(f, text, "");
+		img_json_put_reindented(f, text, "");
 	sym_json_object_put(o);
 	if (fclose(f) != 0 || !text) {
 		free(*ret);
@@ -602,7 +432,7 @@ int img_json_string(const char *str, size_t len, char *out, size_t outlen)
 	r = dlopen_jsonc("JSON output");
 	if (r < 0)
 		return r;
-	o = jstr(str, len);
+	o = img_jstr(str, len);
 	if (!o)
 		return -ENOMEM;
 	text = sym_json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -624,28 +454,6 @@ int img_json_string(const char *str, size_t len, char *out, size_t outlen)
 void img_out_json_end(FILE *f, size_t n)
 {
 	fputs(n ? "\n    ]\n}\n" : "\n    ]\n}\n", f);
-}
-
-void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
-{
-	json_object *o, *p;
-	const char *text;
-
-	if (dlopen_jsonc("JSON output") < 0)
-		return;
-	o = sym_json_object_new_object();
-	p = sym_json_object_new_object();
-	sym_json_object_object_add(o, "path", jcstr(d->node));
-	add_device(o, d);
-	for (unsigned i = 0; i < d->n_props; i++)
-		sym_json_object_object_add(p, d->props[i].key, jcstr(d->props[i].value));
-	sym_json_object_object_add(o, "udev", p);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	fputs(first ? "\n" : ",\n", f);
-	if (text)
-		put_reindented(f, text, "        ");
-	sym_json_object_put(o);
 }
 
 void img_out_json(FILE *f, const struct img_scan *const *scans, size_t n)

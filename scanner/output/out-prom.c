@@ -22,13 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/output.h"
+#include "output/prom.h"
+#include "text/encode.h"
 
-/* the largest label value: IMG_STR_MAX-1 header bytes, each as \\xHH */
-#define LABEL_MAX (5 * IMG_STR_MAX + 1)
+/* the largest label value: 1023 header bytes (the library's bound), each as \\xHH */
+#define LABEL_MAX (5 * 1024 + 1)
 
 /* a sample's value, or false when the image has no such value */
-typedef bool (*prom_value_fn)(const struct img_scan *s, uint64_t *v);
+typedef bool (*prom_value_fn)(const struct imgscan_probe *pr, uint64_t *v);
 
 struct prom_family {
 	const char *name;
@@ -39,37 +40,48 @@ struct prom_family {
 	prom_value_fn value;
 };
 
-static bool v_info(const struct img_scan *s, uint64_t *v)
+/* one format claimed the volume: no candidates listed, not even footer-only ones */
+static bool single(const struct imgscan_probe *pr)
 {
-	(void)s;
+	return imgscan_probe_get_candidate_count(pr) == 0;
+}
+
+static bool v_info(const struct imgscan_probe *pr, uint64_t *v)
+{
+	(void)pr;
 	*v = 1;
 	return true;
 }
 
-static bool v_virtual_size(const struct img_scan *s, uint64_t *v)
+static bool v_virtual_size(const struct imgscan_probe *pr, uint64_t *v)
 {
-	*v = s->res->virtual_size;
-	return s->res->n_candidates <= 1 && s->res->has_virtual_size;
+	return single(pr) && imgscan_probe_get_virtual_size(pr, v) == 0;
 }
 
-static bool v_dirty(const struct img_scan *s, uint64_t *v)
+static bool v_dirty(const struct imgscan_probe *pr, uint64_t *v)
 {
-	*v = s->res->dirty;
-	return s->res->n_candidates <= 1 && !s->res->no_dirty_flag;
+	int d = imgscan_probe_is_dirty(pr);
+
+	*v = d == 1;
+	return single(pr) && d >= 0;
 }
 
 /* the corrupt bit exists in qcow2 only; elsewhere a sample only when set (as --udev) */
-static bool v_corrupt(const struct img_scan *s, uint64_t *v)
+static bool v_corrupt(const struct imgscan_probe *pr, uint64_t *v)
 {
-	*v = s->res->corrupt;
-	return s->res->n_candidates <= 1 && (s->res->format == IMG_FMT_QCOW2 || s->res->corrupt);
+	int c = imgscan_probe_is_corrupt(pr);
+
+	*v = c == 1;
+	return single(pr) && c >= 0;
 }
 
 /* --check: 1 when a check failed */
-static bool v_unsafe(const struct img_scan *s, uint64_t *v)
+static bool v_unsafe(const struct imgscan_probe *pr, uint64_t *v)
 {
-	*v = !s->verdict.safe;
-	return s->checked;
+	int safe = imgscan_probe_is_safe(pr);
+
+	*v = safe == 0;
+	return safe >= 0;
 }
 
 static const struct prom_family families[] = {
@@ -151,25 +163,30 @@ static void label_str(FILE *f, bool *first, const char *name, const char *val)
 	label(f, first, name, val, val ? strlen(val) : 0);
 }
 
-static void label_bytes(FILE *f, bool *first, const char *name, const struct img_bytes *b)
+/* an untrusted header string from a getter */
+static void label_getter(FILE *f, bool *first, const char *name,
+                         int (*get)(const struct imgscan_probe *, const char **, size_t *),
+                         const struct imgscan_probe *pr)
 {
-	if (b->present)
-		label(f, first, name, b->data, b->len);
+	const char *s;
+	size_t len;
+
+	if (get(pr, &s, &len) == 0)
+		label(f, first, name, s, len);
 }
 
-static void info_labels(FILE *f, bool *first, const struct img_scan *s)
+static void info_labels(FILE *f, bool *first, const struct img_view *v)
 {
-	const struct img_result *res = s->res;
-	const struct img_device *d = s->dev;
+	const struct imgscan_probe *pr = v->pr;
+	unsigned n = imgscan_probe_get_candidate_count(pr);
 	char buf[256];
+	uint32_t ver;
 
-	if (res->n_candidates > 1) {
+	if (n) {
 		size_t used = 0;
-		unsigned n = res->n_candidates < _IMG_FMT_MAX ? res->n_candidates : _IMG_FMT_MAX;
 
 		for (unsigned i = 0; i < n; i++) {
-			const char *name = (unsigned)res->candidates[i] < _IMG_FMT_MAX ?
-			                           img_format_name(res->candidates[i]) : NULL;
+			const char *name = imgscan_probe_get_candidate(pr, i);
 			size_t len = name ? strlen(name) : 0;
 
 			if (!len || len + 2 > sizeof(buf) - used)
@@ -181,64 +198,80 @@ static void info_labels(FILE *f, bool *first, const struct img_scan *s)
 		}
 		label(f, first, "ambiguous", buf, used);
 	} else {
-		label_str(f, first, "format", img_format_name(res->format));
-		if (res->has_version) {
-			snprintf(buf, sizeof(buf), "%u", (unsigned)res->version);
+		label_str(f, first, "format", imgscan_probe_get_format(pr));
+		if (imgscan_probe_get_version(pr, &ver) == 0) {
+			snprintf(buf, sizeof(buf), "%u", (unsigned)ver);
 			label_str(f, first, "format_version", buf);
 		}
-		label_str(f, first, "subformat", res->subformat);
-		label_bytes(f, first, "backing", &res->backing_file);
-		label_bytes(f, first, "backing_format", &res->backing_format);
-		label_bytes(f, first, "data_file", &res->data_file);
-		if (res->encryption == IMG_ENC_AES)
-			label_str(f, first, "encryption", "aes");
-		else if (res->encryption == IMG_ENC_LUKS)
-			label_str(f, first, "encryption", "luks");
+		label_str(f, first, "subformat", imgscan_probe_get_subformat(pr));
+		label_getter(f, first, "backing", imgscan_probe_get_backing_file, pr);
+		label_getter(f, first, "backing_format", imgscan_probe_get_backing_format, pr);
+		label_getter(f, first, "data_file", imgscan_probe_get_data_file, pr);
+		label_str(f, first, "encryption", imgscan_probe_get_encryption(pr));
 	}
-	if (d) {
-		label_str(f, first, "vg", d->vg);
-		label_str(f, first, "lv", d->lv);
+	if (v->dev) {
+		label_str(f, first, "vg", v->dev->vg);
+		label_str(f, first, "lv", v->dev->lv);
 	}
-	if (s->offset) {
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->offset);
+	if (v->offset) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->offset);
 		label_str(f, first, "offset", buf);
 	}
 }
 
-void img_prom_add(struct img_prom *p, const struct img_scan *s)
+/* the failed checks' tokens, comma-separated (never header bytes) */
+static void failed_list(const struct imgscan_probe *pr, char *list, size_t len)
+{
+	size_t used = 0;
+	const char *name;
+
+	list[0] = '\0';
+	for (unsigned i = 0; (name = imgscan_check_name(i)) != NULL; i++) {
+		int k;
+
+		if (imgscan_probe_check_failed(pr, name, NULL) != 1)
+			continue;
+		k = snprintf(list + used, len - used, "%s%s", used ? "," : "", name);
+		if (k < 0 || (size_t)k >= len - used) {
+			list[used] = '\0';
+			break;
+		}
+		used += (size_t)k;
+	}
+}
+
+void img_prom_add(struct img_prom *p, const struct img_view *v)
 {
 	bool raw;
 
 	p->volumes++;
-	if (s->error) {
+	if (v->rc < 0) {
 		p->errors++;
 		return;
 	}
-	if (!s->res)
-		return;
-	raw = s->res->format == IMG_FMT_RAW || (unsigned)s->res->format >= _IMG_FMT_MAX;
+	raw = v->rc == 0;
 	if (!raw)
 		p->images++;
 	for (size_t i = 0; i < N_FAMILIES; i++) {
 		FILE *f = p->fam[i].f;
 		bool first = true;
-		uint64_t v;
+		uint64_t val;
 
-		if ((raw && !families[i].raw_too) || !families[i].value(s, &v))
+		if ((raw && !families[i].raw_too) || !families[i].value(v->pr, &val))
 			continue;
 		fprintf(f, "%s{", families[i].name);
-		label_str(f, &first, "path", s->path);
-		if (s->dev)
-			label_str(f, &first, "device", s->dev->name);
+		label_str(f, &first, "path", v->path);
+		if (v->dev)
+			label_str(f, &first, "device", v->dev->name);
 		if (families[i].info)
-			info_labels(f, &first, s);
+			info_labels(f, &first, v);
 		if (families[i].failed) {
-			char list[IMG_CHECK_LIST_MAX];
+			char list[1024];
 
-			img_verdict_list(&s->verdict, list, sizeof(list));
+			failed_list(v->pr, list, sizeof(list));
 			label_str(f, &first, "failed", list);
 		}
-		fprintf(f, "} %llu\n", (unsigned long long)v);
+		fprintf(f, "} %llu\n", (unsigned long long)val);
 	}
 }
 

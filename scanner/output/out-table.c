@@ -27,6 +27,12 @@
 
 #include "dl/dl-smartcols.h"
 #include "output/table.h"
+#include "text/encode.h"
+
+/* the longest header string a getter gives, with its NUL (the library's bound) */
+#define TABLE_STR_MAX 1024
+/* the FEATURES cell: every feature's token, "damaged" and "ambiguous" */
+#define FEATURES_BUF 8192
 
 enum {
 	COL_NAME,
@@ -152,7 +158,7 @@ static int select_columns(const struct img_table_opts *o, int *sel, size_t *nsel
 		for (int i = 0; i < _COL_MAX; i++)
 			sel[n++] = i;
 	} else if (!list || list[0] == '+') {
-		for (size_t i = 0; i < IMG_ARRAY_SIZE(default_cols); i++) {
+		for (size_t i = 0; i < sizeof(default_cols) / sizeof(default_cols[0]); i++) {
 			int c = default_cols[i];
 
 			if ((c == COL_VG || c == COL_LV) && !o->lvm)
@@ -299,7 +305,7 @@ static void set_size(struct img_table *t, struct row *rw, int col, uint64_t v)
  */
 static void set_untrusted(struct img_table *t, struct row *rw, int col, const char *s, size_t len)
 {
-	char buf[4 * IMG_STR_MAX + 1];
+	char buf[4 * TABLE_STR_MAX + 1];
 
 	if (!len)
 		return;
@@ -317,127 +323,188 @@ static void copy_name(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-static void fill_row(struct img_table *t, struct row *rw, const struct img_scan *s)
+/* an untrusted header string from a getter into col */
+static void set_getter(struct img_table *t, struct row *rw, int col,
+                       int (*get)(const struct imgscan_probe *, const char **, size_t *),
+                       const struct imgscan_probe *pr)
 {
-	const struct img_result *r = s->res;
-	const bool *need = t->need;
-	bool image;
-	char buf[64 * IMG_MAX_FEATURES];
+	const char *s;
+	size_t len;
 
-	set_str(t, rw, COL_NAME, s->path ? s->path : "");
-	if (s->dev) {
-		copy_name(rw->vg, sizeof(rw->vg), s->dev->vg);
-		copy_name(rw->lv, sizeof(rw->lv), s->dev->lv);
-		copy_name(rw->dm_name, sizeof(rw->dm_name), s->dev->dm_name);
-		set_str(t, rw, COL_TYPE, s->dev->type);
-		set_str(t, rw, COL_VG, s->dev->vg);
-		set_str(t, rw, COL_LV, s->dev->lv);
-	} else if (!s->error) {
+	if (get(pr, &s, &len) == 0)
+		set_untrusted(t, rw, col, s, len);
+}
+
+/* a raw volume's content (libblkid) key, or its fallback key */
+static void set_content(struct img_table *t, struct row *rw, int col, const struct imgscan_probe *pr,
+                        const char *key, const char *fallback)
+{
+	const char *s = imgscan_probe_get_content(pr, key);
+
+	if (!s && fallback)
+		s = imgscan_probe_get_content(pr, fallback);
+	if (s)
+		set_untrusted(t, rw, col, s, strlen(s));
+}
+
+/* "a,b,c": the tokens of the image's features, then "damaged" and "ambiguous" as they apply */
+static void set_features(struct img_table *t, struct row *rw, const struct imgscan_probe *pr)
+{
+	char buf[FEATURES_BUF];
+	size_t used = 0;
+	unsigned n = imgscan_probe_get_feature_count(pr);
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		const char *tok;
+		size_t len;
+
+		if (imgscan_probe_get_feature(pr, i, &tok, NULL, NULL, NULL) < 0)
+			continue;
+		len = strlen(tok);
+		if (!len || len + 2 > sizeof(buf) - used)
+			continue;
+		if (used)
+			buf[used++] = ',';
+		memcpy(buf + used, tok, len);
+		used += len;
+		buf[used] = '\0';
+	}
+	if (imgscan_probe_get_damaged(pr))
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged", buf[0] ? "," : "");
+	/* a footer-only candidate beside the start format: FORMAT shows the latter */
+	if (imgscan_probe_has_footer_candidates(pr) == 1)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sambiguous", buf[0] ? "," : "");
+	set_str(t, rw, COL_FEATURES, buf);
+}
+
+/* --check: SAFE, and the failed checks' tokens (never header bytes) */
+static void set_verdict(struct img_table *t, struct row *rw, const struct imgscan_probe *pr)
+{
+	char list[1024];
+	size_t used = 0;
+	int safe = imgscan_probe_is_safe(pr);
+	const char *name;
+
+	if (safe < 0)
+		return;
+	set_str(t, rw, COL_SAFE, safe ? "yes" : "no");
+	list[0] = '\0';
+	for (unsigned i = 0; (name = imgscan_check_name(i)) != NULL; i++) {
+		int k;
+
+		if (imgscan_probe_check_failed(pr, name, NULL) != 1)
+			continue;
+		k = snprintf(list + used, sizeof(list) - used, "%s%s", used ? "," : "", name);
+		if (k < 0 || (size_t)k >= sizeof(list) - used) {
+			list[used] = '\0';
+			break;
+		}
+		used += (size_t)k;
+	}
+	set_str(t, rw, COL_FAILED, list);
+}
+
+static void fill_row(struct img_table *t, struct row *rw, const struct img_view *v)
+{
+	const struct imgscan_probe *pr = v->pr;
+	const struct img_device *dev = v->dev;
+	uint64_t u, size = 0;
+	uint32_t u32;
+	const char *s;
+	size_t len;
+	int b;
+
+	set_str(t, rw, COL_NAME, v->path ? v->path : "");
+	if (dev) {
+		copy_name(rw->vg, sizeof(rw->vg), dev->vg);
+		copy_name(rw->lv, sizeof(rw->lv), dev->lv);
+		copy_name(rw->dm_name, sizeof(rw->dm_name), dev->dm_name);
+		set_str(t, rw, COL_TYPE, dev->type);
+		set_str(t, rw, COL_VG, dev->vg);
+		set_str(t, rw, COL_LV, dev->lv);
+	} else if (v->rc >= 0) {
 		set_str(t, rw, COL_TYPE, "file");
 	}
-	if (t->o.stats || s->have_stats) {
-		set_num(t, rw, COL_READS, s->stats.reads);
-		set_num(t, rw, COL_KBYTES, (s->stats.bytes + 1023) / 1024);
-	}
-	if (s->checked) {
-		char list[32 * _IMG_CHECK_MAX];
+	if (t->o.stats || v->stats) {
+		uint64_t reads = 0, bytes = 0;
 
-		set_str(t, rw, COL_SAFE, s->verdict.safe ? "yes" : "no");
-		/* tokens only: never header bytes */
-		if (img_verdict_list(&s->verdict, list, sizeof(list)))
-			set_str(t, rw, COL_FAILED, list);
+		/* a failed volume: the reads made before it failed (none when it was not opened) */
+		(void)imgscan_probe_get_io(pr, &reads, &bytes);
+		set_num(t, rw, COL_READS, reads);
+		set_num(t, rw, COL_KBYTES, (bytes + 1023) / 1024);
 	}
-	if (s->error || !r) {
-		int e = s->error < 0 ? -s->error : s->error;
+	if (v->rc < 0) {
+		const char *text = NULL;
+		int err = v->rc;
 
+		(void)imgscan_probe_get_error(pr, &err, NULL, &text);
 		set_str(t, rw, COL_FORMAT, "error");
-		set_str(t, rw, COL_ERROR, s->error_text ? s->error_text : strerror(e ? e : EIO));
-		if (s->dev && s->dev->size)
-			set_size(t, rw, COL_SIZE, s->dev->size);
+		set_str(t, rw, COL_ERROR, text ? text : strerror(err < 0 ? -err : EIO));
+		if (dev && dev->size)
+			set_size(t, rw, COL_SIZE, dev->size);
 		return;
 	}
-	image = r->format != IMG_FMT_RAW && (unsigned)r->format < _IMG_FMT_MAX;
+	set_verdict(t, rw, pr);
 
-	if (r->n_candidates > 1 && !r->footer_only_others) {
+	if (imgscan_probe_is_ambiguous(pr) == 1) {
+		char buf[256];
 		size_t used = (size_t)snprintf(buf, sizeof(buf), "ambiguous:");
+		unsigned n = imgscan_probe_get_candidate_count(pr);
 
-		for (unsigned i = 0; i < r->n_candidates && used < sizeof(buf); i++)
+		for (unsigned i = 0; i < n && used < sizeof(buf); i++)
 			used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? "," : "",
-			                         img_format_name(r->candidates[i]));
+			                         imgscan_probe_get_candidate(pr, i));
 		set_str(t, rw, COL_FORMAT, buf);
 	} else {
-		set_str(t, rw, COL_FORMAT, img_format_name(r->format));
+		set_str(t, rw, COL_FORMAT, imgscan_probe_get_format(pr));
 	}
-	if (r->has_version) {
-		char ver[24];
+	set_str(t, rw, COL_VER, imgscan_probe_get_version_text(pr));
+	set_str(t, rw, COL_SUBFORMAT, imgscan_probe_get_subformat(pr));
+	(void)imgscan_probe_get_size(pr, &size);
+	set_size(t, rw, COL_VSIZE, imgscan_probe_get_virtual_size(pr, &u) == 0 ? u : size);
+	set_size(t, rw, COL_SIZE, size);
+	if (imgscan_probe_get_image_end_offset(pr, &u) == 0)
+		set_size(t, rw, COL_USED, u);
+	set_num(t, rw, COL_OFFSET, v->offset);
+	if (imgscan_probe_get_cluster_size(pr, &u) == 0)
+		set_size(t, rw, COL_CLUSTER, u);
+	if (imgscan_probe_get_backing_file(pr, &s, &len) == 0) {
+		const char *nul = memchr(s, '\0', len);
+		size_t bl = nul ? (size_t)(nul - s) : len;
 
-		if (img_version_text(r, ver, sizeof(ver)) > 0)
-			set_str(t, rw, COL_VER, ver);
-	}
-	set_str(t, rw, COL_SUBFORMAT, r->subformat);
-	set_size(t, rw, COL_VSIZE, r->has_virtual_size ? r->virtual_size : s->size);
-	set_size(t, rw, COL_SIZE, s->size);
-	if (r->has_image_end_offset)
-		set_size(t, rw, COL_USED, r->image_end_offset);
-	set_num(t, rw, COL_OFFSET, s->offset);
-	if (r->cluster_size)
-		set_size(t, rw, COL_CLUSTER, r->cluster_size);
-	if (r->backing_file.present) {
-		size_t bl = r->backing_file.len;
-		const char *nul = memchr(r->backing_file.data, '\0', bl);
-
-		set_untrusted(t, rw, COL_BACKING, r->backing_file.data, bl);
+		set_untrusted(t, rw, COL_BACKING, s, len);
 		/* the tree matches the name as qemu uses it: up to its first NUL */
-		if (nul)
-			bl = (size_t)(nul - r->backing_file.data);
 		if (bl) {
 			rw->backing = malloc(bl + 1);
 			if (rw->backing) {
-				memcpy(rw->backing, r->backing_file.data, bl);
+				memcpy(rw->backing, s, bl);
 				rw->backing[bl] = '\0';
 			} else {
 				t->oom = true;
 			}
 		}
 	}
-	if (r->backing_format.present)
-		set_untrusted(t, rw, COL_BFMT, r->backing_format.data, r->backing_format.len);
-	if (r->data_file.present)
-		set_untrusted(t, rw, COL_DATAFILE, r->data_file.data, r->data_file.len);
-	if (need[COL_FEATURES]) {
-		img_feature_list(r, buf, sizeof(buf));
-		if (r->damaged)
-			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged",
-			         buf[0] ? "," : "");
-		/* a footer-only candidate beside the start format: FORMAT shows the latter */
-		if (r->footer_only_others)
-			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sambiguous",
-			         buf[0] ? "," : "");
-		set_str(t, rw, COL_FEATURES, buf);
-	}
-	set_str(t, rw, COL_COMPAT, r->compat);
-	if (r->encryption)
-		set_str(t, rw, COL_ENC, r->encryption == IMG_ENC_AES ? "aes" : "luks");
-	if (image) {
-		set_str(t, rw, COL_DIRTY, r->dirty ? "1" : "0");
-	}
+	set_getter(t, rw, COL_BFMT, imgscan_probe_get_backing_format, pr);
+	set_getter(t, rw, COL_DATAFILE, imgscan_probe_get_data_file, pr);
+	if (t->need[COL_FEATURES])
+		set_features(t, rw, pr);
+	set_str(t, rw, COL_COMPAT, imgscan_probe_get_compat(pr));
+	set_str(t, rw, COL_ENC, imgscan_probe_get_encryption(pr));
+	if (v->rc == 1)
+		set_str(t, rw, COL_DIRTY, imgscan_probe_is_dirty(pr) == 1 ? "1" : "0");
 	/* as ID_IMAGE_CORRUPT: the bit exists in qcow2 only; elsewhere shown when set */
-	if (r->format == IMG_FMT_QCOW2 || r->corrupt)
-		set_str(t, rw, COL_CORRUPT, r->corrupt ? "1" : "0");
-	if (r->has_snapshots)
-		set_num(t, rw, COL_SNAPSHOTS, r->snapshots);
-	if (r->has_bitmaps)
-		set_num(t, rw, COL_BITMAPS, r->bitmaps);
-	set_str(t, rw, COL_DAMAGED, r->damaged);
-	if (s->content.present) {
-		const struct img_content *c = &s->content;
-		const char *what = c->type[0] ? c->type : c->pttype;
-
-		set_untrusted(t, rw, COL_CONTENT, what, strnlen(what, sizeof(c->type)));
-		set_untrusted(t, rw, COL_LABEL, c->label, strnlen(c->label, sizeof(c->label)));
-		set_untrusted(t, rw, COL_UUID, c->uuid[0] ? c->uuid : c->ptuuid,
-		              strnlen(c->uuid[0] ? c->uuid : c->ptuuid, sizeof(c->uuid)));
-	}
+	b = imgscan_probe_is_corrupt(pr);
+	if (b >= 0)
+		set_str(t, rw, COL_CORRUPT, b ? "1" : "0");
+	if (imgscan_probe_get_snapshot_count(pr, &u32) == 0)
+		set_num(t, rw, COL_SNAPSHOTS, u32);
+	if (imgscan_probe_get_bitmap_count(pr, &u32) == 0)
+		set_num(t, rw, COL_BITMAPS, u32);
+	set_str(t, rw, COL_DAMAGED, imgscan_probe_get_damaged(pr));
+	set_content(t, rw, COL_CONTENT, pr, "type", "pttype");
+	set_content(t, rw, COL_LABEL, pr, "label", NULL);
+	set_content(t, rw, COL_UUID, pr, "uuid", "ptuuid");
 }
 
 static void free_row(struct row *rw)
@@ -472,7 +539,7 @@ struct img_table *img_table_new(const struct img_table_opts *o)
 	return t;
 }
 
-void img_table_add(struct img_table *t, const struct img_scan *s)
+void img_table_add(struct img_table *t, const struct img_view *v)
 {
 	struct row *rw;
 
@@ -489,9 +556,9 @@ void img_table_add(struct img_table *t, const struct img_scan *s)
 	}
 	rw = &t->rows[t->n++];
 	memset(rw, 0, sizeof(*rw));
-	if (s->dev && s->dev->vg[0])
+	if (v->dev && v->dev->vg[0])
 		t->saw_lv = true;
-	fill_row(t, rw, s);
+	fill_row(t, rw, v);
 	/* only the selected cells are kept (NAME always: the tree shows it) */
 	for (int c = 0; c < _COL_MAX; c++) {
 		if (!t->need[c] && c != COL_NAME) {
@@ -535,7 +602,7 @@ static void add_marker(struct img_table *t, struct libscols_table *tb, struct li
                        size_t treecol, const char *backing, const char *why)
 {
 	struct libscols_line *m = sym_scols_table_new_line(tb, ln);
-	char safe[4 * IMG_STR_MAX + 1];
+	char safe[4 * TABLE_STR_MAX + 1];
 	char buf[sizeof(safe) + 64];
 
 	if (!m) {

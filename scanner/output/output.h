@@ -38,11 +38,6 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 
 /* --udev: KEY=value lines for IMPORT{program}; nothing for a volume without an image */
 void img_out_udev(FILE *f, const struct img_scan *s);
-/*
- * val (len bytes, any bytes) double-quoted for sh: printable ASCII other than
- * '"', '\\', '`' and '$' as is, every other byte as \xHH (--export, -P)
- */
-void img_put_quoted(FILE *f, const char *val, size_t len);
 /* --export: DEVNAME="..." first, then NAME="value" lines, eval-safe; blank line between devices */
 void img_out_export(FILE *f, const struct img_scan *s, bool first);
 /* --json: {"images": [...]} */
@@ -63,17 +58,3 @@ int img_json_item_text(const struct img_scan *s, char **ret);
  * which may end inside an escape) or -ELIBACC.
  */
 int img_json_string(const char *s, size_t len, char *out, size_t outlen);
-/* --cached: the ID_IMAGE_* values the udev database holds for a device */
-void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first);
-void img_out_export_cached(FILE *f, const struct img_device *d, bool first);
-
-/*
- * --prometheus: node_exporter textfile collector format.  img_prom_add takes
- * one scanned target (any order); img_prom_print writes every family with
- * its HELP and TYPE lines, then the scan's own series.
- */
-struct img_prom;
-struct img_prom *img_prom_new(void);
-void img_prom_add(struct img_prom *p, const struct img_scan *s);
-int img_prom_print(struct img_prom *p, FILE *f, double duration_sec);
-void img_prom_free(struct img_prom *p);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "output/output.h"
+#include "cmd/view.h"
 
 struct img_table_opts {
 	bool noheadings;
@@ -44,7 +44,7 @@ void img_table_list_columns(FILE *f);
 /* a table filled one scan at a time (it keeps strings, not results) */
 struct img_table;
 struct img_table *img_table_new(const struct img_table_opts *o);
-void img_table_add(struct img_table *t, const struct img_scan *s);
+void img_table_add(struct img_table *t, const struct img_view *v);
 int img_table_print(struct img_table *t, FILE *f);
 void img_table_free(struct img_table *t);
 

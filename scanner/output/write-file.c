@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output/output.h"
+#include "text/encode.h"
 #include "output/write-file.h"
 
 /* a name escaped by img_esc_dup for stderr, or a fixed text */

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 
 /*
  * Encoders.  Both write a NUL-terminated string into out (outlen bytes) and
@@ -43,3 +44,8 @@ int img_esc(const char *s, size_t len, char *out, size_t outlen);
  */
 char *img_esc_dupn(const char *s, size_t len);
 char *img_esc_dup(const char *s);
+/*
+ * val (len bytes, any bytes) double-quoted for sh: printable ASCII other than
+ * '"', '\\', '`' and '$' as is, every other byte as \xHH (--export, -P)
+ */
+void img_put_quoted(FILE *f, const char *val, size_t len);

@@ -40,10 +40,10 @@ if command -v mkfs.ext4 >/dev/null 2>&1; then
 	truncate -s 8M "$T/fs.img" && mkfs.ext4 -q -F "$T/fs.img" >/dev/null 2>&1 || rm -f "$T/fs.img"
 fi
 
-# ---- 1. the binary needs libc only (plus the sanitizer runtimes) ----------------
+# ---- 1. the binary needs libc and libimgscan.so.1 only (plus the sanitizer runtimes) -
 if command -v readelf >/dev/null 2>&1; then
 	needed=$(readelf -d "$IMGSCAN" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p' |
-		grep -Ev '^(libc|libasan|libubsan|libtsan|liblsan|libdl|libpthread|libm|libgcc_s)\.so' |
+		grep -Ev '^(libc|libimgscan|libasan|libubsan|libtsan|liblsan|libdl|libpthread|libm|libgcc_s)\.so' |
 		tr '\n' ' ')
 	e2e_check "DT_NEEDED: no optional library" "${needed:-none}" "none" "wanted"
 fi

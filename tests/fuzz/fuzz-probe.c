@@ -10,10 +10,11 @@
  *   - as the LAST bytes of a larger sparse volume (zeros before it), so the
  *     tail formats (fixed vpc footer, dmg koly) are fuzzed too;
  * each with and without IMG_PROBE_DEEP.  Every result is then rendered by
- * img_out_udev, img_out_export, img_out_json and the --prometheus writer
- * into a memory stream, and the udev, export and Prometheus grammars are
- * checked (docs/security.md, rule 4): a violation aborts, so the fuzzer
- * reports it like a crash.
+ * img_out_udev, img_out_export and img_out_json into a memory stream, and
+ * its header strings as Prometheus label values (img_prom_label, what the
+ * command's --prometheus writer puts them through) into a sample line;
+ * the udev, export and Prometheus grammars are checked (docs/security.md,
+ * rule 4): a violation aborts, so the fuzzer reports it like a crash.
  *
  * Built with -fsanitize=fuzzer (and -DFUZZING_ENGINE) it is a libFuzzer
  * target (tools/fuzz.sh).  Without, main() replays every file of the
@@ -246,7 +247,6 @@ static void render(const struct img_result *res, uint64_t size, const uint8_t *h
 	static struct img_scan scan;
 	const struct img_scan *sp = &scan;
 	struct img_policy pol;
-	struct img_prom *prom;
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *f;
@@ -293,15 +293,27 @@ static void render(const struct img_result *res, uint64_t size, const uint8_t *h
 	fclose(f);
 	free(buf);
 
+	/* the header strings as the --prometheus writer labels them */
 	buf = NULL;
 	f = open_memstream(&buf, &blen);
-	prom = img_prom_new();
-	if (!f || !prom)
+	if (!f)
 		abort();
-	img_prom_add(prom, &scan);
-	if (img_prom_print(prom, f, 0.5) < 0)
-		abort();
-	img_prom_free(prom);
+	{
+		static char label[5 * IMG_STR_MAX + 1];
+		const struct img_bytes *b[] = { &res->backing_file, &res->backing_format, &res->data_file };
+		bool first = true;
+
+		fputs("imgscan_image_info{", f);
+		for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+			if (!b[i]->present || !b[i]->len)
+				continue;
+			if (img_prom_label(b[i]->data, b[i]->len, label, sizeof(label)) < 0)
+				abort(); /* 5 bytes a byte always fit */
+			fprintf(f, "%sname=\"%s\"", first ? "" : ",", label);
+			first = false;
+		}
+		fputs("} 1\n", f);
+	}
 	fclose(f);
 	check_prom(buf, blen);
 	free(buf);

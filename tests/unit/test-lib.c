@@ -510,7 +510,8 @@ static void test_batch(void **state)
 	fd = open(path[1], O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(imgscan_batch_set_jobs(b, 0), -EINVAL);
-	assert_int_equal(imgscan_batch_set_jobs(b, 33), -EINVAL);
+	assert_int_equal(imgscan_batch_set_jobs(b, 65), -EINVAL);
+	assert_int_equal(imgscan_batch_set_jobs(b, 64), 0);
 	assert_int_equal(imgscan_batch_set_jobs(b, 4), 0);
 	assert_int_equal(imgscan_batch_set_flags(b, 1u << 20), -EINVAL);
 	assert_int_equal(imgscan_batch_run(b, NULL, c), -EINVAL);
@@ -598,6 +599,10 @@ static void test_error_parts(void **state)
 
 	assert_int_equal(imgscan_probe_get_error(pr, &err, &op, &text), -ENODATA);
 	assert_int_equal(imgscan_probe_get_json(pr, &json), -ENODATA);
+	/* every check has its summary, as imgscan --help lists them */
+	for (unsigned i = 0; imgscan_check_name(i); i++)
+		assert_true(imgscan_check_summary(i) && *imgscan_check_summary(i));
+	assert_null(imgscan_check_summary(1000));
 	snprintf(path, sizeof(path), "%s/missing.img", tmpdir);
 	assert_int_equal(imgscan_probe_set_path(pr, path, 0), 0);
 	assert_int_equal(imgscan_probe_run(pr), -ENOENT);
@@ -605,6 +610,14 @@ static void test_error_parts(void **state)
 	assert_int_equal(err, -ENOENT);
 	assert_string_equal(op, "open");
 	assert_null(text);
+	{
+		uint64_t reads = 7, bytes = 7;
+
+		/* not opened: no read */
+		assert_int_equal(imgscan_probe_get_io(pr, &reads, &bytes), 0);
+		assert_int_equal(reads, 0);
+		assert_int_equal(bytes, 0);
+	}
 	assert_int_equal(imgscan_probe_get_json(pr, &json), 0);
 	assert_non_null(strstr(json, "\"error\": \"No such file or directory\""));
 	assert_non_null(strstr(json, "\"error-op\": \"open\""));
@@ -648,6 +661,7 @@ static void test_more_facts(void **state)
 	assert_int_equal(imgscan_probe_run(pr), 1);
 	assert_int_equal(imgscan_probe_get_image_end_offset(pr, &v), 0);
 	assert_int_equal(v, 69632);
+	assert_string_equal(imgscan_probe_get_version_text(pr), "3");
 	assert_int_equal(imgscan_probe_has_footer_candidates(pr), 0);
 	m = imgscan_probe_get_read_mode(pr);
 	assert_true(m == IMGSCAN_READ_DIRECT || m == IMGSCAN_READ_DIRECT_REFUSED);
@@ -674,6 +688,11 @@ static void test_more_facts(void **state)
 	assert_int_equal(imgscan_probe_run(pr), 1);
 	assert_int_equal(imgscan_probe_has_footer_candidates(pr), 0);
 	assert_int_equal(imgscan_probe_get_candidate_count(pr), 0);
+	/* vpc writes its version major.minor */
+	assert_int_equal(imgscan_probe_set_buffer(pr, tail, tl, tail, tl, tl), 0);
+	assert_int_equal(imgscan_probe_run(pr), 1);
+	assert_string_equal(imgscan_probe_get_format(pr), "vpc");
+	assert_string_equal(imgscan_probe_get_version_text(pr), "1.0");
 	/* a memory volume was not read */
 	assert_int_equal(imgscan_probe_set_buffer(pr, head, 512, NULL, 0, 4096), 0);
 	assert_true(imgscan_probe_run(pr) >= 0);

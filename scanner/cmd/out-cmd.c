@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The command's outputs made from the library's facts (cmd/view.h): the
+ * properties for --udev and --export, the JSON objects for --json and
+ * --monitor, and the wording of failures, all given by libimgscan.so.1 for
+ * the volume; the command adds what it knows of the target (the PATH, the
+ * block device's sysfs and udev facts: the "device" object) and writes them
+ * in its grammars.  Header strings are untrusted: each writer escapes them
+ * (docs/security.md, rule 4).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/out-cmd.h"
+#include "output/json-common.h"
+#include "text/encode.h"
+
+/* a path escaped by img_esc_dup for stderr, or a fixed text */
+#define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
+
+/* ---- --udev ------------------------------------------------------------------- */
+
+static void udev_line(FILE *f, const char *key, const char *val, size_t len)
+{
+	/*
+	 * udev strips one layer of quotes from a value that starts with a
+	 * quote, and drops the line when the closing quote does not match: a
+	 * value starting with a quote goes out wrapped in single quotes, so it
+	 * arrives byte for byte.
+	 */
+	bool wrap = len > 0 && (val[0] == '"' || val[0] == '\'');
+
+	fputs(key, f);
+	fputc('=', f);
+	if (wrap)
+		fputc('\'', f);
+	/* last guard: no control character (C0, DEL, C1) ever reaches udev */
+	for (size_t i = 0; i < len;) {
+		size_t c = img_control_len(val + i, len - i);
+
+		fputc(c ? '_' : val[i], f);
+		i += c ? c : 1;
+	}
+	if (wrap)
+		fputc('\'', f);
+	fputc('\n', f);
+}
+
+void cmd_out_udev(FILE *f, const struct img_view *v)
+{
+	unsigned n = v->rc < 0 ? 0 : imgscan_probe_get_property_count(v->pr);
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *k, *val;
+		size_t len;
+
+		if (imgscan_probe_get_property(v->pr, i, &k, &val, &len) == 0)
+			udev_line(f, k, val, len);
+	}
+}
+
+/* ---- --export ----------------------------------------------------------------- */
+
+static void export_line(FILE *f, const char *key, const char *val, size_t len)
+{
+	fputs(key, f);
+	fputc('=', f);
+	img_put_quoted(f, val, len);
+	fputc('\n', f);
+}
+
+/* the cause of v's failure in words, as --json's "error" says it */
+static const char *error_words(const struct img_view *v)
+{
+	const char *text = NULL;
+	int err = -EIO;
+
+	if (imgscan_probe_get_error(v->pr, &err, NULL, &text) < 0)
+		err = v->rc;
+	return text ? text : strerror(err < 0 ? -err : err);
+}
+
+void cmd_out_export(FILE *f, const struct img_view *v, bool first)
+{
+	const char *path = v->path ? v->path : "";
+	unsigned n;
+
+	if (!first)
+		fputc('\n', f);
+	export_line(f, "DEVNAME", path, strlen(path));
+	if (v->rc < 0) {
+		const char *msg = error_words(v);
+
+		export_line(f, "ID_IMAGE_ERROR", msg, strlen(msg));
+		return;
+	}
+	/* a raw volume: its format, then (--check) its verdict */
+	if (v->rc == 0)
+		export_line(f, "ID_IMAGE_FORMAT", "raw", 3);
+	n = imgscan_probe_get_raw_property_count(v->pr);
+	for (unsigned i = 0; i < n; i++) {
+		const char *k, *val;
+		size_t len;
+
+		if (imgscan_probe_get_raw_property(v->pr, i, &k, &val, &len) == 0)
+			export_line(f, k, val, len);
+	}
+}
+
+void cmd_out_export_cached(FILE *f, const struct img_device *d, bool first)
+{
+	if (!first)
+		fputc('\n', f);
+	export_line(f, "DEVNAME", d->node, strlen(d->node));
+	for (unsigned i = 0; i < d->n_props; i++)
+		export_line(f, d->props[i].key, d->props[i].value, strlen(d->props[i].value));
+}
+
+/* ---- --json -------------------------------------------------------------------- */
+
+int cmd_out_json_begin(FILE *f)
+{
+	int r = dlopen_jsonc("JSON output");
+
+	if (r < 0)
+		return r;
+	fputs("{\n    \"images\": [", f);
+	return 0;
+}
+
+void cmd_out_json_end(FILE *f, size_t n)
+{
+	(void)n;
+	fputs("\n    ]\n}\n", f);
+}
+
+/*
+ * The "device" object as the lines of the image object that hold it
+ * (4-space indentation, a comma after it: "path" comes before it and the
+ * library's facts after it), malloc'ed; NULL for none.
+ */
+static char *device_lines(const struct img_device *d)
+{
+	json_object *o;
+	const char *text;
+	char *buf = NULL, *inner, *end;
+	size_t len = 0;
+	FILE *f;
+
+	if (!d || dlopen_jsonc("JSON output") < 0)
+		return NULL;
+	o = sym_json_object_new_object();
+	if (!o)
+		return NULL;
+	img_json_add_device(o, d);
+	text = sym_json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	f = text ? open_memstream(&buf, &len) : NULL;
+	if (f) {
+		/* {"device": {...}} written as the document writes an object */
+		img_json_put_reindented(f, text, "");
+		if (fclose(f) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	sym_json_object_put(o);
+	if (!buf)
+		return NULL;
+	/* the lines between "{" and "}", the last one followed by a comma */
+	inner = strchr(buf, '\n');
+	end = strrchr(buf, '\n');
+	if (!inner || end <= inner) {
+		free(buf);
+		return NULL;
+	}
+	*end = ',';
+	end[1] = '\0';
+	memmove(buf, inner + 1, (size_t)(end - inner) + 1);
+	return buf;
+}
+
+char *cmd_json_item_text(const struct img_view *v)
+{
+	const char *lib, *eol;
+	char *dev, *out;
+	size_t head, dl, tl;
+
+	if (imgscan_probe_get_json(v->pr, &lib) < 0)
+		return NULL;
+	dev = device_lines(v->dev);
+	/* "path" is the object's first member: the device follows it */
+	eol = strchr(lib, '\n');
+	eol = eol ? strchr(eol + 1, '\n') : NULL;
+	if (!dev || !eol) {
+		free(dev);
+		return strdup(lib);
+	}
+	head = (size_t)(eol - lib) + 1;
+	dl = strlen(dev);
+	tl = strlen(eol + 1);
+	out = malloc(head + dl + 1 + tl + 1);
+	if (out) {
+		memcpy(out, lib, head);
+		memcpy(out + head, dev, dl);
+		out[head + dl] = '\n';
+		memcpy(out + head + dl + 1, eol + 1, tl + 1);
+	}
+	free(dev);
+	return out;
+}
+
+void cmd_out_json_item(FILE *f, const struct img_view *v, bool first)
+{
+	char *text = cmd_json_item_text(v);
+
+	if (!text)
+		return;
+	fputs(first ? "\n" : ",\n", f);
+	/* inside the document's "images" array: every line 8 spaces further in */
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+
+		fputs("        ", f);
+		fwrite(p, 1, len, f);
+		p += len;
+	}
+	free(text);
+}
+
+/* ---- stderr ---------------------------------------------------------------------- */
+
+void cmd_report_error(const struct img_view *v)
+{
+	const char *msg = imgscan_probe_strerror(v->pr);
+
+	if (msg) {
+		fprintf(stderr, "imgscan: %s\n", msg);
+	} else {
+		char *ep = img_esc_dup(v->path);
+
+		fprintf(stderr, "imgscan: %s: cannot probe: %s\n", ESC_SHOWN(ep), strerror(-v->rc));
+		free(ep);
+	}
+}
+
+void cmd_say_read(const struct img_view *v)
+{
+	uint64_t reads = 0, bytes = 0;
+	int mode = imgscan_probe_get_read_mode(v->pr);
+	int crc = imgscan_probe_get_content_error(v->pr);
+	char *ep;
+
+	if (v->rc < 0)
+		return;
+	ep = img_esc_dup(v->path);
+	if (mode > 0 && imgscan_probe_get_io(v->pr, &reads, &bytes) == 0)
+		fprintf(stderr, "imgscan: %s: %" PRIu64 " read(s), %" PRIu64 " bytes, %s%s\n",
+		        ESC_SHOWN(ep), reads, bytes, mode == IMGSCAN_READ_DIRECT ? "O_DIRECT" : "buffered",
+		        mode == IMGSCAN_READ_DIRECT_REFUSED
+		                ? " (O_DIRECT refused, fell back to buffered reads)"
+		                : "");
+	if (crc < 0)
+		fprintf(stderr, "imgscan: %s: content not probed: %s\n", ESC_SHOWN(ep), strerror(-crc));
+	free(ep);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the command's outputs are made from, for one volume: the library's
+ * probe handle (libimgscan.so.1, lib/imgscan.h: every fact about the
+ * volume, read through getters) and the command's own facts about the
+ * target (the PATH as given, the block device sysfs and the udev database
+ * describe).  No output reads a device or an engine structure.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "enum/device.h"
+#include "lib/imgscan.h"
+
+struct img_view {
+	const struct imgscan_probe *pr;
+	int rc;                       /* imgscan_probe_run's: 1 image, 0 raw, or a negative errno */
+	const char *path;             /* the target as given or enumerated */
+	uint64_t offset;              /* --offset */
+	const struct img_device *dev; /* the block device behind path, when the command knows it */
+	bool stats;                   /* --stats: the I/O counters are shown */
+};
