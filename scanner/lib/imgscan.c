@@ -95,8 +95,10 @@ struct imgscan_probe {
 	char tokens[IMG_MAX_FEATURES][TOKEN_MAX];
 	char version[24]; /* the format version as text ("3", "1.1"); "" when none */
 
+	/* the properties, made on first request (a scan writing JSON or a table needs none) */
 	struct propset props;
-	struct propset raw; /* the same with raw header strings, made on first request */
+	bool props_made;
+	struct propset raw; /* the same with raw header strings */
 	bool raw_made;
 
 	/* the last failure (imgscan_probe_get_error) */
@@ -132,6 +134,7 @@ static void reset_results(struct imgscan_probe *pr)
 	pr->have_io = false;
 	pr->props.n = pr->props.pool_len = 0;
 	pr->props.failed = false;
+	pr->props_made = false;
 	pr->raw.n = pr->raw.pool_len = 0;
 	pr->raw.failed = false;
 	pr->raw_made = false;
@@ -358,7 +361,6 @@ static void add_prop(void *ctx, const char *key, const char *val, size_t len)
 /* what every kind of volume shares after the probe: tokens, properties */
 static int finish(struct imgscan_probe *pr)
 {
-	struct img_scan *s = &pr->scan;
 	struct img_result *res = pr->res;
 
 	for (unsigned i = 0; i < res->n_features && i < IMG_MAX_FEATURES; i++)
@@ -367,9 +369,6 @@ static int finish(struct imgscan_probe *pr)
 	pr->version[0] = 0;
 	if (res->has_version && img_version_text(res, pr->version, sizeof(pr->version)) < 0)
 		pr->version[0] = 0;
-	img_udev_props(s, false, add_prop, &pr->props);
-	if (pr->props.failed)
-		return fail(pr, "list the properties", -ENOMEM, NULL);
 	pr->done = true;
 	return res->format == IMG_FMT_RAW ? 0 : 1;
 }
@@ -900,9 +899,32 @@ int imgscan_probe_get_tree_entry(const struct imgscan_probe *pr, int which, unsi
 	return 0;
 }
 
+/* the properties (raw: with the header's bytes), made once per run on request (the handle's cache) */
+static const struct propset *props_of(const struct imgscan_probe *cpr, bool raw)
+{
+	struct imgscan_probe *pr = (struct imgscan_probe *)cpr;
+	struct propset *ps = raw ? &pr->raw : &pr->props;
+	bool *made = raw ? &pr->raw_made : &pr->props_made;
+
+	if (!result(pr))
+		return NULL;
+	if (!*made) {
+		ps->n = ps->pool_len = 0;
+		ps->failed = false;
+		img_udev_props(&pr->scan, raw, add_prop, ps);
+		if (ps->failed)
+			ps->n = 0; /* out of memory: none, and asked again next time */
+		else
+			*made = true;
+	}
+	return ps;
+}
+
 unsigned imgscan_probe_get_property_count(const struct imgscan_probe *pr)
 {
-	return result(pr) ? pr->props.n : 0;
+	const struct propset *ps = props_of(pr, false);
+
+	return ps ? ps->n : 0;
 }
 
 static int get_prop(const struct propset *ps, unsigned idx, const char **name, const char **value,
@@ -922,33 +944,14 @@ static int get_prop(const struct propset *ps, unsigned idx, const char **name, c
 int imgscan_probe_get_property(const struct imgscan_probe *pr, unsigned idx, const char **name,
                                const char **value, size_t *len)
 {
-	if (!result(pr))
-		return -ERANGE;
-	return get_prop(&pr->props, idx, name, value, len);
-}
+	const struct propset *ps = props_of(pr, false);
 
-/* the raw properties, made once per run on request (the handle's cache) */
-static const struct propset *raw_props(const struct imgscan_probe *cpr)
-{
-	struct imgscan_probe *pr = (struct imgscan_probe *)cpr;
-
-	if (!result(pr))
-		return NULL;
-	if (!pr->raw_made) {
-		pr->raw.n = pr->raw.pool_len = 0;
-		pr->raw.failed = false;
-		img_udev_props(&pr->scan, true, add_prop, &pr->raw);
-		if (pr->raw.failed)
-			pr->raw.n = 0;
-		else
-			pr->raw_made = true;
-	}
-	return &pr->raw;
+	return ps ? get_prop(ps, idx, name, value, len) : -ERANGE;
 }
 
 unsigned imgscan_probe_get_raw_property_count(const struct imgscan_probe *pr)
 {
-	const struct propset *ps = raw_props(pr);
+	const struct propset *ps = props_of(pr, true);
 
 	return ps ? ps->n : 0;
 }
@@ -956,7 +959,7 @@ unsigned imgscan_probe_get_raw_property_count(const struct imgscan_probe *pr)
 int imgscan_probe_get_raw_property(const struct imgscan_probe *pr, unsigned idx,
                                    const char **name, const char **value, size_t *len)
 {
-	const struct propset *ps = raw_props(pr);
+	const struct propset *ps = props_of(pr, true);
 
 	return ps ? get_prop(ps, idx, name, value, len) : -ERANGE;
 }
