@@ -97,7 +97,7 @@ static void usage(FILE *f)
 	        "      --deny-formats LIST  formats that fail format-denied (e.g. qed)\n"
 	        "      --vmdk-types LIST    vmdk createTypes allowed (default\n"
 	        "                       monolithicSparse,streamOptimized)\n"
-	        "      --max-virtual-size BYTES  a larger virtual size fails virtual-size\n"
+	        "      --max-virtual-size BYTES  a larger virtual size fails virtual-size (0: no limit)\n"
 	        "      --allow LIST     waive these checks (see Checks below)\n"
 	        "\n"
 	        "  -h, --help           this help\n"
