@@ -338,6 +338,7 @@ int cmd_run_udev(const struct cmd_opts *o, const char *path)
 	struct img_device *d;
 	struct img_view v = { .path = path, .offset = o->offset };
 	unsigned flags = probe_flags(o, true);
+	bool opted_in;
 	int failed = 0;
 
 	if (udev_env_forbids())
@@ -353,11 +354,12 @@ int cmd_run_udev(const struct cmd_opts *o, const char *path)
 		return EXIT_OK;
 	}
 	pr = imgscan_probe_new();
-	/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" */
-	if (!o->check && udev_env_check())
+	/* an earlier rule opted the device in: ENV{IMGSCAN_CHECK}="1" (the default policy) */
+	opted_in = !o->check && udev_env_check();
+	if (opted_in)
 		own = imgscan_policy_new();
-	if (!pr || (!o->check && udev_env_check() && !own) ||
-	    imgscan_probe_set_flags(pr, flags) < 0 || imgscan_probe_set_path(pr, path, o->offset) < 0 ||
+	if (!pr || (opted_in && !own) || imgscan_probe_set_flags(pr, flags) < 0 ||
+	    imgscan_probe_set_path(pr, path, o->offset) < 0 ||
 	    (o->check && imgscan_probe_set_policy(pr, o->policy) < 0) ||
 	    (own && imgscan_probe_set_policy(pr, own) < 0) ||
 	    /* the content the verdict sees: what udev's blkid found */
