@@ -23,32 +23,6 @@
 
 /* ---- --udev ------------------------------------------------------------------- */
 
-static void udev_line(FILE *f, const char *key, const char *val, size_t len)
-{
-	/*
-	 * udev strips one layer of quotes from a value that starts with a
-	 * quote, and drops the line when the closing quote does not match: a
-	 * value starting with a quote goes out wrapped in single quotes, so it
-	 * arrives byte for byte.
-	 */
-	bool wrap = len > 0 && (val[0] == '"' || val[0] == '\'');
-
-	fputs(key, f);
-	fputc('=', f);
-	if (wrap)
-		fputc('\'', f);
-	/* last guard: no control character (C0, DEL, C1) ever reaches udev */
-	for (size_t i = 0; i < len;) {
-		size_t c = img_control_len(val + i, len - i);
-
-		fputc(c ? '_' : val[i], f);
-		i += c ? c : 1;
-	}
-	if (wrap)
-		fputc('\'', f);
-	fputc('\n', f);
-}
-
 void cmd_out_udev(FILE *f, const struct img_view *v)
 {
 	unsigned n = v->rc < 0 ? 0 : imgscan_probe_get_property_count(v->pr);
@@ -58,19 +32,11 @@ void cmd_out_udev(FILE *f, const struct img_view *v)
 		size_t len;
 
 		if (imgscan_probe_get_property(v->pr, i, &k, &val, &len) == 0)
-			udev_line(f, k, val, len);
+			img_put_udev_line(f, k, val, len);
 	}
 }
 
 /* ---- --export ----------------------------------------------------------------- */
-
-static void export_line(FILE *f, const char *key, const char *val, size_t len)
-{
-	fputs(key, f);
-	fputc('=', f);
-	img_put_quoted(f, val, len);
-	fputc('\n', f);
-}
 
 /* the cause of v's failure in words, as --json's "error" says it */
 static const char *error_words(const struct img_view *v)
@@ -90,23 +56,23 @@ void cmd_out_export(FILE *f, const struct img_view *v, bool first)
 
 	if (!first)
 		fputc('\n', f);
-	export_line(f, "DEVNAME", path, strlen(path));
+	img_put_export_line(f, "DEVNAME", path, strlen(path));
 	if (v->rc < 0) {
 		const char *msg = error_words(v);
 
-		export_line(f, "ID_IMAGE_ERROR", msg, strlen(msg));
+		img_put_export_line(f, "ID_IMAGE_ERROR", msg, strlen(msg));
 		return;
 	}
 	/* a raw volume: its format, then (--check) its verdict */
 	if (v->rc == 0)
-		export_line(f, "ID_IMAGE_FORMAT", "raw", 3);
+		img_put_export_line(f, "ID_IMAGE_FORMAT", "raw", 3);
 	n = imgscan_probe_get_raw_property_count(v->pr);
 	for (unsigned i = 0; i < n; i++) {
 		const char *k, *val;
 		size_t len;
 
 		if (imgscan_probe_get_raw_property(v->pr, i, &k, &val, &len) == 0)
-			export_line(f, k, val, len);
+			img_put_export_line(f, k, val, len);
 	}
 }
 
@@ -114,9 +80,9 @@ void cmd_out_export_cached(FILE *f, const struct img_device *d, bool first)
 {
 	if (!first)
 		fputc('\n', f);
-	export_line(f, "DEVNAME", d->node, strlen(d->node));
+	img_put_export_line(f, "DEVNAME", d->node, strlen(d->node));
 	for (unsigned i = 0; i < d->n_props; i++)
-		export_line(f, d->props[i].key, d->props[i].value, strlen(d->props[i].value));
+		img_put_export_line(f, d->props[i].key, d->props[i].value, strlen(d->props[i].value));
 }
 
 /* ---- --json -------------------------------------------------------------------- */

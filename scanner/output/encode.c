@@ -427,3 +427,37 @@ void img_put_quoted(FILE *f, const char *val, size_t len)
 	}
 	fputc('"', f);
 }
+
+void img_put_udev_line(FILE *f, const char *key, const char *val, size_t len)
+{
+	/*
+	 * udev strips one layer of quotes from a value that starts with a
+	 * quote, and drops the line when the closing quote does not match: a
+	 * value starting with a quote goes out wrapped in single quotes, so it
+	 * arrives byte for byte.
+	 */
+	bool wrap = len > 0 && (val[0] == '"' || val[0] == '\'');
+
+	fputs(key, f);
+	fputc('=', f);
+	if (wrap)
+		fputc('\'', f);
+	/* last guard: no control character (C0, DEL, C1) ever reaches udev */
+	for (size_t i = 0; i < len;) {
+		size_t c = img_control_len(val + i, len - i);
+
+		fputc(c ? '_' : val[i], f);
+		i += c ? c : 1;
+	}
+	if (wrap)
+		fputc('\'', f);
+	fputc('\n', f);
+}
+
+void img_put_export_line(FILE *f, const char *key, const char *val, size_t len)
+{
+	fputs(key, f);
+	fputc('=', f);
+	img_put_quoted(f, val, len);
+	fputc('\n', f);
+}

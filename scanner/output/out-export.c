@@ -22,12 +22,7 @@
 
 static void export_line(void *ctx, const char *key, const char *val, size_t len)
 {
-	FILE *f = ctx;
-
-	fputs(key, f);
-	fputc('=', f);
-	img_put_quoted(f, val, len);
-	fputc('\n', f);
+	img_put_export_line(ctx, key, val, len);
 }
 
 void img_out_export(FILE *f, const struct img_scan *s, bool first)

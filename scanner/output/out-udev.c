@@ -246,29 +246,7 @@ void img_udev_props(const struct img_scan *s, bool raw_strings, img_prop_fn fn, 
 
 static void udev_line(void *ctx, const char *key, const char *val, size_t len)
 {
-	FILE *f = ctx;
-	/*
-	 * udev strips one layer of quotes from a value that starts with a
-	 * quote, and drops the line when the closing quote does not match: a
-	 * value starting with a quote goes out wrapped in single quotes, so it
-	 * arrives byte for byte.
-	 */
-	bool wrap = len > 0 && (val[0] == '"' || val[0] == '\'');
-
-	fputs(key, f);
-	fputc('=', f);
-	if (wrap)
-		fputc('\'', f);
-	/* last guard: no control character (C0, DEL, C1) ever reaches udev */
-	for (size_t i = 0; i < len;) {
-		size_t c = img_control_len(val + i, len - i);
-
-		fputc(c ? '_' : val[i], f);
-		i += c ? c : 1;
-	}
-	if (wrap)
-		fputc('\'', f);
-	fputc('\n', f);
+	img_put_udev_line(ctx, key, val, len);
 }
 
 void img_out_udev(FILE *f, const struct img_scan *s)

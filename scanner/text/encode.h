@@ -49,3 +49,11 @@ char *img_esc_dup(const char *s);
  * '"', '\\', '`' and '$' as is, every other byte as \xHH (--export, -P)
  */
 void img_put_quoted(FILE *f, const char *val, size_t len);
+/*
+ * One KEY=value line of --udev (IMPORT{program}'s grammar: a value starting
+ * with a quote wrapped in single quotes, every control character '_') and
+ * of --export (KEY="value", img_put_quoted): the only writers of these
+ * lines, for the library's writers and the command's alike.
+ */
+void img_put_udev_line(FILE *f, const char *key, const char *val, size_t len);
+void img_put_export_line(FILE *f, const char *key, const char *val, size_t len);
