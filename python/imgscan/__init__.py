@@ -86,7 +86,7 @@ _get_json = _fn("imgscan_probe_get_json", ctypes.c_int, _P, ctypes.POINTER(ctype
 
 
 def library_version():
-    """The version of the libimgscan loaded ("0.1.0")."""
+    """The version of the libimgscan loaded ("0.2.0")."""
     return _version().decode()
 
 

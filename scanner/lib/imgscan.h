@@ -37,7 +37,7 @@ extern "C" {
 #define IMGSCAN_EXPORT
 #endif
 
-/* the library's version, "0.1.0" (the package's) */
+/* the library's version, the package's: "0.2.0" */
 IMGSCAN_EXPORT const char *imgscan_version(void);
 
 /* ---- probe handles ------------------------------------------------------------ */
