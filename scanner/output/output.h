@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Outputs.  Every output is built from struct img_scan (one target) and its
- * struct img_result; none of them reads a device.  Header strings are
- * untrusted: each writer escapes them for its own grammar.
+ * The library's writers (part of libimgscan.so.1, and of libimgcore.a for
+ * the unit tests and the fuzzer): the ID_IMAGE_* properties and the JSON
+ * object of one target, built from struct img_scan and its struct
+ * img_result; none of them reads a device.  Header strings are untrusted:
+ * each writer escapes them for its own grammar.  The command never
+ * includes this header: it writes its outputs from the library's getters
+ * (cmd/view.h).
  */
 #pragma once
 
