@@ -541,8 +541,8 @@ def main():
     ap.add_argument("--time", type=float, default=75.0, help="seconds to run (default 75)")
     ap.add_argument("--max", type=int, default=0, help="at most this many mutants (0: no limit)")
     ap.add_argument("--only", type=int, default=None, help="run mutant N of every seed only")
-    ap.add_argument("--imgscan", default=os.environ.get("IMGSCAN", os.path.join(top, "build",
-                                                                                "imgscan")))
+    ap.add_argument("--imgscan", default=os.environ.get("IMGSCAN", os.path.join(
+        top, "build", "imgscan-uninstalled")))
     ap.add_argument("--fixtures", default=os.environ.get("FIXTURES", os.path.join(top, "fixtures")))
     ap.add_argument("--keep", help="copy every differing mutant into this directory")
     ap.add_argument("--deep", action="store_true",
