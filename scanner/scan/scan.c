@@ -3,10 +3,13 @@
  * The scan engine: targets in, one struct img_scan per target out, in input
  * order.  Per target: the checks before open(), open, probe, close, a raw
  * volume's content, the --check verdict (scan_open .. scan_done).  Many
- * targets: a pool of workers, each reading chunks of targets on an io_uring
- * of its own (or on demand without one), into a bounded window of results
- * that the caller takes in order (img_scanner_get / img_scanner_release).
- * No output is written here: the caller turns each img_scan into its output.
+ * targets: lanes (lane_turn), each reading chunks of targets on an io_uring
+ * of its own (or on demand without one), run by a pool of workers or, with
+ * one job, by the caller's thread, into a bounded window of results that
+ * the caller takes in order (img_scanner_get / img_scanner_release).  The
+ * command and libimgscan both scan through here; every failure is worded
+ * by img_scan_error_format.  No output is written here: the caller turns
+ * each img_scan into its output.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -344,7 +347,8 @@ bool img_scan_content_lib_missing(void)
 /* ---- many targets: batched reads, a small pool of threads, input order ---------- */
 
 /*
- * Each worker takes a chunk of consecutive targets, opens them, reads their
+ * Each lane (a worker's, or the caller's thread's with one job) takes a
+ * chunk of consecutive targets, opens them, reads their
  * head and tail windows in one io_uring submission of its own (when built
  * with liburing), probes and closes them; several workers overlap one
  * chunk's reads with another's probing.  Results land in a window of slots
