@@ -134,14 +134,6 @@ static json_object *image_props(struct udev_device *d)
 	return o;
 }
 
-/* the --json object of a probed device, from its text */
-static json_object *scan_object(char *text)
-{
-	json_object *o = text ? sym_json_tokener_parse(text) : NULL;
-
-	free(text);
-	return o;
-}
 
 static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, struct udev_device *d)
 {
@@ -149,8 +141,10 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 	const char *node = sym_udev_device_get_devnode(d);
 	dev_t devnum = sym_udev_device_get_devnum(d);
 	json_object *ev, *props;
-	const char *why;
-	char buf[32];
+	const char *why, *line;
+	char buf[32], *image = NULL;
+	bool probed = false;
+	size_t len;
 
 	if (!action || !node)
 		return;
@@ -175,23 +169,31 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 		sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
 		sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(why));
 	} else {
-		char *text = ops->scan(ctx, node);
-
+		image = ops->scan(ctx, node);
 		/* changed while it was probed: what was read is not this event's */
 		if (event_stale(d)) {
 			sym_json_object_object_add(ev, "source", sym_json_object_new_string("none"));
 			sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(STALE_WHY));
-			free(text);
 		} else {
 			sym_json_object_object_add(ev, "source", sym_json_object_new_string("probe"));
-			sym_json_object_object_add(ev, "image", scan_object(text));
+			probed = true;
 		}
 	}
-	fputs(sym_json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-	                                             JSON_C_TO_STRING_NOSLASHESCAPE),
-	      out);
+	line = sym_json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+	                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = line ? strlen(line) : 0;
+	if (len && probed) {
+		/* "image", the event's last member: the object -J prints, on one line, as it is */
+		fwrite(line, 1, len - 1, out);
+		fputs(",\"image\":", out);
+		fputs(image ? image : "null", out);
+		fputc('}', out);
+	} else if (len) {
+		fputs(line, out);
+	}
 	fputc('\n', out);
 	fflush(out);
+	free(image);
 	sym_json_object_put(ev);
 }
 

@@ -13,7 +13,8 @@
  * How --monitor probes a device the event does not describe: scan probes it
  * exactly like a PATH operand (device checks from sysfs before open; an
  * error or a skip is the object's "error") and returns the object --json
- * prints for it, malloc'ed text (NULL: none).
+ * prints for it on one line (JSON_C_TO_STRING_PLAIN's form), malloc'ed
+ * text (NULL: none).
  */
 struct img_monitor_ops {
 	char *(*scan)(void *ctx, const char *devnode);

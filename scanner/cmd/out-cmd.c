@@ -179,6 +179,41 @@ char *cmd_json_item_text(const struct img_view *v)
 	return out;
 }
 
+/*
+ * Pretty JSON text on one line: every space and newline outside a string
+ * dropped (what json-c leaves out when it writes plain), in place.  Inside
+ * a string json-c escapes every control byte, so a newline or space there
+ * is the string's own.
+ */
+static void json_one_line(char *text)
+{
+	bool in_str = false;
+	char *o = text;
+
+	for (const char *p = text; *p; p++) {
+		if (in_str) {
+			*o++ = *p;
+			if (*p == '\\' && p[1])
+				*o++ = *++p;
+			else if (*p == '"')
+				in_str = false;
+		} else if (*p != ' ' && *p != '\n') {
+			in_str = *p == '"';
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+char *cmd_json_item_line(const struct img_view *v)
+{
+	char *text = cmd_json_item_text(v);
+
+	if (text)
+		json_one_line(text);
+	return text;
+}
+
 void cmd_out_json_item(FILE *f, const struct img_view *v, bool first)
 {
 	char *text = cmd_json_item_text(v);

@@ -27,9 +27,11 @@ void cmd_out_json_item(FILE *f, const struct img_view *v, bool first);
 void cmd_out_json_end(FILE *f, size_t n);
 /*
  * The object cmd_out_json_item writes, without the document's indentation,
- * malloc'ed (free it); NULL when it cannot be made (--monitor's "image")
+ * malloc'ed (free it); NULL when it cannot be made
  */
 char *cmd_json_item_text(const struct img_view *v);
+/* the same object on one line, as json-c writes it plain (--monitor's "image") */
+char *cmd_json_item_line(const struct img_view *v);
 /* --cached: what the udev database holds for a device (no device is opened) */
 void cmd_out_export_cached(FILE *f, const struct img_device *d, bool first);
 /* "imgscan: PATH: cannot OP: CAUSE (what to do)" on stderr for a failed volume */

@@ -453,7 +453,7 @@ static int monitor_deliver(const struct imgscan_probe *pr, int rc, size_t idx, v
 		              .dev = m->dev, .stats = m->o->stats };
 
 	(void)idx;
-	m->text = cmd_json_item_text(&v);
+	m->text = cmd_json_item_line(&v);
 	return 0;
 }
 
