@@ -523,10 +523,11 @@ static size_t reindent(const char *text, bool pretty, const char *prefix, FILE *
 		}
 		for (size_t i = lead; i < len;) {
 			/* DEL and C1 controls, which json-c writes raw */
-			size_t c = img_control_len(p + i, len - i), run = i;
+			size_t c = img_control_len(p + i, len - i), run = i + 1;
 			char esc[8];
 
 			if (c == 0) {
+				/* the run of bytes up to the next control, in one piece */
 				while (run < len && img_control_len(p + run, len - run) == 0)
 					run++;
 				emit(f, out, &o, p + i, run - i);
@@ -557,32 +558,55 @@ static const char *json_c_text(json_object *o, bool pretty)
 		           JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-char *img_json_object_text(json_object *o, bool pretty, const char *prefix, size_t *len)
+/*
+ * The text of o into a buffer of the largest size it can take: every line
+ * prefixed, every byte doubled (all indentation) or written as \u00XX (a
+ * DEL).  NULL when memory ran out.
+ */
+static char *text_of(const char *text, bool pretty, const char *prefix, size_t *len)
 {
-	const char *text = o ? json_c_text(o, pretty) : NULL;
-	size_t n;
+	size_t tlen = strlen(text), plen = strlen(prefix), lines = 1, n;
 	char *out;
 
-	if (!text)
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	if (tlen > (SIZE_MAX - 1) / 6 || (plen && lines > (SIZE_MAX - 1 - 6 * tlen) / plen))
 		return NULL;
-	n = reindent(text, pretty, prefix, NULL, NULL);
-	out = n < SIZE_MAX ? malloc(n + 1) : NULL;
+	out = malloc(lines * plen + 6 * tlen + 1);
 	if (!out)
 		return NULL;
-	reindent(text, pretty, prefix, NULL, out);
+	n = reindent(text, pretty, prefix, NULL, out);
 	out[n] = 0;
 	if (len)
 		*len = n;
 	return out;
 }
 
-/* one object of a document, after prefix, to f (nothing when memory ran out) */
+char *img_json_object_text(json_object *o, bool pretty, const char *prefix, size_t *len)
+{
+	const char *text = o ? json_c_text(o, pretty) : NULL;
+
+	return text ? text_of(text, pretty, prefix, len) : NULL;
+}
+
+/*
+ * One object of a document, after prefix, to f: built in memory and written
+ * at once; when memory runs out for that, written piece by piece.
+ */
 static void put_item(FILE *f, json_object *o, const char *prefix)
 {
 	const char *text = o ? json_c_text(o, true) : NULL;
+	size_t len;
+	char *buf;
 
-	if (text)
+	if (!text)
+		return;
+	buf = text_of(text, true, prefix, &len);
+	if (buf)
+		fwrite(buf, 1, len, f);
+	else
 		reindent(text, true, prefix, f, NULL);
+	free(buf);
 }
 
 /*
