@@ -26,6 +26,25 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/*
+ * malloc, wrapped (-Wl,--wrap=malloc in tests/Makefile-tests.am), so that a
+ * test can make every allocation above malloc_fail_over bytes fail (0: none
+ * fails); malloc_failed counts the refusals.
+ */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+static size_t malloc_fail_over;
+static unsigned malloc_failed;
+
+void *__wrap_malloc(size_t size)
+{
+	if (malloc_fail_over && size > malloc_fail_over) {
+		malloc_failed++;
+		return NULL;
+	}
+	return __real_malloc(size);
+}
+
 struct mem {
 	char *buf;
 	size_t len;
@@ -1325,6 +1344,52 @@ static void test_json_object_is_item(void **state)
 	free(raw);
 }
 
+/*
+ * When memory runs out for the text of an item, --json writes it piece by
+ * piece: the same bytes.  The texts that must be whole fail instead.
+ */
+static void test_json_item_out_of_memory(void **state)
+{
+	struct img_result *res = full_result();
+	struct img_scan s;
+	struct mem m;
+	json_object *o;
+	char *want, *got, *lib = (char *)"unset";
+
+	(void)state;
+	img_bytes_set(&res->backing_file, "b\x7f\xc2\x85\n", 5);
+	scan_init(&s, "/dev/vg/lv", res);
+	img_out_json_item(mem_open(&m), &s, false);
+	want = mem_close(&m, NULL);
+	assert_true(strlen(want) > 1000);
+
+	/* the jstr copies of hostile names (3 bytes a byte) still fit */
+	malloc_fail_over = 256;
+	malloc_failed = 0;
+	img_out_json_item(mem_open(&m), &s, false);
+	assert_int_equal(malloc_failed, 1); /* the item's buffer, nothing else */
+	malloc_fail_over = 0;
+	got = mem_close(&m, NULL);
+	assert_string_equal(got, want);
+	assert_non_null(strstr(got, "\"backing-filename\": \"b\\u007f\\u0085\\n\""));
+	free(got);
+	free(want);
+
+	malloc_fail_over = 256;
+	assert_int_equal(img_json_item_text(&s, &lib), -ENOMEM);
+	assert_null(lib);
+	o = img_json_item_object(&s);
+	malloc_fail_over = 0;
+	assert_non_null(o);
+	malloc_fail_over = 256;
+	malloc_failed = 0;
+	assert_null(img_json_object_text(o, false, "", NULL));
+	assert_int_equal(malloc_failed, 1);
+	malloc_fail_over = 0;
+	json_object_put(o);
+	free(res);
+}
+
 /* ---- --prometheus --------------------------------------------------------- */
 
 struct prom_case {
@@ -1793,6 +1858,7 @@ int main(void)
 		cmocka_unit_test(test_json_hostile),
 		cmocka_unit_test(test_json_spec_hostile),
 		cmocka_unit_test(test_json_object_is_item),
+		cmocka_unit_test(test_json_item_out_of_memory),
 		cmocka_unit_test(test_prom_label_golden),
 		cmocka_unit_test(test_prom_label_limits),
 		cmocka_unit_test(test_prom_golden),
