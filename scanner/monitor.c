@@ -4,7 +4,9 @@
  * with the "udev" source: events after udevd ran its rules, so the
  * properties of udev/65-imgscan.rules are in the event) filtered on the
  * block subsystem.  Each add/change/remove becomes one JSON object on one
- * line.  A device the rule did not describe is probed through the caller's
+ * line, printed by out-json.c as --json prints (DEL and C1 as \u00XX); a
+ * probed device's "image" is the object out-json.c builds for --json,
+ * embedded as it is.  A device the rule did not describe is probed through the caller's
  * scan function (the same sysfs checks before open() as a PATH operand),
  * and only when the guard table allows it for a udev event, as it allows
  * the udev rule (enum/guard.c; docs/udev.md, "How udev runs imgscan":
@@ -37,13 +39,14 @@
 #include "enum/device.h"
 #include "enum/guard.h"
 #include "monitor.h"
+#include "output/out-json.h"
 
 /* both libraries, before anything is set up */
 static int dlopen_monitor(void)
 {
 	int r = dlopen_udev("--monitor");
 
-	/* the events' "image" objects are written by out-json.c */
+	/* the events' "image" objects are built and printed by out-json.c */
 	if (r == 0)
 		r = dlopen_jsonc("--monitor");
 	return r;
@@ -133,23 +136,6 @@ static json_object *image_props(struct udev_device *d)
 	return o;
 }
 
-/* the --json object of a probed device */
-static json_object *scan_object(const struct img_scan *s)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	json_object *o = NULL;
-
-	if (!f)
-		return NULL;
-	img_out_json_item(f, s, true);
-	if (fclose(f) == 0 && text)
-		o = sym_json_tokener_parse(text);
-	free(text);
-	return o;
-}
-
 static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, struct udev_device *d)
 {
 	const char *action = sym_udev_device_get_action(d);
@@ -157,7 +143,8 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 	dev_t devnum = sym_udev_device_get_devnum(d);
 	json_object *ev, *props;
 	const char *why;
-	char buf[32];
+	char buf[32], *line;
+	size_t len;
 
 	if (!action || !node)
 		return;
@@ -191,15 +178,21 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 			sym_json_object_object_add(ev, "skipped", sym_json_object_new_string(STALE_WHY));
 		} else {
 			sym_json_object_object_add(ev, "source", sym_json_object_new_string("probe"));
-			sym_json_object_object_add(ev, "image", scan_object(&s));
+			sym_json_object_object_add(ev, "image", img_json_item_object(&s));
 		}
 		ops->release(ctx, &s);
 	}
-	fputs(sym_json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-	                                             JSON_C_TO_STRING_NOSLASHESCAPE),
-	      out);
-	fputc('\n', out);
-	fflush(out);
+	/* one line, written as --json writes its text (DEL and C1 escaped too) */
+	line = img_json_object_text(ev, false, "", &len);
+	if (line) {
+		fwrite(line, 1, len, out);
+		fputc('\n', out);
+		fflush(out);
+	} else {
+		fprintf(stderr, "imgscan: --monitor: %s: event %llu not reported: out of memory\n",
+		        node, (unsigned long long)sym_udev_device_get_seqnum(d));
+	}
+	free(line);
 	sym_json_object_put(ev);
 }
 

@@ -15,9 +15,15 @@
  * written as \u007f and \u0080..\u009f when the text is printed.
  * docs/security.md, rule 4.
  *
+ * One builder, img_json_item_object (out-json.h), makes the object of a
+ * scan; --json and -J print it item by item, the library prints it for
+ * imgscan_probe_get_json, and --monitor embeds it in its event objects.
+ * One printer, img_json_object_text, writes every JSON text imgscan prints.
+ *
  * libjson-c is loaded with dlopen by img_out_json_begin (dl/dl.h).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +32,7 @@
 #include <json-c/json.h>
 
 #include "dl/dl-jsonc.h"
-#include "output/output.h"
+#include "output/out-json.h"
 
 /*
  * containers nested deeper than this in the format-specific tree are dropped
@@ -388,12 +394,14 @@ static void add_safety(json_object *o, const struct img_scan *s)
 	sym_json_object_object_add(o, "safety", j);
 }
 
-static json_object *scan_json(const struct img_scan *s)
+json_object *img_json_item_object(const struct img_scan *s)
 {
 	json_object *o = sym_json_object_new_object();
 	const struct img_result *res = s->res;
 	bool raw;
 
+	if (!o)
+		return NULL;
 	sym_json_object_object_add(o, "path", jcstr(s->path));
 	add_device(o, s->dev);
 	if (s->error || !res) {
@@ -478,60 +486,127 @@ static json_object *scan_json(const struct img_scan *s)
 	return o;
 }
 
+/* n bytes to whichever of f and out is given (neither: only counted) */
+static void emit(FILE *f, char *out, size_t *o, const void *p, size_t n)
+{
+	if (f)
+		fwrite(p, 1, n, f);
+	else if (out)
+		memcpy(out + *o, p, n);
+	*o += n;
+}
+
 /*
  * json-c indents by two spaces; qemu-img by four.  json-c never writes a raw
  * newline inside a string (it escapes it), so every line's leading spaces
  * are indentation: double them, after prefix.  No newline after the last line.
+ * A plain (one-line) text is only escaped.  Written to f, or into out, or
+ * (neither) only measured; the length is returned.
  */
-static void put_reindented(FILE *f, const char *text, const char *prefix)
+static size_t reindent(const char *text, bool pretty, const char *prefix, FILE *f, char *out)
 {
-	size_t plen = strlen(prefix), tlen = strlen(text), lines = 1, o = 0;
+	static const char spaces[] = "                                ";
+	size_t plen = strlen(prefix), o = 0;
 	const char *p = text;
-	char *out;
 
-	for (size_t i = 0; i < tlen; i++)
-		lines += text[i] == '\n';
-	/*
-	 * at most: every line prefixed, every byte doubled (all indentation) or
-	 * written as \u00XX (a DEL)
-	 */
-	out = malloc(lines * plen + 6 * tlen + 1);
-	if (!out) {
-		fputs(text, f); /* two-space indentation, still valid JSON */
-		return;
-	}
 	while (*p) {
 		const char *eol = strchr(p, '\n');
-		size_t lead = strspn(p, " ");
+		size_t lead = pretty ? strspn(p, " ") : 0;
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 
-		memcpy(out + o, prefix, plen);
-		o += plen;
-		memset(out + o, ' ', 2 * lead);
-		o += 2 * lead;
+		emit(f, out, &o, prefix, plen);
+		for (size_t n = 2 * lead; n;) {
+			size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+
+			emit(f, out, &o, spaces, k);
+			n -= k;
+		}
 		for (size_t i = lead; i < len;) {
 			/* DEL and C1 controls, which json-c writes raw */
-			size_t c = img_control_len(p + i, len - i);
+			size_t c = img_control_len(p + i, len - i), run = i + 1;
+			char esc[8];
 
 			if (c == 0) {
-				out[o++] = p[i++];
+				/* the run of bytes up to the next control, in one piece */
+				while (run < len && img_control_len(p + run, len - run) == 0)
+					run++;
+				emit(f, out, &o, p + i, run - i);
+				i = run;
 				continue;
 			}
-			o += (size_t)sprintf(out + o, "\\u%04x",
-			                     c == 1 ? (unsigned char)p[i]
-			                            : (unsigned)(((unsigned char)p[i] & 0x1f) << 6 |
-			                                         ((unsigned char)p[i + 1] & 0x3f)));
+			snprintf(esc, sizeof(esc), "\\u%04x",
+			         c == 1 ? (unsigned char)p[i]
+			                : (unsigned)(((unsigned char)p[i] & 0x1f) << 6 |
+			                             ((unsigned char)p[i + 1] & 0x3f)));
+			emit(f, out, &o, esc, 6);
 			i += c;
 		}
 		p += len;
 		if (eol) {
 			p++;
 			if (*p)
-				out[o++] = '\n';
+				emit(f, out, &o, "\n", 1);
 		}
 	}
-	fwrite(out, 1, o, f);
-	free(out);
+	return o;
+}
+
+static const char *json_c_text(json_object *o, bool pretty)
+{
+	return sym_json_object_to_json_string_ext(
+		o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
+		           JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/*
+ * The text of o into a buffer of the largest size it can take: every line
+ * prefixed, every byte doubled (all indentation) or written as \u00XX (a
+ * DEL).  NULL when memory ran out.
+ */
+static char *text_of(const char *text, bool pretty, const char *prefix, size_t *len)
+{
+	size_t tlen = strlen(text), plen = strlen(prefix), lines = 1, n;
+	char *out;
+
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	if (tlen > (SIZE_MAX - 1) / 6 || (plen && lines > (SIZE_MAX - 1 - 6 * tlen) / plen))
+		return NULL;
+	out = malloc(lines * plen + 6 * tlen + 1);
+	if (!out)
+		return NULL;
+	n = reindent(text, pretty, prefix, NULL, out);
+	out[n] = 0;
+	if (len)
+		*len = n;
+	return out;
+}
+
+char *img_json_object_text(json_object *o, bool pretty, const char *prefix, size_t *len)
+{
+	const char *text = o ? json_c_text(o, pretty) : NULL;
+
+	return text ? text_of(text, pretty, prefix, len) : NULL;
+}
+
+/*
+ * One object of a document, after prefix, to f: built in memory and written
+ * at once; when memory runs out for that, written piece by piece.
+ */
+static void put_item(FILE *f, json_object *o, const char *prefix)
+{
+	const char *text = o ? json_c_text(o, true) : NULL;
+	size_t len;
+	char *buf;
+
+	if (!text)
+		return;
+	buf = text_of(text, true, prefix, &len);
+	if (buf)
+		fwrite(buf, 1, len, f);
+	else
+		reindent(text, true, prefix, f, NULL);
+	free(buf);
 }
 
 /*
@@ -548,46 +623,30 @@ void img_out_json_begin(FILE *f)
 void img_out_json_item(FILE *f, const struct img_scan *s, bool first)
 {
 	json_object *o;
-	const char *text;
 
 	if (dlopen_jsonc("JSON output") < 0)
 		return;
-	o = scan_json(s);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	o = img_json_item_object(s);
 	fputs(first ? "\n" : ",\n", f);
-	if (text)
-		put_reindented(f, text, "        ");
-	sym_json_object_put(o);
+	put_item(f, o, "        ");
+	if (o)
+		sym_json_object_put(o);
 }
 
 int img_json_item_text(const struct img_scan *s, char **ret)
 {
 	json_object *o;
-	const char *text;
-	size_t len = 0;
-	FILE *f;
 	int r;
 
 	*ret = NULL;
 	r = dlopen_jsonc("JSON output");
 	if (r < 0)
 		return r;
-	f = open_memstream(ret, &len);
-	if (!f)
-		return -errno;
-	o = scan_json(s);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text)
-		put_reindented(f, text, "");
-	sym_json_object_put(o);
-	if (fclose(f) != 0 || !text) {
-		free(*ret);
-		*ret = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	o = img_json_item_object(s);
+	*ret = img_json_object_text(o, true, "", NULL);
+	if (o)
+		sym_json_object_put(o);
+	return *ret ? 0 : -ENOMEM;
 }
 
 int img_json_string(const char *str, size_t len, char *out, size_t outlen)
@@ -629,7 +688,6 @@ void img_out_json_end(FILE *f, size_t n)
 void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
 {
 	json_object *o, *p;
-	const char *text;
 
 	if (dlopen_jsonc("JSON output") < 0)
 		return;
@@ -640,11 +698,8 @@ void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
 	for (unsigned i = 0; i < d->n_props; i++)
 		sym_json_object_object_add(p, d->props[i].key, jcstr(d->props[i].value));
 	sym_json_object_object_add(o, "udev", p);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fputs(first ? "\n" : ",\n", f);
-	if (text)
-		put_reindented(f, text, "        ");
+	put_item(f, o, "        ");
 	sym_json_object_put(o);
 }
 
