@@ -150,12 +150,20 @@ static bool ranges_overlap(uint64_t first1, uint64_t len1, uint64_t first2, uint
 	return !(last2 < first1 || last1 < first2);
 }
 
-/* qcrypto_block_luks_check_header() */
 const char *luks1_check(const uint8_t *hdr)
+{
+	unsigned slot;
+
+	return luks1_check_at(hdr, &slot);
+}
+
+/* qcrypto_block_luks_check_header() */
+const char *luks1_check_at(const uint8_t *hdr, unsigned *ret_slot)
 {
 	uint32_t key_bytes = img_be32(hdr + H_KEY_BYTES);
 	uint32_t payload = img_be32(hdr + LUKS1_PAYLOAD_OFFSET);
 
+	*ret_slot = LUKS1_NO_SLOT;
 	if (!memchr(hdr + H_CIPHER_NAME, 0, 32))
 		return "LUKS header cipher name is not NUL terminated";
 	if (!memchr(hdr + H_CIPHER_MODE, 0, 32))
@@ -171,6 +179,8 @@ const char *luks1_check(const uint8_t *hdr)
 		uint32_t active = img_be32(s1 + S_ACTIVE);
 		uint32_t start1 = img_be32(s1 + S_KEY_OFFSET);
 		uint32_t len1 = slot_len(key_bytes, img_be32(s1 + S_STRIPES));
+
+		*ret_slot = i;
 
 		if (img_be32(s1 + S_STRIPES) != LUKS_STRIPES)
 			return "Keyslot is corrupted (stripes != 4000)";
@@ -191,6 +201,7 @@ const char *luks1_check(const uint8_t *hdr)
 				return "Keyslots are overlapping in the header";
 		}
 	}
+	*ret_slot = LUKS1_NO_SLOT;
 	return NULL;
 }
 

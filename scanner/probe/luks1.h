@@ -27,6 +27,12 @@ struct luks1_algs {
 
 /* qcrypto_block_luks_check_header(): NULL or qemu's error text (static) */
 const char *luks1_check(const uint8_t *hdr);
+/*
+ * The same; *ret_slot is the key slot (0..7) a key slot check refused, or
+ * LUKS1_NO_SLOT when the problem is elsewhere (or there is none).
+ */
+#define LUKS1_NO_SLOT 8u
+const char *luks1_check_at(const uint8_t *hdr, unsigned *ret_slot);
 /* qcrypto_block_luks_parse_header(): NULL or qemu's error text; call after luks1_check */
 const char *luks1_parse(const uint8_t *hdr, struct luks1_algs *a);
 /*
