@@ -211,11 +211,17 @@ static bool read_parent_hint(const struct vtext *win, struct img_result *res)
 /* ---- descriptor files ----------------------------------------------------- */
 
 /* qemu's vmdk_probe text rule, over a 512-byte zero-padded buffer */
-static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
+/*
+ * *ret_stop: where the decision was made (the first line that is neither a
+ * comment nor blank; n when there is none), for the probe trace.
+ */
+static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version, size_t *ret_stop)
 {
 	static const char *const v_lf[] = { "version=1\n", "version=2\n", "version=3\n" };
 	static const char *const v_crlf[] = { "version=1\r\n", "version=2\r\n", "version=3\r\n" };
 	size_t i = 0;
+
+	*ret_stop = n;
 
 	while (i < n) {
 		if (b[i] == '#') {
@@ -229,8 +235,10 @@ static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
 				i++;
 			if (i < n && b[i] == '\r')
 				i++;
-			if (i == n || b[i] != '\n')
+			if (i == n || b[i] != '\n') {
+				*ret_stop = i;
 				return false;
+			}
 			i++;
 			continue;
 		}
@@ -241,6 +249,7 @@ static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
 				return true;
 			}
 		}
+		*ret_stop = i;
 		return false;
 	}
 	return false;
@@ -721,7 +730,8 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		res->version = img_le32(h);
 		/* vmdk_read_desc reads min(size, 1 MiB - 1) bytes there */
 		if (!qemu_readable(desc_off, r->size < VMDK_QEMU_DESC_MAX ? r->size : VMDK_QEMU_DESC_MAX)) {
-			img_set_damaged(res, "Could not read from file");
+			IMG_DAMAGED(res, "Could not read from file", "desc_offset ",
+			            IMG_TDEC(img_le64(h + 24)), " sectors, past qemu's largest offset");
 			return IMG_MATCH;
 		}
 		return probe_desc(r, desc_off, VMDK_EMBEDDED_DESC, res);
@@ -732,7 +742,8 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		uint64_t total;
 
 		if (img_mul_overflow(nb_sectors(r), VMDK_SECTOR, &total) || total < sizeof(footer)) {
-			img_set_damaged(res, "Failed to read footer");
+			IMG_DAMAGED(res, "Failed to read footer", "gd_offset ", IMG_THEX(VMDK_GD_AT_END, 1),
+			            " (a footer) in a volume of ", IMG_TDEC(r->size), " bytes");
 			return IMG_MATCH;
 		}
 		rc = read_zpad(r, total - sizeof(footer), footer, sizeof(footer));
@@ -741,7 +752,10 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		if (memcmp(footer + 512, "KDMV", 4) != 0 || img_le32(footer + 8) != 0 ||
 		    img_le32(footer + 12) != MARKER_FOOTER || img_le64(footer + 1024) != 0 ||
 		    img_le32(footer + 1032) != 0 || img_le32(footer + 1036) != MARKER_END_OF_STREAM) {
-			img_set_damaged(res, "Invalid footer");
+			IMG_DAMAGED(res, "Invalid footer", "the last 3 sectors: \"",
+			            IMG_TBYTES(footer + 512, 4), "\", marker types ",
+			            IMG_TDEC(img_le32(footer + 12)), " and ", IMG_TDEC(img_le32(footer + 1036)),
+			            " (\"KDMV\", 3 and 0)");
 			return IMG_MATCH;
 		}
 		h = footer + 512 + 4;
@@ -776,40 +790,48 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 
 	/* vmdk_open_vmdk4 and vmdk_add_extent, in qemu's order */
 	if (version > 3) {
-		img_set_damaged(res, "Unsupported VMDK version");
+		IMG_DAMAGED(res, "Unsupported VMDK version", "version ", IMG_TDEC(version), ", 1..3");
 		return IMG_MATCH;
 	}
 	if (gtes > 512) {
-		img_set_damaged(res, "L2 table size too big");
+		IMG_DAMAGED(res, "L2 table size too big", "num_gtes_per_gt ", IMG_TDEC(gtes),
+		            ", at most 512");
 		return IMG_MATCH;
 	}
 	l1_entry_sectors = (uint32_t)(gtes * granularity); /* qemu keeps 32 bits */
 	if (l1_entry_sectors == 0) {
-		img_set_damaged(res, "L1 entry size is invalid");
+		IMG_DAMAGED(res, "L1 entry size is invalid", "num_gtes_per_gt ", IMG_TDEC(gtes),
+		            " x granularity ", IMG_TDEC(granularity), " is 0 in 32 bits");
 		return IMG_MATCH;
 	}
 	/* u64 wrap-around and the truncation to 32 bits are qemu's */
 	l1_size = (uint32_t)((capacity + l1_entry_sectors - 1) / l1_entry_sectors);
 	if (nb_sectors(r) < grain_offset) {
-		img_set_damaged(res, "File truncated");
+		IMG_DAMAGED(res, "File truncated", "grain_offset ", IMG_TDEC(grain_offset),
+		            " sectors, the volume ", IMG_TDEC(nb_sectors(r)));
 		return IMG_MATCH;
 	}
 	if (granularity > VMDK_MAX_GRANULARITY) {
-		img_set_damaged(res, "Invalid granularity, image may be corrupt");
+		IMG_DAMAGED(res, "Invalid granularity, image may be corrupt", "granularity ",
+		            IMG_TDEC(granularity), ", at most ", IMG_TDEC(VMDK_MAX_GRANULARITY));
 		return IMG_MATCH;
 	}
 	if (l1_size > VMDK_MAX_L1) {
-		img_set_damaged(res, "L1 size too big");
+		IMG_DAMAGED(res, "L1 size too big", "capacity ", IMG_TDEC(capacity), ": ",
+		            IMG_TDEC(l1_size), " L1 entries, at most ", IMG_TDEC(VMDK_MAX_L1));
 		return IMG_MATCH;
 	}
 	if (!qemu_readable(gd_offset << 9, (uint64_t)l1_size * 4) ||
 	    ((flags & VMDK4_FLAG_RGD) && rgd_offset << 9 &&
 	     !qemu_readable(rgd_offset << 9, (uint64_t)l1_size * 4))) {
-		img_set_damaged(res, "Could not read l1 table");
+		IMG_DAMAGED(res, "Could not read l1 table", "gd_offset ", IMG_TDEC(gd_offset),
+		            ", rgd_offset ", IMG_TDEC(rgd_offset), " sectors, ", IMG_TDEC(l1_size),
+		            " entries: past qemu's largest offset");
 		return IMG_MATCH;
 	}
 	if (!res->has_virtual_size) {
-		img_set_damaged(res, "Virtual size too large");
+		IMG_DAMAGED(res, "Virtual size too large", "capacity ", IMG_TDEC(capacity),
+		            " sectors");
 		return IMG_MATCH;
 	}
 
@@ -843,12 +865,14 @@ static int probe_cowd(const struct img_reader *r, struct img_result *res)
 	res->has_virtual_size = true;
 	res->virtual_size = (uint64_t)disk_sectors * VMDK_SECTOR;
 	if (granularity > VMDK_MAX_GRANULARITY) {
-		img_set_damaged(res, "Invalid granularity, image may be corrupt");
+		IMG_DAMAGED(res, "Invalid granularity, image may be corrupt", "granularity ",
+		            IMG_TDEC(granularity), ", at most ", IMG_TDEC(VMDK_MAX_GRANULARITY));
 		return IMG_MATCH;
 	}
 	res->cluster_size = (uint64_t)granularity * VMDK_SECTOR;
 	if (l1dir_size > VMDK_MAX_L1) {
-		img_set_damaged(res, "L1 size too big");
+		IMG_DAMAGED(res, "L1 size too big", "l1dir_size ", IMG_TDEC(l1dir_size), ", at most ",
+		            IMG_TDEC(VMDK_MAX_L1));
 		return IMG_MATCH;
 	}
 	rc = read_ids(r, VMDK_EMBEDDED_DESC, res, &cid, &pcid);
@@ -868,6 +892,7 @@ static int probe_vmdk(const struct img_reader *r, const struct img_magic *hit,
 {
 	uint8_t buf[VMDK_PROBE_BUF];
 	unsigned version = 0;
+	size_t stop;
 	int rc;
 
 	(void)hit; /* probe_always: the magic is checked here, as qemu does */
@@ -878,8 +903,21 @@ static int probe_vmdk(const struct img_reader *r, const struct img_magic *hit,
 		return probe_kdmv(r, res);
 	if (r->size >= 4 && memcmp(buf, "COWD", 4) == 0)
 		return probe_cowd(r, res);
-	if (!text_probe(buf, sizeof(buf), &version))
+	if (!text_probe(buf, sizeof(buf), &version, &stop)) {
+		/*
+		 * a descriptor of another version: say so; any other volume
+		 * (vmdk has no magic) gets the probe loop's plain "no match"
+		 */
+		if (sizeof(buf) - stop >= 8 && memcmp(buf + stop, "version=", 8) == 0) {
+			size_t e = stop;
+
+			while (e < sizeof(buf) && e - stop < 32 && buf[e] != '\n' && buf[e] != '\r')
+				e++;
+			IMG_REFUSE(r, res, "descriptor line \"", IMG_TBYTES(buf + stop, e - stop),
+			           "\" at byte ", IMG_TDEC(stop), " (version=1, 2 or 3)");
+		}
 		return IMG_NOMATCH;
+	}
 	res->has_version = true;
 	res->version = version;
 	return probe_desc(r, 0, 0, res);
