@@ -531,7 +531,7 @@ static const uint8_t *const md_guids[MD_N] = {
  * read n (<= 8) bytes of an item at base + off, zeros past the end: from
  * the metadata span md (read at base) when it holds them
  */
-static int read_item(const struct img_reader *r, const struct win *md, uint64_t base,
+static inline __attribute__((always_inline)) int read_item(const struct img_reader *r, const struct win *md, uint64_t base,
                      uint32_t off, uint8_t *dst, size_t n)
 {
 	struct win w;

@@ -107,8 +107,15 @@ static size_t vt_strstr(const struct vtext *t, const char *needle)
 {
 	size_t n = strlen(needle), hay = vt_strlen(t);
 
+	if (n == 0)
+		return 0;
+	/*
+	 * the first byte before memcmp: a call per position cost what the
+	 * needle's place in memory happened to make it (a libc memcmp takes
+	 * its slow path near a page end), and most positions differ there
+	 */
 	for (size_t i = 0; n <= hay && i <= hay - n; i++)
-		if (memcmp(t->p + i, needle, n) == 0)
+		if (t->p[i] == (uint8_t)needle[0] && memcmp(t->p + i, needle, n) == 0)
 			return i;
 	return SIZE_MAX;
 }
@@ -212,16 +219,15 @@ static bool read_parent_hint(const struct vtext *win, struct img_result *res)
 
 /* qemu's vmdk_probe text rule, over a 512-byte zero-padded buffer */
 /*
- * *ret_stop: where the decision was made (the first line that is neither a
- * comment nor blank; n when there is none), for the probe trace.
+ * Returns where the decision was made (the first line that is neither a
+ * comment nor blank; n when there is none), for the probe trace; a match
+ * sets *ret_version (left alone otherwise).
  */
-static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version, size_t *ret_stop)
+static size_t text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
 {
 	static const char *const v_lf[] = { "version=1\n", "version=2\n", "version=3\n" };
 	static const char *const v_crlf[] = { "version=1\r\n", "version=2\r\n", "version=3\r\n" };
 	size_t i = 0;
-
-	*ret_stop = n;
 
 	while (i < n) {
 		if (b[i] == '#') {
@@ -235,10 +241,8 @@ static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version, size_t
 				i++;
 			if (i < n && b[i] == '\r')
 				i++;
-			if (i == n || b[i] != '\n') {
-				*ret_stop = i;
-				return false;
-			}
+			if (i == n || b[i] != '\n')
+				return i;
 			i++;
 			continue;
 		}
@@ -246,13 +250,12 @@ static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version, size_t
 			if ((n - i >= 10 && memcmp(b + i, v_lf[v], 10) == 0) ||
 			    (n - i >= 11 && memcmp(b + i, v_crlf[v], 11) == 0)) {
 				*ret_version = v + 1;
-				return true;
+				return i;
 			}
 		}
-		*ret_stop = i;
-		return false;
+		return i;
 	}
-	return false;
+	return n;
 }
 
 /* createType values qemu accepts in a descriptor file, as static tokens */
@@ -903,12 +906,14 @@ static int probe_vmdk(const struct img_reader *r, const struct img_magic *hit,
 		return probe_kdmv(r, res);
 	if (r->size >= 4 && memcmp(buf, "COWD", 4) == 0)
 		return probe_cowd(r, res);
-	if (!text_probe(buf, sizeof(buf), &version, &stop)) {
+	stop = text_probe(buf, sizeof(buf), &version);
+	if (!version) {
 		/*
 		 * a descriptor of another version: say so; any other volume
 		 * (vmdk has no magic) gets the probe loop's plain "no match"
 		 */
-		if (sizeof(buf) - stop >= 8 && memcmp(buf + stop, "version=", 8) == 0) {
+		if (__builtin_expect(r->trace != NULL, 0) && sizeof(buf) - stop >= 8 &&
+		    memcmp(buf + stop, "version=", 8) == 0) {
 			size_t e = stop;
 
 			while (e < sizeof(buf) && e - stop < 32 && buf[e] != '\n' && buf[e] != '\r')

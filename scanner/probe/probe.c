@@ -535,6 +535,46 @@ static void watch_line(void *ctx, const char *line)
 }
 
 /*
+ * A probe run with the trace on (kept out of probe_one, whose untraced path
+ * stays as short as without tracing): the probe's lines pass through
+ * watch_line, then the outcome.  -ERANGE is returned as is (probe_one makes
+ * it a no match).
+ */
+static __attribute__((noinline, cold)) int probe_traced(const struct img_reader *r,
+                                                        const struct img_format *f,
+                                                        const struct img_magic *hit,
+                                                        struct img_result *res)
+{
+	/* the same reader, its trace lines watched (a copy for this probe only) */
+	struct refusal_watch w = { .r = r, .name = f->name, .said = false };
+	struct img_reader tr = *r;
+	int rc;
+
+	tr.trace = watch_line;
+	tr.trace_ctx = &w;
+	res->tracing = &tr;
+	if (!hit)
+		IMG_TRACE(r, f->name, ": no magic to match: the probe reads the head");
+	rc = f->probe(&tr, hit, res);
+	res->tracing = NULL;
+	if (rc == -ERANGE)
+		IMG_TRACE(r, f->name, ": no match: a field points past the end of the volume");
+	else if (rc == IMG_MATCH && res->damaged)
+		IMG_TRACE(r, f->name, ": match, damaged: ", res->damaged);
+	else if (rc == IMG_MATCH)
+		IMG_TRACE(r, f->name, ": match");
+	else if (rc == IMG_NOMATCH && w.said)
+		; /* the probe named the field */
+	else if (rc == IMG_NOMATCH && hit)
+		IMG_TRACE(r, f->name, ": no match: the magic is there, the header is not this format's");
+	else if (rc == IMG_NOMATCH)
+		IMG_TRACE(r, f->name, ": no match");
+	else
+		IMG_TRACE(r, f->name, ": the read failed");
+	return rc;
+}
+
+/*
  * *ret_footer: the match came from a magic counted from the end of the
  * volume only (the format has no header at its start here).
  */
@@ -542,7 +582,6 @@ static int probe_one(const struct img_reader *r, const struct img_format *f, str
                      bool *ret_footer)
 {
 	const struct img_magic *hit = NULL;
-	bool refused = false;
 	int rc;
 
 	if (ret_footer)
@@ -558,39 +597,12 @@ static int probe_one(const struct img_reader *r, const struct img_format *f, str
 			return IMG_NOMATCH;
 	}
 	img_result_init(res, f->id);
-	if (__builtin_expect(r->trace != NULL, 0)) {
-		/* the same reader, its trace lines watched (a copy for this probe only) */
-		struct refusal_watch w = { .r = r, .name = f->name, .said = false };
-		struct img_reader tr = *r;
-
-		tr.trace = watch_line;
-		tr.trace_ctx = &w;
-		res->tracing = &tr;
-		if (!hit)
-			IMG_TRACE(r, f->name, ": no magic to match: the probe reads the head");
-		rc = f->probe(&tr, hit, res);
-		res->tracing = NULL;
-		refused = w.said;
-	} else {
+	if (__builtin_expect(r->trace != NULL, 0))
+		rc = probe_traced(r, f, hit, res);
+	else
 		rc = f->probe(r, hit, res);
-	}
-	if (rc == -ERANGE) {
-		IMG_TRACE(r, f->name, ": no match: a field points past the end of the volume");
+	if (rc == -ERANGE)
 		rc = IMG_NOMATCH; /* a probe asked past the end: the volume is too small for it */
-	} else if (r->trace) {
-		if (rc == IMG_MATCH && res->damaged)
-			IMG_TRACE(r, f->name, ": match, damaged: ", res->damaged);
-		else if (rc == IMG_MATCH)
-			IMG_TRACE(r, f->name, ": match");
-		else if (rc == IMG_NOMATCH && refused)
-			; /* the probe named the field */
-		else if (rc == IMG_NOMATCH && hit)
-			IMG_TRACE(r, f->name, ": no match: the magic is there, the header is not this format's");
-		else if (rc == IMG_NOMATCH)
-			IMG_TRACE(r, f->name, ": no match");
-		else
-			IMG_TRACE(r, f->name, ": the read failed");
-	}
 	if (ret_footer && hit && hit->whence == IMG_FROM_END)
 		*ret_footer = true;
 	return rc;
