@@ -251,8 +251,9 @@ static void parse_header(const struct win *w, struct vhdx_header *h)
  * (signature, version, stored and computed checksum), or, both sound, their
  * sequence number.
  */
-static void trace_no_header(struct img_result *res, const struct win *w1, const struct win *w2,
-                            bool both_valid, uint64_t seq)
+static __attribute__((noinline, cold)) void
+trace_no_header(struct img_result *res, const struct win *w1, const struct win *w2, bool both_valid,
+                uint64_t seq)
 {
 	static const char why[] = "No valid VHDX header found";
 	uint8_t a[68], b[68];
@@ -531,8 +532,9 @@ static const uint8_t *const md_guids[MD_N] = {
  * read n (<= 8) bytes of an item at base + off, zeros past the end: from
  * the metadata span md (read at base) when it holds them
  */
-static inline __attribute__((always_inline)) int read_item(const struct img_reader *r, const struct win *md, uint64_t base,
-                     uint32_t off, uint8_t *dst, size_t n)
+static inline __attribute__((always_inline)) int
+read_item(const struct img_reader *r, const struct win *md, uint64_t base, uint32_t off,
+          uint8_t *dst, size_t n)
 {
 	struct win w;
 	uint64_t at;
