@@ -890,6 +890,26 @@ static int probe_cowd(const struct img_reader *r, struct img_result *res)
 	return IMG_MATCH;
 }
 
+/*
+ * The text probe said no at stop: a descriptor of another version says so;
+ * any other volume (vmdk has no magic) gets the probe loop's plain "no
+ * match".  Out of line: every volume that is not a vmdk comes this way.
+ */
+static __attribute__((noinline, cold)) void trace_text_refusal(const struct img_reader *r,
+                                                               struct img_result *res,
+                                                               const uint8_t *buf, size_t n,
+                                                               size_t stop)
+{
+	size_t e = stop;
+
+	if (n - stop < 8 || memcmp(buf + stop, "version=", 8) != 0)
+		return;
+	while (e < n && e - stop < 32 && buf[e] != '\n' && buf[e] != '\r')
+		e++;
+	IMG_REFUSE(r, res, "descriptor line \"", IMG_TBYTES(buf + stop, e - stop), "\" at byte ",
+	           IMG_TDEC(stop), " (version=1, 2 or 3)");
+}
+
 static int probe_vmdk(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
 {
@@ -908,19 +928,8 @@ static int probe_vmdk(const struct img_reader *r, const struct img_magic *hit,
 		return probe_cowd(r, res);
 	stop = text_probe(buf, sizeof(buf), &version);
 	if (!version) {
-		/*
-		 * a descriptor of another version: say so; any other volume
-		 * (vmdk has no magic) gets the probe loop's plain "no match"
-		 */
-		if (__builtin_expect(r->trace != NULL, 0) && sizeof(buf) - stop >= 8 &&
-		    memcmp(buf + stop, "version=", 8) == 0) {
-			size_t e = stop;
-
-			while (e < sizeof(buf) && e - stop < 32 && buf[e] != '\n' && buf[e] != '\r')
-				e++;
-			IMG_REFUSE(r, res, "descriptor line \"", IMG_TBYTES(buf + stop, e - stop),
-			           "\" at byte ", IMG_TDEC(stop), " (version=1, 2 or 3)");
-		}
+		if (__builtin_expect(r->trace != NULL, 0))
+			trace_text_refusal(r, res, buf, sizeof(buf), stop);
 		return IMG_NOMATCH;
 	}
 	res->has_version = true;
