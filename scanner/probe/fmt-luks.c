@@ -26,45 +26,6 @@
 
 #define LUKS_HDR_SIZE LUKS1_HDR_SIZE
 #define H_VERSION 6
-#define H_CIPHER_NAME 8
-#define H_CIPHER_MODE 40
-#define H_HASH_SPEC 72
-#define H_KEY_BYTES 108
-#define H_SLOTS 208
-#define H_SLOT_SIZE 48
-
-/* the fields behind luks1_check_at's / luks1_parse's refusal, in the trace only */
-static void luks_trace_damaged(struct img_result *res, const uint8_t *hdr, const char *why,
-                               bool parse, unsigned slot)
-{
-	if (parse) {
-		/* luks1_check_at saw a NUL in each of the three */
-		const uint8_t *name = hdr + H_CIPHER_NAME, *mode = hdr + H_CIPHER_MODE;
-		const uint8_t *hash = hdr + H_HASH_SPEC;
-
-		IMG_DAMAGED(res, why, "cipher_name \"", IMG_TBYTES(name, img_strnlen(name, 32)),
-		            "\", cipher_mode \"", IMG_TBYTES(mode, img_strnlen(mode, 32)),
-		            "\", hash_spec \"", IMG_TBYTES(hash, img_strnlen(hash, 32)), "\", key_bytes ",
-		            IMG_TDEC(img_be32(hdr + H_KEY_BYTES)));
-	} else if (slot < LUKS1_NO_SLOT) {
-		const uint8_t *s = hdr + H_SLOTS + H_SLOT_SIZE * slot;
-
-		IMG_DAMAGED(res, why, "key slot ", IMG_TDEC(slot), ": active ",
-		            IMG_THEX(img_be32(s), 8), ", iterations ", IMG_TDEC(img_be32(s + 4)),
-		            ", key_material_offset ", IMG_TDEC(img_be32(s + 40)), ", stripes ",
-		            IMG_TDEC(img_be32(s + 44)), "; payload_offset ",
-		            IMG_TDEC(img_be32(hdr + LUKS1_PAYLOAD_OFFSET)));
-	} else if (!memchr(hdr + H_CIPHER_NAME, 0, 32)) {
-		IMG_DAMAGED(res, why, "cipher_name \"", IMG_TBYTES(hdr + H_CIPHER_NAME, 32), "\"");
-	} else if (!memchr(hdr + H_CIPHER_MODE, 0, 32)) {
-		IMG_DAMAGED(res, why, "cipher_mode \"", IMG_TBYTES(hdr + H_CIPHER_MODE, 32), "\"");
-	} else if (!memchr(hdr + H_HASH_SPEC, 0, 32)) {
-		IMG_DAMAGED(res, why, "hash_spec \"", IMG_TBYTES(hdr + H_HASH_SPEC, 32), "\"");
-	} else {
-		IMG_DAMAGED(res, why, "payload_offset ",
-		            IMG_TDEC(img_be32(hdr + LUKS1_PAYLOAD_OFFSET)), " sectors");
-	}
-}
 
 static int luks_probe(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
@@ -115,7 +76,7 @@ static int luks_probe(const struct img_reader *r, const struct img_magic *hit,
 	}
 	if (why) {
 		if (__builtin_expect(res->tracing != NULL, 0))
-			luks_trace_damaged(res, hdr, why, parse, slot);
+			luks1_trace_damaged(res, hdr, why, parse, slot);
 		else
 			img_set_damaged(res, why);
 		return IMG_MATCH;

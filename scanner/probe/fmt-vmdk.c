@@ -599,6 +599,28 @@ static int read_ids(const struct img_reader *r, uint64_t off, struct img_result 
 	return 0;
 }
 
+/* parse_create_type's refusal, for the trace: the value it found, if any */
+static __attribute__((noinline, cold)) void trace_create_type(struct img_result *res,
+                                                              const struct vtext *t,
+                                                              const char *why)
+{
+	size_t end = vt_strlen(t), pos = vt_strstr(t, "createType"), q;
+
+	if (pos == SIZE_MAX) {
+		IMG_DAMAGED(res, why, "no createType in the descriptor");
+		return;
+	}
+	pos += strlen("createType") + 2;
+	if (pos >= end) {
+		IMG_DAMAGED(res, why, "the descriptor ends after createType");
+		return;
+	}
+	for (q = pos; q < end && t->p[q] != '"' && q - pos < IMG_TBYTES_MAX; q++)
+		;
+	IMG_DAMAGED(res, why, "createType \"", IMG_TBYTES(t->p + pos, q - pos),
+	            q < end && t->p[q] == '"' ? "\"" : "...", " at byte ", IMG_TDEC(pos));
+}
+
 /*
  * A descriptor file (or a KDMV header with capacity 0 pointing at one) at
  * desc_off; the CID window is at cid_off.
@@ -629,7 +651,10 @@ static int probe_desc(const struct img_reader *r, uint64_t desc_off, uint64_t ci
 	}
 	ct = parse_create_type(&t, &why);
 	if (!ct) {
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			trace_create_type(res, &t, why);
+		else
+			img_set_damaged(res, why);
 		return IMG_MATCH;
 	}
 	res->subformat = ct;

@@ -205,6 +205,41 @@ const char *luks1_check_at(const uint8_t *hdr, unsigned *ret_slot)
 	return NULL;
 }
 
+void luks1_trace_damaged(struct img_result *res, const uint8_t *hdr, const char *why, bool parse,
+                         unsigned slot)
+{
+	if (parse) {
+		/* luks1_check_at saw a NUL in each of the three */
+		const uint8_t *name = hdr + H_CIPHER_NAME, *mode = hdr + H_CIPHER_MODE;
+		const uint8_t *hash = hdr + H_HASH_SPEC;
+
+		IMG_DAMAGED(res, why, "cipher_name \"", IMG_TBYTES(name, img_strnlen(name, 32)),
+		            "\", cipher_mode \"", IMG_TBYTES(mode, img_strnlen(mode, 32)),
+		            "\", hash_spec \"", IMG_TBYTES(hash, img_strnlen(hash, 32)), "\", key_bytes ",
+		            IMG_TDEC(img_be32(hdr + H_KEY_BYTES)));
+	} else if (slot < LUKS1_NO_SLOT) {
+		const uint8_t *s = hdr + H_SLOTS + H_SLOT_SIZE * slot;
+
+		IMG_DAMAGED(res, why, "key slot ", IMG_TDEC(slot), ": active ",
+		            IMG_THEX(img_be32(s + S_ACTIVE), 8), ", iterations ",
+		            IMG_TDEC(img_be32(s + S_ITERS)), ", key_material_offset ",
+		            IMG_TDEC(img_be32(s + S_KEY_OFFSET)), ", stripes ",
+		            IMG_TDEC(img_be32(s + S_STRIPES)), "; payload_offset ",
+		            IMG_TDEC(img_be32(hdr + LUKS1_PAYLOAD_OFFSET)));
+	} else if (!memchr(hdr + H_CIPHER_NAME, 0, 32)) {
+		IMG_DAMAGED(res, why, "cipher_name \"", IMG_TBYTES(hdr + H_CIPHER_NAME, 32), "\"");
+	} else if (!memchr(hdr + H_CIPHER_MODE, 0, 32)) {
+		IMG_DAMAGED(res, why, "cipher_mode \"", IMG_TBYTES(hdr + H_CIPHER_MODE, 32), "\"");
+	} else if (!memchr(hdr + H_HASH_SPEC, 0, 32)) {
+		IMG_DAMAGED(res, why, "hash_spec \"", IMG_TBYTES(hdr + H_HASH_SPEC, 32), "\"");
+	} else if (img_be32(hdr + LUKS1_PAYLOAD_OFFSET) < LUKS_HEADER_SECTORS) {
+		IMG_DAMAGED(res, why, "payload_offset ",
+		            IMG_TDEC(img_be32(hdr + LUKS1_PAYLOAD_OFFSET)), " sectors, at least 8");
+	} else {
+		img_set_damaged(res, why); /* "LUKS key iteration count is zero" says it all */
+	}
+}
+
 void luks1_tree(struct img_spec *s, const uint8_t *hdr, const struct luks1_algs *a,
                 bool qcow2_format)
 {

@@ -87,6 +87,8 @@ static void deep_luks(const struct img_reader *r, const struct qcow2_deep_in *in
 	const uint8_t *p;
 	size_t got = 0;
 	const char *why;
+	unsigned slot;
+	bool parse = false;
 	int rc;
 
 	/* qcow2_crypto_hdr_read_func: reads stay inside the extension's length */
@@ -114,11 +116,16 @@ static void deep_luks(const struct img_reader *r, const struct qcow2_deep_in *in
 		            IMG_TDEC(img_be16(out->luks_hdr + 6)), ", only 1");
 		return;
 	}
-	why = luks1_check(out->luks_hdr);
-	if (!why)
+	why = luks1_check_at(out->luks_hdr, &slot);
+	if (!why) {
 		why = luks1_parse(out->luks_hdr, &out->luks_algs);
+		parse = true;
+	}
 	if (why) {
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			luks1_trace_damaged(res, out->luks_hdr, why, parse, slot);
+		else
+			img_set_damaged(res, why);
 		return;
 	}
 	out->luks_ok = true;

@@ -186,6 +186,23 @@ d_at=$(grep -bo '^version=4' "$T/d.vmdk" | cut -d: -f1)
 golden "vmdk: descriptor version named" "$T/d.vmdk" \
 	"vmdk: no match: descriptor line \"version=4\" at byte $d_at (version=1, 2 or 3)"
 
+# a vmdk descriptor (qemu-img's monolithicFlat) whose createType holds a tab: escaped
+qemu-img create -q -f vmdk -o subformat=monolithicFlat "$T/ct.vmdk" 1M || e2e_create_failed vmdk-flat
+sed -i "s/^createType=\"monolithicFlat\"/createType=\"mono$(printf '\t')lithic\"/" "$T/ct.vmdk"
+ct_at=$(($(grep -bo '^createType="' "$T/ct.vmdk" | cut -d: -f1) + 12))
+golden "vmdk: a hostile createType is escaped" "$T/ct.vmdk" \
+	"vmdk: check failed: Unsupported image type (createType \"mono\\x09lithic\" at byte $ct_at)"
+damaged_is "$T/ct.vmdk" "Unsupported image type"
+
+# luks1 (cryptsetup fixture): key slot 0's stripes (BE u32 at 208 + 44) 3999
+fixture luks-cryptsetup-luks1-32M "$T/s.luks"
+e2e_put_be32 "$T/s.luks" 252 3999
+IMGSCAN_DEBUG=probe "$IMGSCAN" -P "$T/s.luks" >/dev/null 2>"$T/s.err"
+e2e_check "luks: the key slot named with its fields" \
+	"$(grep -c "^imgscan: probe: $T/s.luks: luks: check failed: Keyslot is corrupted (stripes != 4000) (key slot 0: active 0x00ac71f3, iterations [0-9]*, key_material_offset [0-9]*, stripes 3999; payload_offset [0-9]*)\$" "$T/s.err")" \
+	"1" "wanted"
+damaged_is "$T/s.luks" "Keyslot is corrupted (stripes != 4000)"
+
 # vpc made by qemu-img (dynamic): block_size (BE u32 at 512 + 32) 1000
 qemu-img create -q -f vpc "$T/b.vpc" 64M || e2e_create_failed vpc
 e2e_put_be32 "$T/b.vpc" 544 1000
