@@ -383,6 +383,20 @@ static const char *parse_region_table(const struct win *w, const struct vhdx_hea
 	return NULL;
 }
 
+/* parse_region_table's refusal of table 1, for the trace: what the table holds */
+static __attribute__((noinline, cold)) void trace_region_table(struct img_result *res,
+                                                               const struct win *w,
+                                                               const char *why)
+{
+	uint8_t b[16];
+
+	win_copy(w, 0, b, sizeof(b));
+	IMG_DAMAGED(res, why, "region table 1 at ", IMG_TDEC(VHDX_RT1_OFF), ": signature \"",
+	            IMG_TBYTES(b, 4), "\", checksum ", IMG_THEX(img_le32(b + 4), 8), " (computed ",
+	            IMG_THEX(vhdx_crc(w->p, w->avail, VHDX_RT_SIZE), 8), "), entry_count ",
+	            IMG_TDEC(img_le32(b + 8)), ", at most ", IMG_TDEC(VHDX_RT_MAX_ENTRIES));
+}
+
 /* ---- parent locator ------------------------------------------------------ */
 
 /* UTF-16LE key equal to an ASCII name */
@@ -796,7 +810,10 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 	why = parse_region_table(&wrt, h, &ri);
 	if (why) {
 		/* qemu reads only table 1; take the facts from table 2 if it is sound */
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			trace_region_table(res, &wrt, why);
+		else
+			img_set_damaged(res, why);
 		rc = win_get(r, VHDX_RT2_OFF, VHDX_RT_SIZE, &wrt);
 		if (rc < 0)
 			return rc;

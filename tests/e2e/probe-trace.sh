@@ -225,6 +225,14 @@ e2e_check "vhdx: both headers named, the newline escaped" \
 e2e_check "vhdx: no raw control character on stderr" \
 	"$(LC_ALL=C tr -d '\n' <"$T/h.err" | LC_ALL=C tr -d '[:print:]' | wc -c)" "0" "wanted"
 damaged_is "$T/h.vhdx" "No valid VHDX header found"
+# ... and one whose region table 1 signature (at 192 KiB) is broken
+qemu-img create -q -f vhdx "$T/r.vhdx" 64M || e2e_create_failed vhdx
+poke "$T/r.vhdx" 196608 170
+IMGSCAN_DEBUG=probe "$IMGSCAN" -P "$T/r.vhdx" >/dev/null 2>"$T/r.err"
+e2e_check "vhdx: region table 1 named" \
+	"$(grep -c "^imgscan: probe: $T/r.vhdx: vhdx: check failed: VHDX region table checksum mismatch (region table 1 at 196608: signature \"xegi\", checksum 0x[0-9a-f]\{8\} (computed 0x[0-9a-f]\{8\}), entry_count 2, at most 2047)\$" "$T/r.err")" \
+	"1" "wanted"
+damaged_is "$T/r.vhdx" "VHDX region table checksum mismatch"
 
 # vdi made by qemu-img: version (LE u32 at 68) 0x00020000
 qemu-img create -q -f vdi "$T/v.vdi" 64M || e2e_create_failed vdi
