@@ -372,6 +372,7 @@ struct vmdk_desc {
 	struct vmdk_extent ext[VMDK_MAX_EXTENTS];
 	uint64_t sectors;         /* sum */
 	const uint8_t *text;
+	size_t bad_at;            /* the extent line parse_extents refused (for the trace) */
 };
 
 static const char *const extent_types[] = { "FLAT", "SPARSE", "VMFS", "VMFSSPARSE", "SESPARSE" };
@@ -422,6 +423,13 @@ static void scan_line(const uint8_t *s, size_t len, size_t from, struct line_sca
 	ls->matches++;
 }
 
+/* parse_extents' refusal of the extent line at byte at */
+static const char *invalid_line(struct vmdk_desc *d, size_t at)
+{
+	d->bad_at = at;
+	return "Invalid extent line";
+}
+
 /*
  * vmdk_parse_extents(): every line is run through
  *   sscanf(p, "%10s %lld %10s \"%511[^\n\r\"]\" %lld", ...)
@@ -470,12 +478,12 @@ static const char *parse_extents(const struct vtext *t, struct vmdk_desc *d)
 			continue;
 		if (tok_is(&c, ls.t_off, ls.t_len, "FLAT")) {
 			if (ls.matches != 5 || ls.flat_offset < 0)
-				return "Invalid extent line";
+				return invalid_line(d, first);
 		} else if (tok_is(&c, ls.t_off, ls.t_len, "VMFS")) {
 			if (ls.matches != 4)
-				return "Invalid extent line";
+				return invalid_line(d, first);
 		} else if (ls.matches != 4) {
-			return "Invalid extent line";
+			return invalid_line(d, first);
 		}
 		for (unsigned i = 0; i < IMG_ARRAY_SIZE(extent_types); i++)
 			if (tok_is(&c, ls.t_off, ls.t_len, extent_types[i]))
@@ -599,6 +607,25 @@ static int read_ids(const struct img_reader *r, uint64_t off, struct img_result 
 	return 0;
 }
 
+/* parse_extents' refusal, for the trace: the line (its first 64 bytes) */
+static __attribute__((noinline, cold)) void trace_extent_line(struct img_result *res,
+                                                              const struct vtext *t,
+                                                              const struct vmdk_desc *d,
+                                                              const char *why)
+{
+	size_t end = vt_strlen(t), e = d->bad_at;
+
+	if (strcmp(why, "Invalid extent line") != 0 || d->bad_at >= end) {
+		img_set_damaged(res, why);
+		return;
+	}
+	while (e < end && t->p[e] != '\n' && t->p[e] != '\r' && e - d->bad_at < IMG_TBYTES_MAX)
+		e++;
+	IMG_DAMAGED(res, why, "\"", IMG_TBYTES(t->p + d->bad_at, e - d->bad_at),
+	            e < end && t->p[e] != '\n' && t->p[e] != '\r' ? "...\"" : "\"", " at byte ",
+	            IMG_TDEC(d->bad_at));
+}
+
 /* parse_create_type's refusal, for the trace: the value it found, if any */
 static __attribute__((noinline, cold)) void trace_create_type(struct img_result *res,
                                                               const struct vtext *t,
@@ -660,7 +687,10 @@ static int probe_desc(const struct img_reader *r, uint64_t desc_off, uint64_t ci
 	res->subformat = ct;
 	why = parse_extents(&t, &d);
 	if (why) {
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			trace_extent_line(res, &t, &d, why);
+		else
+			img_set_damaged(res, why);
 		return IMG_MATCH;
 	}
 	/* qemu opens every extent a descriptor names: other files, or devices */

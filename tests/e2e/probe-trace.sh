@@ -193,6 +193,18 @@ ct_at=$(($(grep -bo '^createType="' "$T/ct.vmdk" | cut -d: -f1) + 12))
 golden "vmdk: a hostile createType is escaped" "$T/ct.vmdk" \
 	"vmdk: check failed: Unsupported image type (createType \"mono\\x09lithic\" at byte $ct_at)"
 damaged_is "$T/ct.vmdk" "Unsupported image type"
+# ... and one whose FLAT extent line lost its offset: the line is shown
+qemu-img create -q -f vmdk -o subformat=monolithicFlat "$T/el.vmdk" 1M || e2e_create_failed vmdk-flat
+sed -i 's/^\(RW [0-9]* FLAT "[^"]*"\) 0$/\1/' "$T/el.vmdk"
+el_at=$(grep -bo '^RW ' "$T/el.vmdk" | cut -d: -f1)
+el_line=$(grep '^RW ' "$T/el.vmdk" | sed 's/"/\\x22/g')
+golden "vmdk: the refused extent line shown" "$T/el.vmdk" \
+	"vmdk: check failed: Invalid extent line (\"$el_line\" at byte $el_at)"
+if qemu-img info "$T/el.vmdk" 2>&1 | grep -q 'Invalid extent line'; then
+	e2e_ok "qemu-img refuses the extent line"
+else
+	e2e_notok "qemu-img on the extent line: $(qemu-img info "$T/el.vmdk" 2>&1 | head -c 300)"
+fi
 
 # luks1 (cryptsetup fixture): key slot 0's stripes (BE u32 at 208 + 44) 3999
 fixture luks-cryptsetup-luks1-32M "$T/s.luks"
