@@ -374,15 +374,9 @@ static void tl_str(struct trace_line *t, const char *str)
 
 static void tl_u64(struct trace_line *t, uint64_t v)
 {
-	char d[21];
-	size_t i = sizeof(d) - 1;
+	char d[IMG_TNUM_MAX];
 
-	d[i] = '\0';
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	tl_str(t, d + i);
+	tl_str(t, img_trace_dec(v, d));
 }
 
 const char *img_trace_esc(const void *bytes, size_t len, char *out, size_t outlen)
