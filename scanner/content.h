@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "output/output.h"
+#include "check/content-facts.h"
 
 /*
  * Probe the volume open at fd (buffered reads; the caller keeps and closes

@@ -690,9 +690,6 @@ static int run_scan(struct opts *o, const struct img_target *targets, size_t n,
 	int failed = 0;
 	size_t unsafe = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (targets[i].dev && targets[i].dev->vg[0])
-			o->table.lvm = true;
 	if (o->write_path && img_write_begin(o->write_path, write_tmp, sizeof(write_tmp)) < 0)
 		return EXIT_SOME_FAILED;
 	if (o->mode == MODE_PROM) {
@@ -878,16 +875,22 @@ int main(int argc, char **argv)
 		targets = calloc(n, sizeof(*targets));
 		if (!targets)
 			return EXIT_SOME_FAILED;
-		for (size_t i = 0; i < n; i++) {
+		/*
+		 * Each PATH is stat'ed by the worker that reads it, just before
+		 * open(), and a block device's facts are asked of us then: on a
+		 * cold cache the lookups overlap the reads instead of running
+		 * one after another before the first read.
+		 */
+		for (size_t i = 0; i < n; i++)
 			targets[i].path = argv[optind + (int)i];
-			targets[i].dev = img_target_stat(&targets[i], true);
-		}
+		o.scan.device_facts = img_target_device;
+		o.scan.device_free = img_target_device_free;
 	}
 
 	rc = run_scan(&o, targets, n, &t_start);
 	for (size_t i = 0; i < n; i++) {
 		if (!devs)
-			free(targets[i].dev);
+			free((struct img_device *)targets[i].dev);
 	}
 	free(targets);
 	img_devices_free(devs, ndev);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "targets.h"
+#include "text/encode.h"
 
 /* a name escaped by img_esc_dup for stderr, or a fixed text */
 #define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
@@ -94,6 +95,7 @@ int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img
 		}
 		t[n].path = d->node;
 		t[n].dev = &devs[i];
+		t[n].skip = d->skip;
 		n++;
 	}
 	*ret_devs = devs;
@@ -101,6 +103,28 @@ int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img
 	*ret = t;
 	*ret_n = n;
 	return 0;
+}
+
+const struct img_device *img_target_device(void *ctx, dev_t rdev, const char **skip)
+{
+	struct img_device *d = calloc(1, sizeof(*d));
+
+	(void)ctx;
+	*skip = NULL;
+	if (!d)
+		return NULL;
+	if (img_device_from_devnum(rdev, true, d) < 0) {
+		free(d);
+		return NULL;
+	}
+	*skip = d->skip;
+	return d;
+}
+
+void img_target_device_free(void *ctx, const struct img_device *d)
+{
+	(void)ctx;
+	free((struct img_device *)d);
 }
 
 struct img_device *img_target_stat(struct img_target *t, bool use_udev)
@@ -118,5 +142,6 @@ struct img_device *img_target_stat(struct img_target *t, bool use_udev)
 		free(d);
 		return NULL;
 	}
+	t->skip = d->skip;
 	return d;
 }

@@ -47,4 +47,13 @@ int img_targets_enumerate(const struct img_select *sel, bool verbose, struct img
  */
 struct img_device *img_target_stat(struct img_target *t, bool use_udev);
 
+/*
+ * The engine's device_facts hook (img_scan_opts) for PATH operands the
+ * engine stats itself: the block device rdev's sysfs facts and udev
+ * database entry, *skip its verdict from the guard table.  NULL (and *skip
+ * NULL) when they cannot be read.  img_target_device_free is device_free.
+ */
+const struct img_device *img_target_device(void *ctx, dev_t rdev, const char **skip);
+void img_target_device_free(void *ctx, const struct img_device *d);
+
 #endif

@@ -3,9 +3,10 @@
  * libimgscan: the public API (imgscan.h, docs/api.md) over the layers the
  * command is built from: the probe core (probe/), the reader (io/), the
  * safety checks (check/), libblkid content naming (content.c) and the
- * encoders and writers of the outputs (output/).  Nothing here changes what
- * those layers do: a handle holds one struct img_scan, filled the way the
- * command fills it for `imgscan --json PATH`.
+ * encoders and writers of the outputs (output/).  A path or a descriptor is
+ * read by the command's scan engine (scan/scan.c: img_scan_target for one,
+ * img_scanner for a batch); a handle holds the engine's struct img_scan,
+ * filled as for `imgscan --json PATH`, and the extras made from it.
  *
  * No global state: everything lives in the handle.  The optional libraries
  * (libblkid, libjson-c) are loaded with dlopen once per process, under a lock.
@@ -13,7 +14,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,8 @@
 #include "lib/imgscan.h"
 #include "output/output.h"
 #include "probe/probe.h"
+#include "scan/scan.h"
+#include "text/encode.h"
 
 #define ALL_FLAGS                                                                     \
 	(IMGSCAN_PROBE_DEEP | IMGSCAN_PROBE_NO_DIRECT | IMGSCAN_PROBE_NO_CONTENT |    \
@@ -207,68 +209,23 @@ int imgscan_probe_set_policy(struct imgscan_probe *pr, const struct imgscan_poli
 
 /* ---- errors ---------------------------------------------------------------------- */
 
-/* what to do about err, as the command says it */
-static const char *error_hint(int err)
+/* the engine's wording (img_scan_error_format), for the handle's volume */
+static int fail_text(struct imgscan_probe *pr, const char *op, int err, const char *text,
+                     const char *detail)
 {
-	switch (-err) {
-	case ENOENT:
-	case ENXIO:
-	case ENODEV:
-		return "check that the path exists";
-	case EACCES:
-	case EPERM:
-		if (geteuid() == 0)
-			return "refused even to root: a device cgroup, an SELinux or AppArmor policy "
-			       "or a container forbids it";
-		return "run as root, or read what udev recorded (imgscan --cached)";
-	case ENOTBLK:
-		return "give a block device or a regular file";
-	case EIO:
-		return "the device failed or shrank while being read; see the kernel log";
-	case EINVAL:
-		return "check the offset (and size) against the size of the volume";
-	case E2BIG:
-		return "the header points further than imgscan reads; the image is damaged or hostile";
-	case ENOMEDIUM:
-		return "the device is empty: no medium, or a loop device without a backing file";
-	case ESTALE:
-		return "the path was replaced while it was being opened; probe it again";
-	case ENOMEM:
-		return "out of memory";
-	case EMFILE:
-	case ENFILE:
-		return "too many files open: raise the limit (ulimit -n)";
-	case EBADF:
-		return "give a descriptor open for reading";
-	case ENODATA:
-		return "give a longer head, the tail, or IMGSCAN_PROBE_NO_CONTENT_SIGNATURES when no "
-		       "ISO 9660 or UDF can be there";
-	case ELIBACC:
-		return "install the library named";
-	default:
-		return NULL;
-	}
-}
+	const char *who = pr->kind == SRC_PATH ? pr->path : pr->name;
+	char *esc = who && *who ? img_esc_dup(who) : NULL;
 
-static const char *error_text(int err)
-{
-	if (err == -ENOTBLK)
-		return "not a regular file or block device";
-	if (err == -ESTALE)
-		return "not the object checked before";
-	return strerror(-err);
+	img_scan_error_format(pr->err, sizeof(pr->err), esc ? esc : "probe", op, err, text, detail,
+	                      false);
+	free(esc);
+	pr->has_err = true;
+	return err;
 }
 
 static int fail(struct imgscan_probe *pr, const char *op, int err, const char *detail)
 {
-	const char *who = pr->kind == SRC_PATH ? pr->path : pr->name;
-	const char *hint = error_hint(err);
-
-	snprintf(pr->err, sizeof(pr->err), "%s: cannot %s: %s%s%s%s%s%s", who && *who ? who : "probe",
-	         op, error_text(err), detail ? " " : "", detail ? detail : "", hint ? " (" : "",
-	         hint ? hint : "", hint ? ")" : "");
-	pr->has_err = true;
-	return err;
+	return fail_text(pr, op, err, NULL, detail);
 }
 
 const char *imgscan_probe_strerror(const struct imgscan_probe *pr)
@@ -369,18 +326,12 @@ static void add_prop(void *ctx, const char *key, const char *val, size_t len)
 	pr->pool_len += len + 1;
 }
 
-/* what every kind of volume shares after the probe: verdict, tokens, properties */
-static int finish(struct imgscan_probe *pr, const uint8_t *sector0, size_t sector0_len)
+/* what every kind of volume shares after the probe: tokens, properties */
+static int finish(struct imgscan_probe *pr)
 {
 	struct img_scan *s = &pr->scan;
 	struct img_result *res = pr->res;
 
-	if (pr->have_policy) {
-		if (res->format == IMG_FMT_RAW && sector0)
-			img_mbr_parse(sector0, sector0_len, &s->content.mbr);
-		img_verdict_compute(res, &s->content, &pr->policy, &s->verdict);
-		s->checked = true;
-	}
 	for (unsigned i = 0; i < res->n_features && i < IMG_MAX_FEATURES; i++)
 		if (img_feature_token(&res->features[i], pr->tokens[i], TOKEN_MAX) < 0)
 			pr->tokens[i][0] = 0;
@@ -391,90 +342,69 @@ static int finish(struct imgscan_probe *pr, const uint8_t *sector0, size_t secto
 	return res->format == IMG_FMT_RAW ? 0 : 1;
 }
 
-/* open the volume (path or descriptor) with the read budget and head size the flags ask */
-static int source_open(struct imgscan_probe *pr, struct img_source **ret)
+/* the engine's options for a handle's (or a batch's) flags and policy */
+static void engine_opts(unsigned flags, const struct img_policy *policy, struct img_scan_opts *o)
 {
-	int rc;
-
-	*ret = NULL;
-	if (pr->kind == SRC_PATH)
-		rc = img_source_open(pr->path, pr->offset, pr->flags & IMGSCAN_PROBE_NO_DIRECT, ret);
+	memset(o, 0, sizeof(*o));
+	o->stats = flags & IMGSCAN_PROBE_STATS;
+	o->no_direct = flags & IMGSCAN_PROBE_NO_DIRECT;
+	o->deep = flags & IMGSCAN_PROBE_DEEP;
+	o->no_content_sigs = flags & IMGSCAN_PROBE_NO_CONTENT_SIGNATURES;
+	o->no_content = flags & IMGSCAN_PROBE_NO_CONTENT;
+	o->check = policy != NULL;
+	if (policy)
+		o->policy = *policy;
 	else
-		rc = img_source_from_fd(pr->fd, pr->offset, pr->size, ret);
-	if (rc < 0)
-		return fail(pr, "open", rc, NULL);
-	if (pr->flags & IMGSCAN_PROBE_DEEP)
-		img_source_set_cap(*ret, IMG_SOURCE_DEEP_CAP);
-	if (pr->flags & IMGSCAN_PROBE_NO_CONTENT_SIGNATURES)
-		img_source_set_head(*ret, 4096);
-	return 0;
+		img_policy_init(&o->policy);
+	o->jobs = 1;
+}
+
+/* the engine's target for a path, or a descriptor named name in errors */
+static void engine_target(enum source_kind kind, const char *path, int fd, uint64_t offset,
+                          uint64_t size, const char *name, struct img_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->offset = offset;
+	if (kind == SRC_FD) {
+		t->path = name;
+		t->use_fd = true;
+		t->fd = fd;
+		t->fd_size = size;
+	} else {
+		t->path = path;
+	}
 }
 
 /*
- * Probe src.  With defer (batch runs), a read the cache cannot serve is
- * queued there and *again says the probe must run once more after
- * img_prefetch_wait(defer); the result of this run is then meaningless.
+ * The handle's facts from the engine's scan sc (its result in sc->res, which
+ * the handle uses as its own until the next run): the error, or the tokens
+ * and properties.
  */
-static int source_probe(struct imgscan_probe *pr, struct img_source *src,
-                        struct img_prefetch *defer, bool *again)
+static int from_scan(struct imgscan_probe *pr, const struct img_scan *sc)
 {
-	struct img_reader r;
-	int rc;
-
-	img_source_defer(src, defer);
-	img_source_reader(src, &r);
-	r.flags = reader_flags(pr);
-	pr->scan.size = r.size;
-	rc = img_probe(&r, pr->res);
-	*again = defer && img_source_take_miss(src);
-	img_source_defer(src, NULL);
-	return rc;
-}
-
-/* after the probe (rc): content, verdict, properties; closes and frees src */
-static int source_finish(struct imgscan_probe *pr, struct img_source *src, int rc)
-{
-	struct img_scan *s = &pr->scan;
-	struct img_reader r;
-	const uint8_t *p = NULL;
-	size_t got = 0;
-
-	if (rc < 0) {
-		img_source_free(src);
-		return fail(pr, "read", rc, NULL);
-	}
-	/* a raw volume's content, named through the very descriptor probed */
-	if (pr->res->format == IMG_FMT_RAW && !(pr->flags & IMGSCAN_PROBE_NO_CONTENT)) {
-		int fd = img_source_buffered_fd(src);
-		int crc = fd < 0 ? fd : img_content_probe(fd, pr->offset, s->size, &s->content);
-
-		s->content.probed = crc == 0;
-	}
-	if (pr->have_policy && pr->res->format == IMG_FMT_RAW) {
-		img_source_reader(src, &r);
-		(void)img_get_upto(&r, 0, 512, &p, &got);
-	}
-	/* close at once: an open descriptor makes a device-mapper remove fail */
-	img_source_close(src);
-	s->stats = *img_source_stats(src);
-	s->have_stats = pr->flags & IMGSCAN_PROBE_STATS;
+	pr->scan = *sc;
+	pr->scan.dev = NULL;
+	/* a volume read by descriptor has no path */
+	if (pr->kind != SRC_PATH)
+		pr->scan.path = NULL;
+	if (sc->error)
+		return fail_text(pr, sc->error_op, sc->error, sc->error_text, NULL);
+	pr->res = sc->res;
 	pr->have_io = true;
-	rc = finish(pr, p, got);
-	img_source_free(src);
-	return rc;
+	return finish(pr);
 }
 
+/* a path or a descriptor, through the engine, into the handle's result buffer */
 static int run_source(struct imgscan_probe *pr)
 {
-	struct img_source *src;
-	bool again;
-	int rc;
+	struct img_scan_opts o;
+	struct img_target t;
+	struct img_scan sc;
 
-	rc = source_open(pr, &src);
-	if (rc < 0)
-		return rc;
-	rc = source_probe(pr, src, NULL, &again);
-	return source_finish(pr, src, rc);
+	engine_opts(pr->flags, pr->have_policy ? &pr->policy : NULL, &o);
+	engine_target(pr->kind, pr->path, pr->fd, pr->offset, pr->size, pr->name, &t);
+	img_scan_target(&t, &o, &sc, pr->res);
+	return from_scan(pr, &sc);
 }
 
 static int run_mem(struct imgscan_probe *pr)
@@ -498,9 +428,15 @@ static int run_mem(struct imgscan_probe *pr)
 		}
 		return fail(pr, "read", rc, NULL);
 	}
-	if (pr->have_policy && pr->res->format == IMG_FMT_RAW)
-		(void)img_get_upto(&r, 0, 512, &p, &got);
-	return finish(pr, p, got);
+	if (pr->have_policy) {
+		struct img_scan *s = &pr->scan;
+
+		if (pr->res->format == IMG_FMT_RAW && img_get_upto(&r, 0, 512, &p, &got) == 0)
+			img_mbr_parse(p, got, &s->content.mbr);
+		img_verdict_compute(pr->res, &s->content, &pr->policy, &s->verdict);
+		s->checked = true;
+	}
+	return finish(pr);
 }
 
 /* a fresh run: results cleared, the result buffer, the scan record */
@@ -1083,17 +1019,13 @@ int imgscan_probe_check_failed(const struct imgscan_probe *pr, const char *check
 /* ---- batch scans ------------------------------------------------------------------- */
 
 /*
- * Workers claim chunks of BATCH_CHUNK consecutive volumes; a chunk's volumes
- * are opened, their head and tail windows read in one io_uring batch (one
- * ring per worker, when the kernel and the build allow), then probed; a
- * probe that needs a block beyond the windows has its read queued on the ring
- * and runs again once the chunk's other volumes are probed (as the command's
- * scan does).  Results wait in a window of (jobs + 1) chunks of probe
- * handles until the calling thread delivers them in input order: memory is
- * bounded whatever the number of volumes.
+ * A batch is one run of the scan engine (img_scanner): its workers read
+ * chunks of volumes on an io_uring each and probe them, into a bounded
+ * window of results that the calling thread takes in input order; each
+ * result reaches the callback through one probe handle, filled from the
+ * engine's struct img_scan as imgscan_probe_run fills it.
  */
-#define BATCH_CHUNK 16
-#define BATCH_DEFER_ROUNDS 8
+#define BATCH_CHUNK 16 /* the engine's chunk: no more workers than chunks */
 #define BATCH_JOBS_MAX 32
 
 struct batch_item {
@@ -1102,12 +1034,7 @@ struct batch_item {
 	int fd;
 	uint64_t offset;
 	uint64_t size;
-};
-
-enum slot_state {
-	SLOT_FREE = 0,
-	SLOT_BUSY,
-	SLOT_DONE,
+	char name[32]; /* "descriptor 5" */
 };
 
 struct imgscan_batch {
@@ -1118,17 +1045,6 @@ struct imgscan_batch {
 	struct batch_item *items;
 	size_t n;
 	size_t cap;
-
-	/* one run */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct imgscan_probe **slots;
-	int *rcs;
-	enum slot_state *state;
-	size_t w;
-	size_t next;      /* the first volume no worker has claimed */
-	size_t delivered; /* volumes handed to the callback */
-	bool stop;
 };
 
 struct imgscan_batch *imgscan_batch_new(void)
@@ -1216,10 +1132,11 @@ ssize_t imgscan_batch_add_fd(struct imgscan_batch *b, int fd, uint64_t offset, u
 
 	if (!b || fd < 0)
 		return -EINVAL;
+	snprintf(it.name, sizeof(it.name), "descriptor %d", fd);
 	return batch_add(b, &it);
 }
 
-/* point slot handle pr at item it (the path is borrowed from the batch: not freed by pr) */
+/* point handle pr at item it for one delivery (the path is the batch's: not freed by pr) */
 static void batch_point(struct imgscan_probe *pr, const struct batch_item *it)
 {
 	reset_results(pr);
@@ -1230,191 +1147,68 @@ static void batch_point(struct imgscan_probe *pr, const struct batch_item *it)
 	pr->offset = it->offset;
 	pr->size = it->size;
 	if (it->kind == SRC_FD)
-		snprintf(pr->name, sizeof(pr->name), "descriptor %d", it->fd);
-}
-
-/* open, read (one ring batch) and probe volumes [i0, i0 + k) into their slots */
-static void batch_chunk(struct imgscan_batch *b, struct img_prefetch *ring, size_t i0, size_t k)
-{
-	struct img_source *srcs[BATCH_CHUNK];
-
-	for (size_t j = 0; j < k; j++) {
-		size_t i = i0 + j;
-		struct imgscan_probe *pr = b->slots[i % b->w];
-		int rc;
-
-		srcs[j] = NULL;
-		batch_point(pr, &b->items[i]);
-		rc = run_begin(pr);
-		if (rc >= 0)
-			rc = source_open(pr, &srcs[j]);
-		b->rcs[i % b->w] = rc;
-		/* the device starts on this volume while the next ones open */
-		if (rc >= 0 && ring)
-			(void)img_prefetch_add(ring, srcs[j]);
-	}
-	if (ring)
-		(void)img_prefetch_wait(ring);
-	/* without a ring, one round of reads on demand */
-	for (unsigned round = ring ? 0 : BATCH_DEFER_ROUNDS;; round++) {
-		struct img_prefetch *defer = round < BATCH_DEFER_ROUNDS ? ring : NULL;
-		size_t left = 0;
-
-		for (size_t j = 0; j < k; j++) {
-			struct imgscan_probe *pr = b->slots[(i0 + j) % b->w];
-			bool again;
-			int rc;
-
-			if (!srcs[j])
-				continue;
-			rc = source_probe(pr, srcs[j], defer, &again);
-			if (again) {
-				left++;
-				continue;
-			}
-			b->rcs[(i0 + j) % b->w] = source_finish(pr, srcs[j], rc);
-			srcs[j] = NULL;
-		}
-		if (!left)
-			break;
-		if (img_prefetch_wait(ring) < 0)
-			round = BATCH_DEFER_ROUNDS - 1;
-	}
-}
-
-static void *batch_worker(void *arg)
-{
-	struct imgscan_batch *b = arg;
-	struct img_prefetch *ring = img_prefetch_new(BATCH_CHUNK);
-
-	pthread_mutex_lock(&b->lock);
-	for (;;) {
-		size_t i0, k;
-
-		while (!b->stop && b->next < b->n && b->next >= b->delivered + b->w)
-			pthread_cond_wait(&b->cond, &b->lock);
-		if (b->stop || b->next >= b->n)
-			break;
-		i0 = b->next;
-		k = b->n - i0;
-		if (k > BATCH_CHUNK)
-			k = BATCH_CHUNK;
-		if (k > b->delivered + b->w - i0)
-			k = b->delivered + b->w - i0;
-		b->next += k;
-		for (size_t j = 0; j < k; j++)
-			b->state[(i0 + j) % b->w] = SLOT_BUSY;
-		pthread_mutex_unlock(&b->lock);
-
-		batch_chunk(b, ring, i0, k);
-
-		pthread_mutex_lock(&b->lock);
-		for (size_t j = 0; j < k; j++)
-			b->state[(i0 + j) % b->w] = SLOT_DONE;
-		pthread_cond_broadcast(&b->cond);
-	}
-	pthread_mutex_unlock(&b->lock);
-	img_prefetch_free(ring);
-	return NULL;
-}
-
-static void batch_release(struct imgscan_batch *b)
-{
-	for (size_t i = 0; b->slots && i < b->w; i++) {
-		if (b->slots[i]) {
-			b->slots[i]->path = NULL; /* the batch's */
-			imgscan_probe_free(b->slots[i]);
-		}
-	}
-	free(b->slots);
-	free(b->rcs);
-	free(b->state);
-	b->slots = NULL;
-	b->rcs = NULL;
-	b->state = NULL;
+		snprintf(pr->name, sizeof(pr->name), "%s", it->name);
 }
 
 int imgscan_batch_run(struct imgscan_batch *b, imgscan_batch_fn fn, void *userdata)
 {
-	pthread_t tids[BATCH_JOBS_MAX];
-	unsigned started = 0, jobs;
+	struct img_scan_opts o;
+	struct img_target *targets;
+	struct img_scanner *sc;
+	struct imgscan_probe *pr;
+	size_t chunks;
 	int ret = 0;
 
 	if (!b || !fn)
 		return -EINVAL;
 	if (!b->n)
 		return 0;
-	jobs = b->jobs;
+	engine_opts(b->flags, b->have_policy ? &b->policy : NULL, &o);
 	/* no more workers than chunks */
-	if (jobs > (b->n + BATCH_CHUNK - 1) / BATCH_CHUNK)
-		jobs = (unsigned)((b->n + BATCH_CHUNK - 1) / BATCH_CHUNK);
-	b->w = (size_t)(jobs + 1) * BATCH_CHUNK;
-	b->slots = calloc(b->w, sizeof(*b->slots));
-	b->rcs = calloc(b->w, sizeof(*b->rcs));
-	b->state = calloc(b->w, sizeof(*b->state));
-	if (!b->slots || !b->rcs || !b->state) {
-		batch_release(b);
+	chunks = (b->n + BATCH_CHUNK - 1) / BATCH_CHUNK;
+	o.jobs = b->jobs < chunks ? b->jobs : (unsigned)chunks;
+	targets = calloc(b->n, sizeof(*targets));
+	pr = imgscan_probe_new();
+	if (!targets || !pr) {
+		free(targets);
+		imgscan_probe_free(pr);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < b->w; i++) {
-		b->slots[i] = imgscan_probe_new();
-		if (!b->slots[i]) {
-			batch_release(b);
-			return -ENOMEM;
-		}
-		b->slots[i]->flags = b->flags;
-		b->slots[i]->have_policy = b->have_policy;
-		b->slots[i]->policy = b->policy;
-	}
-	b->next = b->delivered = 0;
-	b->stop = false;
-	if (pthread_mutex_init(&b->lock, NULL) != 0) {
-		batch_release(b);
-		return -ENOMEM;
-	}
-	if (pthread_cond_init(&b->cond, NULL) != 0) {
-		pthread_mutex_destroy(&b->lock);
-		batch_release(b);
-		return -ENOMEM;
-	}
-	for (; started < jobs; started++) {
-		int e = pthread_create(&tids[started], NULL, batch_worker, b);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_item *it = &b->items[i];
 
-		if (e) {
-			if (!started)
-				ret = -e;
-			break;
-		}
+		engine_target(it->kind, it->path, it->fd, it->offset, it->size, it->name, &targets[i]);
 	}
+	sc = img_scanner_new(targets, b->n, &o);
+	if (!sc) {
+		free(targets);
+		imgscan_probe_free(pr);
+		return -ENOMEM;
+	}
+	pr->flags = b->flags;
+	pr->have_policy = b->have_policy;
+	pr->policy = b->policy;
 	/* deliver in input order, on the calling thread */
-	for (size_t i = 0; started && i < b->n; i++) {
-		size_t s = i % b->w;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct img_scan *s = img_scanner_get(sc, i);
 		int r;
 
-		pthread_mutex_lock(&b->lock);
-		while (b->state[s] != SLOT_DONE)
-			pthread_cond_wait(&b->cond, &b->lock);
-		pthread_mutex_unlock(&b->lock);
-
-		r = fn(b->slots[s], b->rcs[s], i, userdata);
-
-		pthread_mutex_lock(&b->lock);
-		b->state[s] = SLOT_FREE;
-		b->delivered = i + 1;
-		if (r)
-			b->stop = true;
-		pthread_cond_broadcast(&b->cond);
-		pthread_mutex_unlock(&b->lock);
+		batch_point(pr, &b->items[i]);
+		/* the handle shows the engine's result slot while the callback runs */
+		pr->res = NULL;
+		r = fn(pr, from_scan(pr, s), i, userdata);
+		img_scanner_release(sc, i);
 		if (r) {
 			ret = -ECANCELED;
 			break;
 		}
 	}
-	for (unsigned t = 0; t < started; t++)
-		pthread_join(tids[t], NULL);
-	pthread_cond_destroy(&b->cond);
-	pthread_mutex_destroy(&b->lock);
-	batch_release(b);
+	img_scanner_free(sc);
+	free(targets);
+	/* the handle's result was the engine's slot; the path the batch's */
+	pr->res = NULL;
+	pr->path = NULL;
+	imgscan_probe_free(pr);
 	return ret;
 }
 

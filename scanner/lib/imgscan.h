@@ -280,8 +280,9 @@ IMGSCAN_EXPORT int imgscan_probe_check_failed(const struct imgscan_probe *pr, co
  * Many volumes probed by N worker threads (each reading the first blocks of
  * 16 volumes at a time in one io_uring batch where the kernel allows), the
  * results handed to a callback on the thread that calls imgscan_batch_run,
- * in the order the volumes were added; at most (N + 1) * 16 volumes are in
- * flight whatever their number.
+ * in the order the volumes were added; at most 2 * N * 16 volumes (and never
+ * more than 256) are in flight whatever their number.  It is the scan engine
+ * of the imgscan command.
  */
 struct imgscan_batch;
 /*

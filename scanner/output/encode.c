@@ -41,7 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/output.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "text/encode.h"
 
 /* bytes a UTF-8 sequence announces by its first byte; 0 for a continuation or 0xfe/0xff */
 static int utf8_expected_len(uint8_t c)

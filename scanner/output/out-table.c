@@ -128,6 +128,7 @@ struct img_table {
 	struct row *rows;
 	size_t n, cap;
 	bool oom;
+	bool saw_lv; /* a row is an LV: the default columns take VG and LV */
 };
 
 /* ---- columns ----------------------------------------------------------------- */
@@ -466,6 +467,8 @@ struct img_table *img_table_new(const struct img_table_opts *o)
 	}
 	for (size_t i = 0; i < t->nsel; i++)
 		t->need[t->sel[i]] = true;
+	/* whether VG and LV are shown is known once every row is in (img_table_print) */
+	t->need[COL_VG] = t->need[COL_LV] = true;
 	return t;
 }
 
@@ -486,6 +489,8 @@ void img_table_add(struct img_table *t, const struct img_scan *s)
 	}
 	rw = &t->rows[t->n++];
 	memset(rw, 0, sizeof(*rw));
+	if (s->dev && s->dev->vg[0])
+		t->saw_lv = true;
 	fill_row(t, rw, s);
 	/* only the selected cells are kept (NAME always: the tree shows it) */
 	for (int c = 0; c < _COL_MAX; c++) {
@@ -640,6 +645,15 @@ int img_table_print(struct img_table *t, FILE *f)
 
 	if (t->oom)
 		return -ENOMEM;
+	/*
+	 * An LV among the rows (its facts come with its scan: a PATH's device
+	 * is looked up when it is read): the default columns take VG and LV.
+	 */
+	if (t->saw_lv && !t->o.lvm) {
+		t->o.lvm = true;
+		if (select_columns(&t->o, t->sel, &t->nsel, NULL, 0) < 0)
+			return -EINVAL;
+	}
 	if (t->o.tree && t->n) {
 		nodes = calloc(t->n, sizeof(*nodes));
 		parent = calloc(t->n, sizeof(*parent));

@@ -17,7 +17,7 @@ struct img_table_opts {
 	bool bytes; /* sizes in bytes instead of 1.5G */
 	bool raw;
 	bool stats; /* READS and KBYTES columns by default */
-	bool lvm;   /* VG and LV columns by default */
+	bool lvm;   /* VG and LV columns by default (also when a row is an LV) */
 	bool check; /* --check: SAFE and FAILED columns by default */
 	/* -o LIST (comma-separated; "+LIST" appends to the defaults); NULL: defaults */
 	const char *columns;

@@ -3,10 +3,13 @@
  * The scan engine: targets in, one struct img_scan per target out, in input
  * order.  Per target: the checks before open(), open, probe, close, a raw
  * volume's content, the --check verdict (scan_open .. scan_done).  Many
- * targets: a pool of workers, each reading chunks of targets on an io_uring
- * of its own (or on demand without one), into a bounded window of results
- * that the caller takes in order (img_scanner_get / img_scanner_release).
- * No output is written here: the caller turns each img_scan into its output.
+ * targets: lanes (lane_turn), each reading chunks of targets on an io_uring
+ * of its own (or on demand without one), run by a pool of workers or, with
+ * one job, by the caller's thread, into a bounded window of results that
+ * the caller takes in order (img_scanner_get / img_scanner_release).  The
+ * command and libimgscan both scan through here; every failure is worded
+ * by img_scan_error_format.  No output is written here: the caller turns
+ * each img_scan into its output.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,73 +19,145 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "content.h"
 #include "scan/scan.h"
+#include "text/encode.h"
 
 /* a path escaped by img_esc_dup for stderr, or a fixed text */
 #define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
 
 /* ---- errors: what failed, why, and what to do -------------------------------- */
 
-static const char *error_hint(int err)
+/*
+ * Every failure the command or the library reports is worded here: the
+ * cause in words (NULL: strerror) and what to do, one row per errno.
+ */
+static const struct {
+	int err;
+	const char *text;
+	const char *hint;
+} errors[] = {
+	{ ENOENT, NULL, "check that the path exists" },
+	{ ENXIO, NULL, "check that the path exists" },
+	{ ENODEV, NULL, "check that the path exists" },
+	{ ENOTBLK, "not a regular file or block device", "give a block device or a regular file" },
+	{ EIO, NULL, "the device failed or shrank while being read; see the kernel log" },
+	{ EINVAL, NULL, "check --offset against the size of the volume" },
+	{ E2BIG, NULL, "the header points further than imgscan reads; the image is damaged or hostile" },
+	{ ENOMEDIUM, NULL, "the device is empty: no medium, or a loop device without a backing file" },
+	{ ESTALE, "not the object checked before",
+	  "the path was replaced while it was being opened; scan it again" },
+	{ ENOMEM, NULL, "out of memory: give fewer --jobs, or raise the memory limit, ulimit -v" },
+	{ ETIMEDOUT, NULL,
+	  "a read did not complete within --timeout and was left to the kernel: "
+	  "check the device and the kernel log, or give a longer --timeout" },
+	{ EMFILE, NULL, "too many files open: raise the limit (ulimit -n) or give fewer --jobs" },
+	{ ENFILE, NULL, "too many files open: raise the limit (ulimit -n) or give fewer --jobs" },
+	{ EBADF, NULL, "give a descriptor open for reading" },
+	{ ENODATA, NULL,
+	  "give a longer head, the tail, or IMGSCAN_PROBE_NO_CONTENT_SIGNATURES when no "
+	  "ISO 9660 or UDF can be there" },
+	{ ELIBACC, NULL, "install the library named" },
+};
+
+const char *img_scan_error_hint(int err)
 {
-	switch (-err) {
-	case ENOENT:
-	case ENXIO:
-	case ENODEV:
-		return "check that the path exists";
-	case EACCES:
-	case EPERM:
+	if (err == -EACCES || err == -EPERM) {
 		if (geteuid() == 0)
 			return "refused even to root: a device cgroup, an SELinux or AppArmor policy "
 			       "or a container forbids it";
 		return "run as root; for block devices, imgscan --cached reads what udev recorded";
-	case ENOTBLK:
-		return "give a block device or a regular file";
-	case EIO:
-		return "the device failed or shrank while being read; see the kernel log";
-	case EINVAL:
-		return "check --offset against the size of the volume";
-	case E2BIG:
-		return "the header points further than imgscan reads; the image is damaged or hostile";
-	case ENOMEDIUM:
-		return "the device is empty: no medium, or a loop device without a backing file";
-	case ESTALE:
-		return "the path was replaced while it was being opened; scan it again";
-	case ENOMEM:
-		return "out of memory: give fewer --jobs, or raise the memory limit, ulimit -v";
-	case ETIMEDOUT:
-		return "a read did not complete within --timeout and was left to the kernel: "
-		       "check the device and the kernel log, or give a longer --timeout";
-	case EMFILE:
-	case ENFILE:
-		return "too many files open: raise the limit (ulimit -n) or give fewer --jobs";
-	default:
-		return NULL;
 	}
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (errors[i].err == -err)
+			return errors[i].hint;
+	return NULL;
 }
 
 static const char *error_text(int err)
 {
-	if (err == -ENOTBLK)
-		return "not a regular file or block device";
-	if (err == -ESTALE)
-		return "not the object checked before";
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (errors[i].err == -err && errors[i].text)
+			return errors[i].text;
 	return strerror(-err);
+}
+
+int img_scan_error_format(char *buf, size_t len, const char *who, const char *op, int err,
+                          const char *text, const char *detail, bool skipped)
+{
+	const char *hint = skipped ? "not opened, by design; see imgscan --help" : img_scan_error_hint(err);
+
+	return snprintf(buf, len, "%s: cannot %s: %s%s%s%s%s%s", who, op, text ? text : error_text(err),
+	                detail ? " " : "", detail ? detail : "", hint ? " (" : "", hint ? hint : "",
+	                hint ? ")" : "");
 }
 
 void img_scan_report_error(const struct img_scan *s)
 {
-	const char *hint = s->error_text && s->error != -ETIMEDOUT ? "not opened, by design; see imgscan --help"
-	                                                            : error_hint(s->error);
 	char *path = img_esc_dup(s->path);
+	/* a device not opened by design says so instead of an errno's hint */
+	bool skipped = s->error_text && s->error != -ETIMEDOUT;
+	char small[512], *msg = small;
+	int n = img_scan_error_format(small, sizeof(small), ESC_SHOWN(path), s->error_op, s->error,
+	                              s->error_text, NULL, skipped);
 
-	fprintf(stderr, "imgscan: %s: cannot %s: %s%s%s%s\n", ESC_SHOWN(path), s->error_op,
-	        s->error_text ? s->error_text : error_text(s->error), hint ? " (" : "",
-	        hint ? hint : "", hint ? ")" : "");
+	if (n >= (int)sizeof(small)) {
+		msg = malloc((size_t)n + 1);
+		if (msg)
+			img_scan_error_format(msg, (size_t)n + 1, ESC_SHOWN(path), s->error_op, s->error,
+			                      s->error_text, NULL, skipped);
+		else
+			msg = small; /* truncated */
+	}
+	fprintf(stderr, "imgscan: %s\n", msg);
+	if (msg != small)
+		free(msg);
 	free(path);
+}
+
+/* a target the engine may not open: s says why */
+static void scan_skip(struct img_scan *s, const char *why)
+{
+	s->error = -EBUSY;
+	s->error_op = "open";
+	s->error_text = why;
+}
+
+/*
+ * Open a target by path.  One not stat'ed when it was listed, whose device
+ * facts the caller gives (o->device_facts), is stat'ed here, in the lane (a
+ * cold cache's lookups overlap other targets' reads instead of delaying the
+ * scan), and a block device's facts are asked before it is opened; that
+ * stat stands for the one before open(): what was stat'ed is what is read.
+ * Without the hook (the library), or with the facts already listed (an
+ * enumerated device), img_source_open_stat makes the only check, on the
+ * descriptor it opens: no stat(2) of its own.
+ */
+static int scan_open_path(const struct img_target *t, const struct img_scan_opts *o, uint64_t off,
+                          struct img_scan *s, struct img_source **src)
+{
+	const struct stat *pre = t->have_st ? &t->st : NULL;
+	struct stat st;
+
+	if (!pre && !t->dev && o->device_facts) {
+		if (stat(t->path, &st) < 0)
+			return -errno;
+		pre = &st;
+		if (S_ISBLK(st.st_mode)) {
+			const char *skip = NULL;
+
+			s->dev = o->device_facts(o->device_ctx, st.st_rdev, &skip);
+			/* decided from sysfs before open(): some devices must not be touched at all */
+			if (skip) {
+				scan_skip(s, skip);
+				return 1;
+			}
+		}
+	}
+	return img_source_open_stat(t->path, pre, off, o->no_direct, src);
 }
 
 /* first half of a scan: the checks before open(), and open(); NULL when s says why not */
@@ -90,22 +165,27 @@ static struct img_source *scan_open(const struct img_target *t, const struct img
                                     struct img_scan *s)
 {
 	struct img_source *src = NULL;
+	uint64_t off = o->offset + t->offset;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->path = t->path;
-	s->offset = o->offset;
+	s->offset = off;
 	s->dev = t->dev;
 
 	/* decided from sysfs before open(): some devices must not be touched at all */
-	if (t->dev && t->dev->skip) {
-		s->error = -EBUSY;
-		s->error_op = "open";
-		s->error_text = t->dev->skip;
+	if (t->skip) {
+		scan_skip(s, t->skip);
 		return NULL;
 	}
-	/* the stat made when the targets were listed stands for the one before open() */
-	rc = img_source_open_stat(t->path, t->have_st ? &t->st : NULL, o->offset, o->no_direct, &src);
+	if (off < o->offset)
+		rc = -EINVAL; /* the sum of two offsets wrapped */
+	else if (t->use_fd)
+		rc = img_source_from_fd(t->fd, off, t->fd_size, &src);
+	else
+		rc = scan_open_path(t, o, off, s, &src);
+	if (rc > 0)
+		return NULL; /* skipped */
 	if (rc < 0) {
 		s->error = rc;
 		s->error_op = "open";
@@ -159,6 +239,7 @@ static int scan_probe(const struct img_scan_opts *o, struct img_scan *s, struct 
  */
 static void scan_check(const struct img_scan_opts *o, struct img_scan *s, struct img_source *src, int crc)
 {
+	/* crc: 0 libblkid looked at the volume, 1 it was not asked, else its error */
 	if (o->udev) {
 		const char *t = getenv("ID_FS_TYPE"), *u = getenv("ID_FS_USAGE");
 
@@ -188,7 +269,7 @@ static void scan_done(const struct img_target *t, const struct img_scan_opts *o,
                       struct img_source *src, struct img_result *slot, int rc)
 {
 	const char *path = t->path;
-	int crc = 0;
+	int crc = 1; /* content not asked for */
 
 	/* a read left behind: whatever the probe made of the rest, it is incomplete */
 	if (img_source_timed_out(src))
@@ -201,7 +282,7 @@ static void scan_done(const struct img_target *t, const struct img_scan_opts *o,
 	    !o->no_content) {
 		int fd = img_source_buffered_fd(src);
 
-		crc = fd < 0 ? fd : img_content_probe(fd, o->offset, s->size, &s->content);
+		crc = fd < 0 ? fd : img_content_probe(fd, s->offset, s->size, &s->content);
 	}
 	if (rc >= 0 && o->check)
 		scan_check(o, s, src, crc);
@@ -246,9 +327,15 @@ static void scan_finish(const struct img_target *t, const struct img_scan_opts *
 		scan_done(t, o, s, src, slot, scan_probe(o, s, src, slot));
 }
 
+void img_scan_target(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s,
+                     struct img_result *slot)
+{
+	scan_finish(t, o, s, scan_open(t, o, s), slot);
+}
+
 void img_scan_one(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s)
 {
-	scan_finish(t, o, s, scan_open(t, o, s), NULL);
+	img_scan_target(t, o, s, NULL);
 }
 
 bool img_scan_content_lib_missing(void)
@@ -259,7 +346,8 @@ bool img_scan_content_lib_missing(void)
 /* ---- many targets: batched reads, a small pool of threads, input order ---------- */
 
 /*
- * Each worker takes a chunk of consecutive targets, opens them, reads their
+ * Each lane (a worker's, or the caller's thread's with one job) takes a
+ * chunk of consecutive targets, opens them, reads their
  * head and tail windows in one io_uring submission of its own (when built
  * with liburing), probes and closes them; several workers overlap one
  * chunk's reads with another's probing.  Results land in a window of slots
@@ -268,6 +356,27 @@ bool img_scan_content_lib_missing(void)
  * number of targets, and a descriptor is open for a few milliseconds.
  */
 #define SCAN_CHUNK 16
+
+/* a target a lane has open: its index and how many deferred rounds it took */
+struct lane_item {
+	size_t i;
+	struct img_source *src;
+	unsigned rounds;
+};
+
+/*
+ * A lane: a worker's state between turns (each worker thread has one; with
+ * no thread the caller's thread runs the scanner's own, from
+ * img_scanner_get).  batch: several targets, their windows read ahead on
+ * the ring; else one target, its reads made on demand (through the ring
+ * when there is one, only so that --timeout bounds them).
+ */
+struct lane {
+	struct img_prefetch *ring;
+	bool batch;
+	size_t nc;
+	struct lane_item cur[2 * SCAN_CHUNK];
+};
 
 struct img_scanner {
 	const struct img_target *targets;
@@ -284,10 +393,12 @@ struct img_scanner {
 	bool quit;
 	unsigned n_threads;
 	pthread_t th[IMG_SCAN_MAX_JOBS];
-	struct img_prefetch *ring; /* no thread: the caller's thread probes, on this ring */
+	struct lane lane; /* no thread: the caller's thread runs this lane */
+	/* the lane's turns and chunks (unit tests: both paths run the same code) */
+	atomic_size_t turns;
 };
 
-/* rounds of deferred reads a chunk may take before its last volumes read on demand */
+/* rounds of deferred reads a target may take before it reads on demand */
 #define DEFER_ROUNDS 8
 
 /*
@@ -325,77 +436,14 @@ static bool probe_round(struct img_scanner *sw, size_t i, struct img_source *src
 	return true;
 }
 
-/*
- * Open, read and probe targets [i0, i0 + k) into their slots (*ringp NULL
- * or ringp NULL: pread on demand).  With a ring and batch, a probe that
- * needs a block beyond the windows read first has that read submitted at
- * once and is run again after the other volumes of the chunk are probed: a
- * vhdx's region table and metadata come in while the rest is probed,
- * instead of one wait each.  Without batch the reads are made on demand,
- * through the ring: --timeout bounds them.  A ring that a read outlived is
- * replaced in *ringp.
- */
-static void scan_chunk(struct img_scanner *sw, struct img_prefetch **ringp, bool batch, size_t i0,
-                       size_t k)
-{
-	struct img_source *srcs[SCAN_CHUNK];
-	struct img_prefetch *ring = ringp ? *ringp : NULL;
-	/* one volume: its reads on demand, the same as ever, made on the ring only to bound them */
-	struct img_prefetch *pre = batch ? ring : NULL;
-
-	for (size_t j = 0; j < k; j++) {
-		size_t i = i0 + j;
-
-		srcs[j] = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
-		/* the device starts on this volume while the next ones open */
-		if (pre && srcs[j])
-			(void)img_prefetch_add(pre, srcs[j]);
-	}
-	/* a volume whose reads timed out is marked: its probe fails at once */
-	if (pre && img_prefetch_wait(pre) < 0) {
-		ring = ring_renew(ring, SCAN_CHUNK);
-		pre = ring;
-	}
-	/* without a ring, one round of reads on demand */
-	for (unsigned round = pre ? 0 : DEFER_ROUNDS;; round++) {
-		size_t left = 0;
-
-		for (size_t j = 0; j < k; j++) {
-			/* the last round, or a ring that failed: whatever is left reads on demand */
-			struct img_prefetch *defer = round < DEFER_ROUNDS ? ring : NULL;
-
-			if (srcs[j] && !probe_round(sw, i0 + j, srcs[j], defer, ring))
-				left++;
-			else
-				srcs[j] = NULL;
-			/*
-			 * A read made at once timed out: a new ring; reads deferred
-			 * on the old one are deferred again next round.
-			 */
-			ring = ring_renew(ring, SCAN_CHUNK);
-		}
-		if (!left)
-			break;
-		if (img_prefetch_wait(ring) < 0) {
-			ring = ring_renew(ring, SCAN_CHUNK);
-			if (!ring || img_prefetch_error(ring) < 0)
-				round = DEFER_ROUNDS - 1;
-		}
-	}
-	if (ringp)
-		*ringp = ring;
-}
-
-/* a target a worker has open: its index and how many deferred rounds it took */
-struct lane_item {
-	size_t i;
-	struct img_source *src;
-	unsigned rounds;
-};
-
 /* mark targets done[0, n) ready for the output */
 static void lane_ready(struct img_scanner *sw, const size_t *done, size_t n)
 {
+	if (!sw->n_threads) {
+		for (size_t j = 0; j < n; j++)
+			sw->ready[done[j] % sw->w] = true;
+		return;
+	}
 	if (!n)
 		return;
 	pthread_mutex_lock(&sw->lock);
@@ -405,107 +453,129 @@ static void lane_ready(struct img_scanner *sw, const size_t *done, size_t n)
 	pthread_mutex_unlock(&sw->lock);
 }
 
-/*
- * A worker (ring NULL: no io_uring, every read on demand): each turn it takes a chunk of targets (when the
- * window has room), opens them and queues their windows, waits for those
- * reads and for the deferred reads of its previous turn, then probes the
- * new targets and those whose reads came in.  A probe that needs one more
- * read has it submitted at once and stays for the next turn, so a vhdx's
- * dependent reads overlap the next chunk instead of stalling the worker.
- */
-static struct img_prefetch *worker_lane(struct img_scanner *sw, struct img_prefetch *ring)
+/* the next chunk a lane holding nc targets may take (sw->lock held with threads): its size */
+static size_t lane_claim(struct img_scanner *sw, size_t nc, size_t *i0)
 {
-	struct lane_item cur[2 * SCAN_CHUNK];
-	size_t done[2 * SCAN_CHUNK];
-	size_t nc = 0;
+	size_t k = 0;
 
+	if (sw->next < sw->n && sw->next < sw->out + sw->w) {
+		*i0 = sw->next;
+		k = sw->n - *i0;
+		if (k > SCAN_CHUNK)
+			k = SCAN_CHUNK;
+		if (k > 2 * SCAN_CHUNK - nc)
+			k = 2 * SCAN_CHUNK - nc;
+		if (k > sw->out + sw->w - *i0)
+			k = sw->out + sw->w - *i0;
+		sw->next += k;
+	}
+	return k;
+}
+
+/*
+ * One turn of a lane, with targets [i0, i0 + k) just taken: open them and
+ * queue their windows (batch), wait for those reads and for the deferred
+ * reads of the previous turn, then probe the new targets and those whose
+ * reads came in.  A probe that needs one more read has it submitted at once
+ * and stays for the next turn, so a vhdx's dependent reads overlap the next
+ * chunk instead of stalling the lane.  Without a ring (no io_uring) the
+ * adds and waits fail: every read is made on demand and each chunk is
+ * probed in one turn.
+ */
+static void lane_turn(struct img_scanner *sw, struct lane *ln, size_t i0, size_t k)
+{
+	size_t done[2 * SCAN_CHUNK];
+	size_t keep = 0, nd = 0;
+
+	atomic_fetch_add(&sw->turns, 1);
+	for (size_t j = 0; j < k; j++) {
+		size_t i = i0 + j;
+		struct img_source *src = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
+
+		/* one target: no window read ahead, its reads on demand */
+		ln->cur[ln->nc++] = (struct lane_item){ .i = i, .src = src,
+			                                .rounds = ln->batch ? 0 : DEFER_ROUNDS };
+		/* the device starts on this volume while the next ones open */
+		if (src && ln->batch)
+			(void)img_prefetch_add(ln->ring, src);
+	}
+	if (ln->batch && img_prefetch_wait(ln->ring) < 0) {
+		/* a read timed out (its volume is marked): a new ring for the rest */
+		ln->ring = ring_renew(ln->ring, 2 * SCAN_CHUNK);
+		if (!ln->ring || img_prefetch_error(ln->ring) < 0)
+			for (size_t j = 0; j < ln->nc; j++)
+				ln->cur[j].rounds = DEFER_ROUNDS; /* the ring failed: read on demand */
+	}
+
+	for (size_t j = 0; j < ln->nc; j++) {
+		struct lane_item *c = &ln->cur[j];
+		bool done_now;
+
+		/* after DEFER_ROUNDS, whatever is left reads on demand */
+		done_now = !c->src || probe_round(sw, c->i, c->src,
+		                                  c->rounds < DEFER_ROUNDS ? ln->ring : NULL, ln->ring);
+		/* a read made at once timed out: reads deferred on that ring are made again */
+		ln->ring = ring_renew(ln->ring, 2 * SCAN_CHUNK);
+		if (!done_now) {
+			c->rounds++;
+			ln->cur[keep++] = *c;
+			continue;
+		}
+		done[nd++] = c->i;
+	}
+	ln->nc = keep;
+	lane_ready(sw, done, nd);
+}
+
+/*
+ * The end of a lane: its ring said (-v) and freed, then the targets it still
+ * holds (the scanner freed early) closed; their reads are no longer queued.
+ */
+static void lane_end(const struct img_scan_opts *o, struct lane *ln)
+{
+	int e = img_prefetch_error(ln->ring);
+
+	/* a ring that failed left the rest of a scan to on-demand reads: say so (-v) */
+	if (e < 0 && o->verbose)
+		fprintf(stderr, "imgscan: io_uring: waiting for reads failed (%s); the rest was read on demand\n",
+		        strerror(-e));
+	img_prefetch_free(ln->ring);
+	ln->ring = NULL;
+	for (size_t j = 0; j < ln->nc; j++)
+		img_source_free(ln->cur[j].src);
+	ln->nc = 0;
+}
+
+/* a worker thread: turns until no target is left or the scanner quits */
+static void worker_lane(struct img_scanner *sw, struct lane *ln)
+{
 	for (;;) {
-		size_t i0 = 0, k = 0, keep = 0, nd = 0;
+		size_t i0 = 0, k;
 
 		pthread_mutex_lock(&sw->lock);
 		/* wait for room only with nothing in hand */
-		while (!sw->quit && nc == 0 && sw->next < sw->n && sw->next >= sw->out + sw->w)
+		while (!sw->quit && ln->nc == 0 && sw->next < sw->n && sw->next >= sw->out + sw->w)
 			pthread_cond_wait(&sw->work, &sw->lock);
 		if (sw->quit) {
 			pthread_mutex_unlock(&sw->lock);
 			break;
 		}
-		if (sw->next < sw->n && sw->next < sw->out + sw->w) {
-			i0 = sw->next;
-			k = sw->n - i0;
-			if (k > SCAN_CHUNK)
-				k = SCAN_CHUNK;
-			if (k > 2 * SCAN_CHUNK - nc)
-				k = 2 * SCAN_CHUNK - nc;
-			if (k > sw->out + sw->w - i0)
-				k = sw->out + sw->w - i0;
-			sw->next += k;
-		}
+		k = lane_claim(sw, ln->nc, &i0);
 		pthread_mutex_unlock(&sw->lock);
-		if (k == 0 && nc == 0)
+		if (k == 0 && ln->nc == 0)
 			break;
-
-		for (size_t j = 0; j < k; j++) {
-			size_t i = i0 + j;
-			struct img_source *src = scan_open(&sw->targets[i], sw->o, &sw->scans[i % sw->w]);
-
-			cur[nc++] = (struct lane_item){ .i = i, .src = src };
-			/* the device starts on this volume while the next ones open */
-			if (src)
-				(void)img_prefetch_add(ring, src);
-		}
-		if (img_prefetch_wait(ring) < 0) {
-			/* a read timed out (its volume is marked): a new ring for the rest */
-			ring = ring_renew(ring, 2 * SCAN_CHUNK);
-			if (!ring || img_prefetch_error(ring) < 0)
-				for (size_t j = 0; j < nc; j++)
-					cur[j].rounds = DEFER_ROUNDS; /* the ring failed: read on demand */
-		}
-
-		for (size_t j = 0; j < nc; j++) {
-			struct lane_item *c = &cur[j];
-			bool done_now;
-
-			/* after DEFER_ROUNDS, whatever is left reads on demand */
-			done_now = !c->src || probe_round(sw, c->i, c->src,
-			                                  c->rounds < DEFER_ROUNDS ? ring : NULL, ring);
-			/* a read made at once timed out: reads deferred on that ring are made again */
-			ring = ring_renew(ring, 2 * SCAN_CHUNK);
-			if (!done_now) {
-				c->rounds++;
-				cur[keep++] = *c;
-				continue;
-			}
-			done[nd++] = c->i;
-		}
-		nc = keep;
-		lane_ready(sw, done, nd);
+		lane_turn(sw, ln, i0, k);
 	}
-	return ring;
-}
-
-/* a ring that failed leaves the rest of a scan to on-demand reads: say so (-v) */
-static void ring_report(const struct img_scan_opts *o, const struct img_prefetch *ring)
-{
-	int e = img_prefetch_error(ring);
-
-	if (e < 0 && o->verbose)
-		fprintf(stderr, "imgscan: io_uring: waiting for reads failed (%s); the rest was read on demand\n",
-		        strerror(-e));
 }
 
 static void *worker(void *arg)
 {
 	struct img_scanner *sw = arg;
-	/*
-	 * A ring per worker, made once.  Without one (no io_uring here) the same
-	 * lane runs: the adds and waits fail, so every read is made on demand and
-	 * each chunk is probed in one turn.
-	 */
-	struct img_prefetch *ring = worker_lane(sw, img_prefetch_new(2 * SCAN_CHUNK));
+	/* a ring per worker, made once; the lane runs without one too (on demand) */
+	struct lane ln = { .ring = img_prefetch_new(2 * SCAN_CHUNK), .batch = true };
 
-	ring_report(sw->o, ring);
-	img_prefetch_free(ring);
+	worker_lane(sw, &ln);
+	lane_end(sw->o, &ln);
 	return NULL;
 }
 
@@ -590,12 +660,22 @@ struct img_scanner *img_scanner_new(const struct img_target *targets, size_t n,
 			if (pthread_create(&sw->th[sw->n_threads], NULL, worker, sw) == 0)
 				sw->n_threads++;
 	/*
-	 * One job: the caller's thread probes, with one ring: for batched reads
-	 * (several volumes), or to bound one volume's reads by --timeout.
+	 * No thread: the caller's thread runs the lane, with one ring: for
+	 * windows read ahead (several volumes), or only to bound one volume's
+	 * reads by --timeout.
 	 */
+	sw->lane.batch = n > 1;
 	if (!sw->n_threads && (n > 1 || (o->timeout && !o->udev)))
-		sw->ring = img_prefetch_new(SCAN_CHUNK);
+		sw->lane.ring = img_prefetch_new(2 * SCAN_CHUNK);
 	return sw;
+}
+
+/* a device's facts the hook gave for scan s of target t go back to it */
+static void scan_put_dev(const struct img_scanner *sw, const struct img_target *t, struct img_scan *s)
+{
+	if (s->dev && s->dev != t->dev && sw->o->device_free)
+		sw->o->device_free(sw->o->device_ctx, s->dev);
+	s->dev = NULL;
 }
 
 void img_scanner_free(struct img_scanner *sw)
@@ -613,10 +693,10 @@ void img_scanner_free(struct img_scanner *sw)
 	pthread_cond_destroy(&sw->work);
 	pthread_cond_destroy(&sw->idle);
 	pthread_mutex_destroy(&sw->lock);
-	if (sw->ring) {
-		ring_report(sw->o, sw->ring);
-		img_prefetch_free(sw->ring);
-	}
+	lane_end(sw->o, &sw->lane);
+	/* targets taken but not released (the caller stopped early) */
+	for (size_t i = sw->out; sw->scans && i < sw->next; i++)
+		scan_put_dev(sw, &sw->targets[i], &sw->scans[i % sw->w]);
 	free(sw->scans);
 	free(sw->slots);
 	free(sw->ready);
@@ -624,22 +704,21 @@ void img_scanner_free(struct img_scanner *sw)
 }
 
 /*
- * Wait until target i is probed and return its scan; without threads, probe
- * the chunk that starts at i here, on sw->ring.
+ * Wait until target i is probed and return its scan; without threads, run
+ * the lane's turns here until it is.
  */
 struct img_scan *img_scanner_get(struct img_scanner *sw, size_t i)
 {
 	size_t slot = i % sw->w;
 
 	if (!sw->n_threads) {
-		if (!sw->ready[slot]) {
-			size_t k = sw->n - i < SCAN_CHUNK ? sw->n - i : SCAN_CHUNK;
+		while (!sw->ready[slot]) {
+			size_t i0 = 0, k = lane_claim(sw, sw->lane.nc, &i0);
 
-			if (k > sw->w - (i - sw->out))
-				k = sw->w - (i - sw->out);
-			scan_chunk(sw, &sw->ring, sw->n > 1, i, k);
-			for (size_t j = i; j < i + k; j++)
-				sw->ready[j % sw->w] = true;
+			/* nothing to take and nothing in hand: i was never to be scanned */
+			if (k == 0 && sw->lane.nc == 0)
+				break;
+			lane_turn(sw, &sw->lane, i0, k);
 		}
 		return &sw->scans[slot];
 	}
@@ -655,6 +734,7 @@ void img_scanner_release(struct img_scanner *sw, size_t i)
 {
 	struct img_scan *sc = &sw->scans[i % sw->w];
 
+	scan_put_dev(sw, &sw->targets[i], sc);
 	sc->res = NULL; /* a slot: reused by a later target */
 	if (!sw->n_threads) {
 		sw->ready[i % sw->w] = false;
@@ -668,3 +748,7 @@ void img_scanner_release(struct img_scanner *sw, size_t i)
 	pthread_mutex_unlock(&sw->lock);
 }
 
+size_t img_scanner_turns(const struct img_scanner *sw)
+{
+	return atomic_load(&((struct img_scanner *)sw)->turns);
+}

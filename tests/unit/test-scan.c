@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "scan/scan.h"
@@ -182,6 +184,218 @@ static void test_check(void **state)
 	assert_false(s.checked);
 }
 
+/*
+ * The caller's thread (one job) and the workers (four) run the same lane:
+ * every target's result, reads and bytes the same, and the caller's
+ * thread did run lane turns (a chunk at least per 16 targets).
+ */
+struct summary {
+	int error;
+	const char *op;
+	int format;
+	uint64_t size, vsize;
+	unsigned n_features;
+	unsigned reads;
+	uint64_t bytes;
+};
+
+static size_t summarize(unsigned jobs, struct summary *out)
+{
+	struct img_scan_opts o;
+	struct img_scanner *sc;
+	size_t turns;
+
+	opts_init(&o, jobs);
+	sc = img_scanner_new(targets, N_TARGETS, &o);
+	assert_non_null(sc);
+	for (size_t i = 0; i < N_TARGETS; i++) {
+		const struct img_scan *s = img_scanner_get(sc, i);
+
+		check_scan(i, s);
+		out[i] = (struct summary){ .error = s->error, .op = s->error_op,
+			                   .format = s->res ? (int)s->res->format : -1,
+			                   .size = s->size,
+			                   .vsize = s->res ? s->res->virtual_size : 0,
+			                   .n_features = s->res ? s->res->n_features : 0,
+			                   .reads = s->stats.reads, .bytes = s->stats.bytes };
+		img_scanner_release(sc, i);
+	}
+	turns = img_scanner_turns(sc);
+	img_scanner_free(sc);
+	return turns;
+}
+
+static void test_caller_thread_same_as_workers(void **state)
+{
+	static struct summary one[N_TARGETS], four[N_TARGETS];
+	size_t turns;
+
+	(void)state;
+	turns = summarize(1, one);
+	assert_true(turns >= (N_TARGETS + 15) / 16);
+	assert_true(summarize(4, four) >= (N_TARGETS + 15) / 16);
+	for (size_t i = 0; i < N_TARGETS; i++) {
+		assert_int_equal(one[i].error, four[i].error);
+		assert_ptr_equal(one[i].op, four[i].op);
+		assert_int_equal(one[i].format, four[i].format);
+		assert_int_equal(one[i].size, four[i].size);
+		assert_int_equal(one[i].vsize, four[i].vsize);
+		assert_int_equal(one[i].n_features, four[i].n_features);
+		assert_int_equal(one[i].reads, four[i].reads);
+		assert_int_equal(one[i].bytes, four[i].bytes);
+	}
+}
+
+/* ---- the device_facts hook: a block device node the engine stats itself ---------------- */
+
+/* a block device number no driver has (LOCAL/EXPERIMENTAL USE): opening it would fail ENXIO */
+#define NODEV_MAJOR 61
+#define NODEV_MINOR 7
+
+struct hook {
+	unsigned calls, frees, opens;
+	dev_t rdev;
+	const char *skip;
+	int dev; /* what the hook hands out: its address stands for a device */
+};
+
+static const struct img_device *facts(void *ctx, dev_t rdev, const char **skip)
+{
+	struct hook *h = ctx;
+
+	h->calls++;
+	h->rdev = rdev;
+	*skip = h->skip;
+	return (const struct img_device *)&h->dev;
+}
+
+static void facts_free(void *ctx, const struct img_device *d)
+{
+	struct hook *h = ctx;
+
+	assert_ptr_equal(d, &h->dev);
+	h->frees++;
+}
+
+static struct hook *opened_hook;
+
+static void count_open(struct img_source *src, const char *path)
+{
+	(void)src;
+	(void)path;
+	opened_hook->opens++;
+}
+
+static void hook_opts(struct img_scan_opts *o, unsigned jobs, struct hook *h)
+{
+	opts_init(o, jobs);
+	o->device_facts = facts;
+	o->device_free = facts_free;
+	o->device_ctx = h;
+	o->on_open = count_open;
+	opened_hook = h;
+}
+
+/* a block device node in dir; false when this process may not make one (not root) */
+static bool make_node(char *path, size_t len)
+{
+	snprintf(path, len, "%s/blk", dir);
+	unlink(path);
+	return mknod(path, S_IFBLK | 0600, makedev(NODEV_MAJOR, NODEV_MINOR)) == 0;
+}
+
+/* a device the hook says to skip is never opened, reported as a skip, its facts given back */
+static void test_hook_skip_never_opened(void **state)
+{
+	char node[96];
+	struct img_target t[3];
+	struct hook h = { .skip = "an LVM snapshot's origin (test)" };
+	struct img_scan_opts o;
+	struct img_scanner *sc;
+
+	(void)state;
+	if (!make_node(node, sizeof(node)))
+		skip();
+	/* a regular file on either side: the hook is asked about block devices only */
+	t[0] = targets[0];
+	memset(&t[1], 0, sizeof(t[1]));
+	t[1].path = node;
+	t[2] = targets[1];
+	for (unsigned jobs = 1; jobs <= 4; jobs += 3) {
+		h.calls = h.frees = h.opens = 0;
+		hook_opts(&o, jobs, &h);
+		sc = img_scanner_new(t, 3, &o);
+		assert_non_null(sc);
+		for (size_t i = 0; i < 3; i++) {
+			const struct img_scan *s = img_scanner_get(sc, i);
+
+			if (i == 1) {
+				assert_int_equal(s->error, -EBUSY);
+				assert_string_equal(s->error_op, "open");
+				assert_ptr_equal(s->error_text, h.skip);
+				assert_ptr_equal(s->dev, &h.dev);
+			} else {
+				assert_int_equal(s->error, 0);
+				assert_null(s->dev);
+			}
+			img_scanner_release(sc, i);
+		}
+		img_scanner_free(sc);
+		assert_int_equal(h.calls, 1);
+		assert_int_equal(h.frees, 1);
+		/* the two files were opened, the device never */
+		assert_int_equal(h.opens, 2);
+	}
+	unlink(node);
+}
+
+/*
+ * have_st false: the engine stats the target itself, in the lane, just
+ * before open (the hook sees the node's own device number; without a skip
+ * the node is opened, and fails as a device without a driver does).  A
+ * target listed with a stat is not stat'ed again: a stale one is refused.
+ */
+static void test_engine_stats(void **state)
+{
+	char node[96];
+	struct img_target t[2];
+	struct hook h = { 0 };
+	struct img_scan_opts o;
+	struct img_scan s;
+
+	(void)state;
+	hook_opts(&o, 1, &h);
+	/* a listed stat stands for the one before open(): another file's is refused */
+	memset(&t[0], 0, sizeof(t[0]));
+	t[0].path = targets[0].path;
+	t[0].have_st = true;
+	assert_int_equal(stat(targets[1].path, &t[0].st), 0);
+	img_scan_one(&t[0], &o, &s);
+	assert_int_equal(s.error, -ESTALE);
+	assert_int_equal(h.opens, 0);
+	/* the same target without one: stat'ed here, read */
+	t[0].have_st = false;
+	img_scan_one(&t[0], &o, &s);
+	assert_int_equal(s.error, 0);
+	assert_int_equal(s.res->format, IMG_FMT_QCOW2);
+	free(s.res);
+	assert_int_equal(h.opens, 1);
+	assert_int_equal(h.calls, 0);
+
+	if (!make_node(node, sizeof(node)))
+		skip();
+	memset(&t[1], 0, sizeof(t[1]));
+	t[1].path = node;
+	img_scan_one(&t[1], &o, &s);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(major(h.rdev), NODEV_MAJOR);
+	assert_int_equal(minor(h.rdev), NODEV_MINOR);
+	assert_ptr_equal(s.dev, &h.dev);
+	assert_int_equal(s.error, -ENXIO);
+	assert_string_equal(s.error_op, "open");
+	unlink(node);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +405,9 @@ int main(void)
 		cmocka_unit_test(test_low_fd_limit),
 		cmocka_unit_test(test_scan_one),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_caller_thread_same_as_workers),
+		cmocka_unit_test(test_hook_skip_never_opened),
+		cmocka_unit_test(test_engine_stats),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
