@@ -14,7 +14,8 @@
 #         give the requests and KiB per image of imgscan, qemu-img info and
 #         blkid -p; fio gives the device's 4 KiB random-read rate at depth 1,
 #         32 and 128, and the floor (imgscan's requests at the best rate) is
-#         printed next to the scan.
+#         printed next to the scan, and the scan's CPU time (user and
+#         system, every thread) beside its wall time.
 #
 #   sh bench/host-cold.sh [-n HOST_N] [-c COLD_N] [-i IMGSCAN] [-b BASELINE] [host|cold|all]
 #
@@ -52,7 +53,7 @@ if [ -n "$BASELINE" ]; then
 	[ -x "$BASELINE" ] || { echo "bench: -b $BASELINE: not an executable" >&2; exit 2; }
 fi
 [ "$(id -u)" = 0 ] || { echo "bench: loop devices and drop_caches need root" >&2; exit 2; }
-for t in losetup lsblk blkid qemu-img jq strace fio mkfs.ext4 flock udevadm; do
+for t in losetup lsblk blkid qemu-img jq strace fio mkfs.ext4 flock udevadm python3; do
 	command -v $t >/dev/null || { echo "bench: $t is needed" >&2; exit 2; }
 done
 
@@ -270,10 +271,30 @@ if [ "$WHAT" != host ]; then
 		eval "$(awk '{ printf "r1=%s s1=%s b1=%s", $1, $3, $10 }' "$STAT")"
 		# shellcheck disable=SC2154 # set by the eval lines above
 		COLD_US=$((t1 - t0)) COLD_REQ=$((r1 - r0)) COLD_KIB=$(((s1 - s0) / 2)) COLD_BUSY=$((b1 - b0))
-		echo "| $label | $(per $COLD_US "$COLD_N") | $(per $COLD_REQ "$COLD_N") | $(per $COLD_KIB "$COLD_N") | $(ratio $((COLD_BUSY * 100000)) $COLD_US)% |"
+		cpu=" | "
+		if [ -s "$CPU_FILE" ]; then
+			read -r w c <"$CPU_FILE"
+			COLD_US=$w
+			cpu="$(per "$c" "$COLD_N") | $(echo "$c $w" | awk '{ printf "%.2f", $1 / $2 }')"
+			rm -f "$CPU_FILE"
+		fi
+		echo "| $label | $(per $COLD_US "$COLD_N") | $(per $COLD_REQ "$COLD_N") | $(per $COLD_KIB "$COLD_N") | $(ratio $((COLD_BUSY * 100000)) $COLD_US)% | $cpu |"
 	}
-	scan_files() { "$IMGSCAN" --json "$@" >/dev/null 2>&1 || true; }
-	base_files() { "$BASELINE" --json "$@" >/dev/null 2>&1 || true; }
+	# the scan's wall time and CPU time (user + system, every thread) in µs, into
+	# $CPU_FILE (the wall time without python's own start)
+	CPU_FILE=$D/cpu
+	cpu_run()
+	{
+		python3 -c 'import resource, subprocess, sys, time
+t = time.monotonic()
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+t = time.monotonic() - t
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%d %d\n" % (round(t * 1e6), round((u.ru_utime + u.ru_stime) * 1e6)))' \
+			"$CPU_FILE" "$@"
+	}
+	scan_files() { cpu_run "$IMGSCAN" --json "$@"; }
+	base_files() { cpu_run "$BASELINE" --json "$@"; }
 	qemu_files() { for f; do qemu-img info -U --output=json "$f" >/dev/null 2>&1 || true; done; }
 	blkid_files() { for f; do blkid -p -o udev "$f" >/dev/null 2>&1 || true; done; }
 
@@ -294,8 +315,8 @@ if [ "$WHAT" != host ]; then
 	set -- "$MNT"/set/*
 	echo "## Cold: $COLD_N distinct files on ext4 on ${DEV} (--direct-io=on), page cache dropped before each"
 	echo
-	echo "| what | µs per image | device requests per image | KiB per image | device busy |"
-	echo "|---|---:|---:|---:|---:|"
+	echo "| what | µs per image | device requests per image | KiB per image | device busy | CPU µs per image | CPUs busy |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
 	scans=
 	r=0
 	while [ $r -lt 3 ]; do
