@@ -14,8 +14,8 @@
 #         give the requests and KiB per image of imgscan, qemu-img info and
 #         blkid -p; fio gives the device's 4 KiB random-read rate at depth 1,
 #         32 and 128, and the floor (imgscan's requests at the best rate) is
-#         printed next to the scan, and the scan's CPU time (user and
-#         system, every thread) beside its wall time.
+#         printed next to the scan, and the scan's CPU time (perf stat's
+#         task-clock, every thread) beside its wall time.
 #
 #   sh bench/host-cold.sh [-n HOST_N] [-c COLD_N] [-i IMGSCAN] [-b BASELINE] [host|cold|all]
 #
@@ -25,7 +25,8 @@
 # Root only.  Loop devices are created and attached only while holding the
 # lock /tmp/imgscan-root-tests.lock (the root e2e tests take it too), and
 # every one this script attached is detached, and its filesystem unmounted,
-# on exit.  Needs losetup, lsblk, blkid, qemu-img, jq, strace, fio, mkfs.ext4.
+# on exit.  Needs losetup, lsblk, blkid, qemu-img, jq, strace, fio, mkfs.ext4;
+# perf (linux-perf), when there, gives the scans' CPU time.
 set -eu
 HOST_N=120
 COLD_N=1000
@@ -53,7 +54,7 @@ if [ -n "$BASELINE" ]; then
 	[ -x "$BASELINE" ] || { echo "bench: -b $BASELINE: not an executable" >&2; exit 2; }
 fi
 [ "$(id -u)" = 0 ] || { echo "bench: loop devices and drop_caches need root" >&2; exit 2; }
-for t in losetup lsblk blkid qemu-img jq strace fio mkfs.ext4 flock udevadm python3; do
+for t in losetup lsblk blkid qemu-img jq strace fio mkfs.ext4 flock udevadm; do
 	command -v $t >/dev/null || { echo "bench: $t is needed" >&2; exit 2; }
 done
 
@@ -280,18 +281,20 @@ if [ "$WHAT" != host ]; then
 		fi
 		echo "| $label | $(per $COLD_US "$COLD_N") | $(per $COLD_REQ "$COLD_N") | $(per $COLD_KIB "$COLD_N") | $(ratio $((COLD_BUSY * 100000)) $COLD_US)% | $cpu |"
 	}
-	# the scan's wall time and CPU time (user + system, every thread) in µs, into
-	# $CPU_FILE (the wall time without python's own start)
+	# the scan's wall time and CPU time (every thread, the kernel's included)
+	# in µs, into $CPU_FILE, from perf stat's task-clock and duration_time (the
+	# wall time without perf's own start); without perf, the wall time only
 	CPU_FILE=$D/cpu
 	cpu_run()
 	{
-		python3 -c 'import resource, subprocess, sys, time
-t = time.monotonic()
-subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-t = time.monotonic() - t
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(sys.argv[1], "w").write("%d %d\n" % (round(t * 1e6), round((u.ru_utime + u.ru_stime) * 1e6)))' \
-			"$CPU_FILE" "$@"
+		if ! command -v perf >/dev/null 2>&1; then
+			"$@" >/dev/null 2>&1 || true
+			return
+		fi
+		perf stat -x, -e task-clock,duration_time -o "$CPU_FILE.perf" -- "$@" >/dev/null 2>&1 || true
+		awk -F, '$3 == "task-clock" { c = $1 * 1000 } $3 == "duration_time" { w = $1 / 1000 }
+			END { if (c && w) printf "%d %d\n", w, c }' "$CPU_FILE.perf" >"$CPU_FILE"
+		rm -f "$CPU_FILE.perf"
 	}
 	scan_files() { cpu_run "$IMGSCAN" --json "$@"; }
 	base_files() { cpu_run "$BASELINE" --json "$@"; }
