@@ -14,7 +14,8 @@
 #         give the requests and KiB per image of imgscan, qemu-img info and
 #         blkid -p; fio gives the device's 4 KiB random-read rate at depth 1,
 #         32 and 128, and the floor (imgscan's requests at the best rate) is
-#         printed next to the scan.
+#         printed next to the scan, and the scan's CPU time (perf stat's
+#         task-clock, every thread) beside its wall time.
 #
 #   sh bench/host-cold.sh [-n HOST_N] [-c COLD_N] [-i IMGSCAN] [-b BASELINE] [host|cold|all]
 #
@@ -24,7 +25,8 @@
 # Root only.  Loop devices are created and attached only while holding the
 # lock /tmp/imgscan-root-tests.lock (the root e2e tests take it too), and
 # every one this script attached is detached, and its filesystem unmounted,
-# on exit.  Needs losetup, lsblk, blkid, qemu-img, jq, strace, fio, mkfs.ext4.
+# on exit.  Needs losetup, lsblk, blkid, qemu-img, jq, strace, fio, mkfs.ext4;
+# perf (linux-perf), when there, gives the scans' CPU time.
 set -eu
 HOST_N=120
 COLD_N=1000
@@ -94,25 +96,8 @@ attach()
 # ---- the images: one of each format qemu-img writes, LUKS1, raw --------------
 S=$D/src
 mkdir "$S"
-qemu-img create -q -f qcow2 "$S/a.qcow2" 1G
-qemu-img create -q -f qcow2 -o compat=0.10 "$S/b.qcow2" 1G
-qemu-img create -q -f qcow2 -b "$S/a.qcow2" -F qcow2 "$S/c.qcow2"
-qemu-img create -q -f qcow -o size=1G "$S/d.qcow"
-qemu-img create -q -f qed "$S/e.qed" 1G
-qemu-img create -q -f vmdk "$S/f.vmdk" 1G
-qemu-img create -q -f vmdk -o subformat=streamOptimized "$S/g.vmdk" 1G
-qemu-img create -q -f vpc "$S/h.vhd" 1G
-qemu-img create -q -f vpc -o subformat=fixed "$S/i.vhd" 64M
-qemu-img create -q -f vhdx "$S/j.vhdx" 1G
-qemu-img create -q -f vdi "$S/k.vdi" 1G
-qemu-img create -q -f parallels "$S/l.hds" 1G
-# qemu-img times its PBKDF and sometimes cannot on a busy VM: again, then cryptsetup
-qemu-img create -q -f luks --object secret,id=s0,data=x -o key-secret=s0,iter-time=10 "$S/m.luks" 16M 2>/dev/null ||
-	qemu-img create -q -f luks --object secret,id=s0,data=x -o key-secret=s0,iter-time=10 "$S/m.luks" 16M 2>/dev/null ||
-	{ rm -f "$S/m.luks"; truncate -s 16M "$S/m.luks" &&
-		printf x | cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
-			--key-file - "$S/m.luks"; } 2>/dev/null || rm -f "$S/m.luks"
-qemu-img create -q -f raw "$S/n.raw" 64M
+. "$top/bench/images.sh"
+bench_images "$S"
 NSRC=$(find "$S" -type f | wc -l)
 
 now_us() { date +%s%6N; }
@@ -287,10 +272,32 @@ if [ "$WHAT" != host ]; then
 		eval "$(awk '{ printf "r1=%s s1=%s b1=%s", $1, $3, $10 }' "$STAT")"
 		# shellcheck disable=SC2154 # set by the eval lines above
 		COLD_US=$((t1 - t0)) COLD_REQ=$((r1 - r0)) COLD_KIB=$(((s1 - s0) / 2)) COLD_BUSY=$((b1 - b0))
-		echo "| $label | $(per $COLD_US "$COLD_N") | $(per $COLD_REQ "$COLD_N") | $(per $COLD_KIB "$COLD_N") | $(ratio $((COLD_BUSY * 100000)) $COLD_US)% |"
+		cpu=" | "
+		if [ -s "$CPU_FILE" ]; then
+			read -r w c <"$CPU_FILE"
+			COLD_US=$w
+			cpu="$(per "$c" "$COLD_N") | $(echo "$c $w" | awk '{ printf "%.2f", $1 / $2 }')"
+			rm -f "$CPU_FILE"
+		fi
+		echo "| $label | $(per $COLD_US "$COLD_N") | $(per $COLD_REQ "$COLD_N") | $(per $COLD_KIB "$COLD_N") | $(ratio $((COLD_BUSY * 100000)) $COLD_US)% | $cpu |"
 	}
-	scan_files() { "$IMGSCAN" --json "$@" >/dev/null 2>&1 || true; }
-	base_files() { "$BASELINE" --json "$@" >/dev/null 2>&1 || true; }
+	# the scan's wall time and CPU time (every thread, the kernel's included)
+	# in µs, into $CPU_FILE, from perf stat's task-clock and duration_time (the
+	# wall time without perf's own start); without perf, the wall time only
+	CPU_FILE=$D/cpu
+	cpu_run()
+	{
+		if ! command -v perf >/dev/null 2>&1; then
+			"$@" >/dev/null 2>&1 || true
+			return
+		fi
+		perf stat -x, -e task-clock,duration_time -o "$CPU_FILE.perf" -- "$@" >/dev/null 2>&1 || true
+		awk -F, '$3 == "task-clock" { c = $1 * 1000 } $3 == "duration_time" { w = $1 / 1000 }
+			END { if (c && w) printf "%d %d\n", w, c }' "$CPU_FILE.perf" >"$CPU_FILE"
+		rm -f "$CPU_FILE.perf"
+	}
+	scan_files() { cpu_run "$IMGSCAN" --json "$@"; }
+	base_files() { cpu_run "$BASELINE" --json "$@"; }
 	qemu_files() { for f; do qemu-img info -U --output=json "$f" >/dev/null 2>&1 || true; done; }
 	blkid_files() { for f; do blkid -p -o udev "$f" >/dev/null 2>&1 || true; done; }
 
@@ -311,8 +318,8 @@ if [ "$WHAT" != host ]; then
 	set -- "$MNT"/set/*
 	echo "## Cold: $COLD_N distinct files on ext4 on ${DEV} (--direct-io=on), page cache dropped before each"
 	echo
-	echo "| what | µs per image | device requests per image | KiB per image | device busy |"
-	echo "|---|---:|---:|---:|---:|"
+	echo "| what | µs per image | device requests per image | KiB per image | device busy | CPU µs per image | CPUs busy |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
 	scans=
 	r=0
 	while [ $r -lt 3 ]; do

@@ -4,7 +4,10 @@
  * with the "udev" source: events after udevd ran its rules, so the
  * properties of udev/65-imgscan.rules are in the event) filtered on the
  * block subsystem.  Each add/change/remove becomes one JSON object on one
- * line.  A device the rule did not describe is probed through the caller's
+ * line, printed as --json prints its text (output/json-common.c: DEL and C1
+ * as \u00XX); a probed device's "image" is the object `imgscan -J DEVICE`
+ * prints, on one line, as the caller made it.  A device the rule did not
+ * describe is probed through the caller's
  * scan function (the same sysfs checks before open() as a PATH operand),
  * and only when the guard table allows it for a udev event, as it allows
  * the udev rule (enum/guard.c; docs/udev.md, "How udev runs imgscan":
@@ -37,6 +40,7 @@
 #include "enum/device.h"
 #include "enum/guard.h"
 #include "monitor.h"
+#include "output/json-common.h"
 #include "text/encode.h"
 
 /* both libraries, before anything is set up */
@@ -44,7 +48,7 @@ static int dlopen_monitor(void)
 {
 	int r = dlopen_udev("--monitor");
 
-	/* the events' "image" objects are written by out-json.c */
+	/* the events' lines are written by json-common.c */
 	if (r == 0)
 		r = dlopen_jsonc("--monitor");
 	return r;
@@ -141,8 +145,8 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 	const char *node = sym_udev_device_get_devnode(d);
 	dev_t devnum = sym_udev_device_get_devnum(d);
 	json_object *ev, *props;
-	const char *why, *line;
-	char buf[32], *image = NULL;
+	const char *why;
+	char buf[32], *image = NULL, *line;
 	bool probed = false;
 	size_t len;
 
@@ -179,20 +183,25 @@ static void report(const struct img_monitor_ops *ops, void *ctx, FILE *out, stru
 			probed = true;
 		}
 	}
-	line = sym_json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-	                                              JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = line ? strlen(line) : 0;
-	if (len && probed) {
-		/* "image", the event's last member: the object -J prints, on one line, as it is */
-		fwrite(line, 1, len - 1, out);
-		fputs(",\"image\":", out);
-		fputs(image ? image : "null", out);
-		fputc('}', out);
-	} else if (len) {
-		fputs(line, out);
+	/* one line, written as --json writes its text (DEL and C1 escaped too) */
+	line = img_json_object_text(ev, false, "", &len);
+	if (line && len) {
+		if (probed) {
+			/* "image", the event's last member: the object -J prints, on one line, as it is */
+			fwrite(line, 1, len - 1, out);
+			fputs(",\"image\":", out);
+			fputs(image ? image : "null", out);
+			fputc('}', out);
+		} else {
+			fwrite(line, 1, len, out);
+		}
+		fputc('\n', out);
+		fflush(out);
+	} else {
+		fprintf(stderr, "imgscan: --monitor: %s: event %llu not reported: out of memory\n",
+		        node, (unsigned long long)sym_udev_device_get_seqnum(d));
 	}
-	fputc('\n', out);
-	fflush(out);
+	free(line);
 	free(image);
 	sym_json_object_put(ev);
 }

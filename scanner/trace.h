@@ -6,7 +6,8 @@
  * magic the probe core tries and every check that refuses the volume
  * ("why is this raw, or damaged?"):
  *   imgscan: probe: PATH: qcow2: magic "QFI\xfb" at offset 0: found
- *   imgscan: probe: PATH: qcow2: check failed: Unsupported cluster size
+ *   imgscan: probe: PATH: qcow2: check failed: Unsupported cluster size (cluster_bits 5, 9..21)
+ *   imgscan: probe: PATH: qcow: no match: version 7 (qcow is version 1; 2 and 3 are qcow2)
  * The core formats the lines (struct img_reader.trace); this file writes
  * them, the path escaped as in every error message.  Off, nothing is
  * installed and the probe pays one test of a NULL pointer per step.

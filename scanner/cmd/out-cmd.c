@@ -111,10 +111,7 @@ void cmd_out_json_end(FILE *f, size_t n)
 static char *device_lines(const struct img_device *d)
 {
 	json_object *o;
-	const char *text;
-	char *buf = NULL, *inner, *end;
-	size_t len = 0;
-	FILE *f;
+	char *buf, *inner, *end;
 
 	if (!d || dlopen_jsonc("JSON output") < 0)
 		return NULL;
@@ -122,17 +119,8 @@ static char *device_lines(const struct img_device *d)
 	if (!o)
 		return NULL;
 	img_json_add_device(o, d);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	f = text ? open_memstream(&buf, &len) : NULL;
-	if (f) {
-		/* {"device": {...}} written as the document writes an object */
-		img_json_put_reindented(f, text, "");
-		if (fclose(f) != 0) {
-			free(buf);
-			buf = NULL;
-		}
-	}
+	/* {"device": {...}} written as the document writes an object */
+	buf = img_json_object_text(o, true, "", NULL);
 	sym_json_object_put(o);
 	if (!buf)
 		return NULL;

@@ -25,7 +25,6 @@ __typeof__(&json_object_new_uint64) sym_json_object_new_uint64;
 __typeof__(&json_object_object_add) sym_json_object_object_add;
 __typeof__(&json_object_put) sym_json_object_put;
 __typeof__(&json_object_to_json_string_ext) sym_json_object_to_json_string_ext;
-__typeof__(&json_tokener_parse) sym_json_tokener_parse;
 
 static const struct img_dl_sym jsonc_syms[] = {
 	IMG_DL_SYM(json_object_array_add),
@@ -48,7 +47,6 @@ static const struct img_dl_sym jsonc_syms[] = {
 	IMG_DL_SYM(json_object_object_add),
 	IMG_DL_SYM(json_object_put),
 	IMG_DL_SYM(json_object_to_json_string_ext),
-	IMG_DL_SYM(json_tokener_parse),
 };
 
 static struct img_dl_lib jsonc_lib = IMG_DL_LIB(JSONC_SONAME, JSONC_PACKAGE, jsonc_syms);

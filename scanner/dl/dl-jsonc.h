@@ -28,7 +28,6 @@ extern __typeof__(&json_object_new_uint64) sym_json_object_new_uint64;
 extern __typeof__(&json_object_object_add) sym_json_object_object_add;
 extern __typeof__(&json_object_put) sym_json_object_put;
 extern __typeof__(&json_object_to_json_string_ext) sym_json_object_to_json_string_ext;
-extern __typeof__(&json_tokener_parse) sym_json_tokener_parse;
 
 /*
  * Load the library and all the symbols above, once per process (img_dl_load):

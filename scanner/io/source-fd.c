@@ -202,6 +202,30 @@ static int block_dev_size(int fd, uint64_t *total, uint32_t *align)
 	return 0;
 }
 
+/*
+ * The alignment (the device's logical block size a, or what O_DIRECT asks,
+ * dio), the image's window [offset, offset + size) (size 0: to the end; -EINVAL
+ * when it does not fit in s->total) and the read budget of a new source.
+ */
+static int source_bounds(struct img_source *s, uint32_t a, uint32_t dio, uint64_t offset,
+                         uint64_t size)
+{
+	if (dio > a)
+		a = dio;
+	s->st.align = clamp_align(a ? a : 4096);
+	if (offset > s->total || (size && size > s->total - offset))
+		return -EINVAL;
+	if (size)
+		s->total = offset + size;
+	s->offset = offset;
+	s->cap = IMG_SOURCE_BYTE_CAP;
+	s->head_first = IMG_SOURCE_HEAD_FIRST;
+	s->readable = s->total;
+	if (s->st.is_block && a)
+		s->readable = align_down(s->total, a);
+	return 0;
+}
+
 int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offset, bool no_direct,
                          struct img_source **ret)
 {
@@ -273,20 +297,9 @@ int img_source_open_stat(const char *path, const struct stat *pre, uint64_t offs
 		goto fail;
 	}
 
-	if (dio > a)
-		a = dio;
-	s->st.align = clamp_align(a ? a : 4096);
-
-	if (offset > s->total) {
-		r = -EINVAL;
+	r = source_bounds(s, a, dio, offset, 0);
+	if (r < 0)
 		goto fail;
-	}
-	s->offset = offset;
-	s->cap = IMG_SOURCE_BYTE_CAP;
-	s->head_first = IMG_SOURCE_HEAD_FIRST;
-	s->readable = s->total;
-	if (s->st.is_block && a)
-		s->readable = align_down(s->total, a);
 	*ret = s;
 	return 0;
 fail:
@@ -331,21 +344,9 @@ int img_source_from_fd(int fd, uint64_t offset, uint64_t size, struct img_source
 	} else {
 		s->total = (uint64_t)st.st_size;
 	}
-	if (dio > a)
-		a = dio;
-	s->st.align = clamp_align(a ? a : 4096);
-	if (offset > s->total || (size && size > s->total - offset)) {
-		r = -EINVAL;
+	r = source_bounds(s, a, dio, offset, size);
+	if (r < 0)
 		goto fail;
-	}
-	if (size)
-		s->total = offset + size;
-	s->offset = offset;
-	s->cap = IMG_SOURCE_BYTE_CAP;
-	s->head_first = IMG_SOURCE_HEAD_FIRST;
-	s->readable = s->total;
-	if (s->st.is_block && a)
-		s->readable = align_down(s->total, a);
 	*ret = s;
 	return 0;
 fail:

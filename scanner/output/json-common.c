@@ -2,8 +2,9 @@
 /*
  * JSON text shared by the library's --json objects (out-json.c) and the
  * command's own (the "device" object, --cached): untrusted strings made
- * valid UTF-8 the way qemu's JSON writer does it, the document's
- * indentation, and a block device's facts.  No probe result is read here.
+ * valid UTF-8 the way qemu's JSON writer does it, a block device's facts,
+ * and the one printer of every JSON text imgscan writes (qemu-img's
+ * indentation; DEL and C1 written as \u00XX).  No probe result is read here.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -98,62 +99,6 @@ json_object *img_jcstr(const char *s)
 	return img_jstr(s, s ? strlen(s) : 0);
 }
 
-/*
- * json-c indents by two spaces; qemu-img by four.  json-c never writes a raw
- * newline inside a string (it escapes it), so every line's leading spaces
- * are indentation: double them, after prefix.  No newline after the last line.
- */
-void img_json_put_reindented(FILE *f, const char *text, const char *prefix)
-{
-	size_t plen = strlen(prefix), tlen = strlen(text), lines = 1, o = 0;
-	const char *p = text;
-	char *out;
-
-	for (size_t i = 0; i < tlen; i++)
-		lines += text[i] == '\n';
-	/*
-	 * at most: every line prefixed, every byte doubled (all indentation) or
-	 * written as \u00XX (a DEL)
-	 */
-	out = malloc(lines * plen + 6 * tlen + 1);
-	if (!out) {
-		fputs(text, f); /* two-space indentation, still valid JSON */
-		return;
-	}
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t lead = strspn(p, " ");
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-
-		memcpy(out + o, prefix, plen);
-		o += plen;
-		memset(out + o, ' ', 2 * lead);
-		o += 2 * lead;
-		for (size_t i = lead; i < len;) {
-			/* DEL and C1 controls, which json-c writes raw */
-			size_t c = img_control_len(p + i, len - i);
-
-			if (c == 0) {
-				out[o++] = p[i++];
-				continue;
-			}
-			o += (size_t)sprintf(out + o, "\\u%04x",
-			                     c == 1 ? (unsigned char)p[i]
-			                            : (unsigned)(((unsigned char)p[i] & 0x1f) << 6 |
-			                                         ((unsigned char)p[i + 1] & 0x3f)));
-			i += c;
-		}
-		p += len;
-		if (eol) {
-			p++;
-			if (*p)
-				out[o++] = '\n';
-		}
-	}
-	fwrite(out, 1, o, f);
-	free(out);
-}
-
 /* the block device behind the path: lsblk-like facts from sysfs and the udev db */
 void img_json_add_device(json_object *o, const struct img_device *d)
 {
@@ -177,10 +122,132 @@ void img_json_add_device(json_object *o, const struct img_device *d)
 	sym_json_object_object_add(o, "device", j);
 }
 
+/* n bytes to whichever of f and out is given (neither: only counted) */
+static void emit(FILE *f, char *out, size_t *o, const void *p, size_t n)
+{
+	if (f)
+		fwrite(p, 1, n, f);
+	else if (out)
+		memcpy(out + *o, p, n);
+	*o += n;
+}
+
+/*
+ * json-c indents by two spaces; qemu-img by four.  json-c never writes a raw
+ * newline inside a string (it escapes it), so every line's leading spaces
+ * are indentation: double them, after prefix.  No newline after the last line.
+ * A plain (one-line) text is only escaped.  Written to f, or into out, or
+ * (neither) only measured; the length is returned.
+ */
+static size_t reindent(const char *text, bool pretty, const char *prefix, FILE *f, char *out)
+{
+	static const char spaces[] = "                                ";
+	size_t plen = strlen(prefix), o = 0;
+	const char *p = text;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t lead = pretty ? strspn(p, " ") : 0;
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		emit(f, out, &o, prefix, plen);
+		for (size_t n = 2 * lead; n;) {
+			size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+
+			emit(f, out, &o, spaces, k);
+			n -= k;
+		}
+		for (size_t i = lead; i < len;) {
+			/* DEL and C1 controls, which json-c writes raw */
+			size_t c = img_control_len(p + i, len - i), run = i + 1;
+			char esc[8];
+
+			if (c == 0) {
+				/* the run of bytes up to the next control, in one piece */
+				while (run < len && img_control_len(p + run, len - run) == 0)
+					run++;
+				emit(f, out, &o, p + i, run - i);
+				i = run;
+				continue;
+			}
+			snprintf(esc, sizeof(esc), "\\u%04x",
+			         c == 1 ? (unsigned char)p[i]
+			                : (unsigned)(((unsigned char)p[i] & 0x1f) << 6 |
+			                             ((unsigned char)p[i + 1] & 0x3f)));
+			emit(f, out, &o, esc, 6);
+			i += c;
+		}
+		p += len;
+		if (eol) {
+			p++;
+			if (*p)
+				emit(f, out, &o, "\n", 1);
+		}
+	}
+	return o;
+}
+
+static const char *json_c_text(json_object *o, bool pretty)
+{
+	return sym_json_object_to_json_string_ext(
+		o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
+		           JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/*
+ * The text of o into a buffer of the largest size it can take: every line
+ * prefixed, every byte doubled (all indentation) or written as \u00XX (a
+ * DEL).  NULL when memory ran out.
+ */
+static char *text_of(const char *text, bool pretty, const char *prefix, size_t *len)
+{
+	size_t tlen = strlen(text), plen = strlen(prefix), lines = 1, n;
+	char *out;
+
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	if (tlen > (SIZE_MAX - 1) / 6 || (plen && lines > (SIZE_MAX - 1 - 6 * tlen) / plen))
+		return NULL;
+	out = malloc(lines * plen + 6 * tlen + 1);
+	if (!out)
+		return NULL;
+	n = reindent(text, pretty, prefix, NULL, out);
+	out[n] = 0;
+	if (len)
+		*len = n;
+	return out;
+}
+
+char *img_json_object_text(json_object *o, bool pretty, const char *prefix, size_t *len)
+{
+	const char *text = o ? json_c_text(o, pretty) : NULL;
+
+	return text ? text_of(text, pretty, prefix, len) : NULL;
+}
+
+/*
+ * One object of a document, after prefix, to f: built in memory and written
+ * at once; when memory runs out for that, written piece by piece.
+ */
+void img_json_put_item(FILE *f, json_object *o, const char *prefix)
+{
+	const char *text = o ? json_c_text(o, true) : NULL;
+	size_t len;
+	char *buf;
+
+	if (!text)
+		return;
+	buf = text_of(text, true, prefix, &len);
+	if (buf)
+		fwrite(buf, 1, len, f);
+	else
+		reindent(text, true, prefix, f, NULL);
+	free(buf);
+}
+
 void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
 {
 	json_object *o, *p;
-	const char *text;
 
 	if (dlopen_jsonc("JSON output") < 0)
 		return;
@@ -191,10 +258,7 @@ void img_out_json_cached_item(FILE *f, const struct img_device *d, bool first)
 	for (unsigned i = 0; i < d->n_props; i++)
 		sym_json_object_object_add(p, d->props[i].key, img_jcstr(d->props[i].value));
 	sym_json_object_object_add(o, "udev", p);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fputs(first ? "\n" : ",\n", f);
-	if (text)
-		img_json_put_reindented(f, text, "        ");
+	img_json_put_item(f, o, "        ");
 	sym_json_object_put(o);
 }

@@ -15,9 +15,15 @@
  * written as \u007f and \u0080..\u009f when the text is printed.
  * docs/security.md, rule 4.
  *
+ * One builder, img_json_item_object (out-json.h), makes the object of a
+ * scan; --json and -J print it item by item, the library prints it for
+ * imgscan_probe_get_json, and --monitor embeds it in its event objects.
+ * One printer, img_json_object_text, writes every JSON text imgscan prints.
+ *
  * libjson-c is loaded with dlopen by img_out_json_begin (dl/dl.h).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +33,7 @@
 
 #include "dl/dl-jsonc.h"
 #include "output/json-common.h"
-#include "output/output.h"
+#include "output/out-json.h"
 
 /*
  * containers nested deeper than this in the format-specific tree are dropped
@@ -274,12 +280,14 @@ static void add_safety(json_object *o, const struct img_scan *s)
 	sym_json_object_object_add(o, "safety", j);
 }
 
-static json_object *scan_json(const struct img_scan *s)
+json_object *img_json_item_object(const struct img_scan *s)
 {
 	json_object *o = sym_json_object_new_object();
 	const struct img_result *res = s->res;
 	bool raw;
 
+	if (!o)
+		return NULL;
 	sym_json_object_object_add(o, "path", img_jcstr(s->path));
 	img_json_add_device(o, s->dev);
 	if (s->error || !res) {
@@ -378,46 +386,30 @@ void img_out_json_begin(FILE *f)
 void img_out_json_item(FILE *f, const struct img_scan *s, bool first)
 {
 	json_object *o;
-	const char *text;
 
 	if (dlopen_jsonc("JSON output") < 0)
 		return;
-	o = scan_json(s);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	o = img_json_item_object(s);
 	fputs(first ? "\n" : ",\n", f);
-	if (text)
-		img_json_put_reindented(f, text, "        ");
-	sym_json_object_put(o);
+	img_json_put_item(f, o, "        ");
+	if (o)
+		sym_json_object_put(o);
 }
 
 int img_json_item_text(const struct img_scan *s, char **ret)
 {
 	json_object *o;
-	const char *text;
-	size_t len = 0;
-	FILE *f;
 	int r;
 
 	*ret = NULL;
 	r = dlopen_jsonc("JSON output");
 	if (r < 0)
 		return r;
-	f = open_memstream(ret, &len);
-	if (!f)
-		return -errno;
-	o = scan_json(s);
-	text = sym_json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text)
-		img_json_put_reindented(f, text, "");
-	sym_json_object_put(o);
-	if (fclose(f) != 0 || !text) {
-		free(*ret);
-		*ret = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	o = img_json_item_object(s);
+	*ret = img_json_object_text(o, true, "", NULL);
+	if (o)
+		sym_json_object_put(o);
+	return *ret ? 0 : -ENOMEM;
 }
 
 int img_json_string(const char *str, size_t len, char *out, size_t outlen)

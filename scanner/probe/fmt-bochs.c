@@ -54,9 +54,22 @@ static int bochs_probe(const struct img_reader *r, const struct img_magic *hit,
 	if (rc < 0)
 		return rc;
 	version = img_le32(h + 64);
-	if (!field_is(h, BOCHS_MAGIC) || !field_is(h + 32, BOCHS_TYPE) ||
-	    !field_is(h + 48, BOCHS_SUBTYPE) || (version != BOCHS_V1 && version != BOCHS_V2))
+	if (!field_is(h, BOCHS_MAGIC)) {
+		IMG_REFUSE(r, res, "magic \"", IMG_TBYTES(h, 32), "\" (\"" BOCHS_MAGIC "\" and a NUL)");
 		return IMG_NOMATCH;
+	}
+	if (!field_is(h + 32, BOCHS_TYPE)) {
+		IMG_REFUSE(r, res, "type \"", IMG_TBYTES(h + 32, 16), "\" (\"" BOCHS_TYPE "\")");
+		return IMG_NOMATCH;
+	}
+	if (!field_is(h + 48, BOCHS_SUBTYPE)) {
+		IMG_REFUSE(r, res, "subtype \"", IMG_TBYTES(h + 48, 16), "\" (\"" BOCHS_SUBTYPE "\")");
+		return IMG_NOMATCH;
+	}
+	if (version != BOCHS_V1 && version != BOCHS_V2) {
+		IMG_REFUSE(r, res, "version ", IMG_THEX(version, 8), " (0x00010000 or 0x00020000)");
+		return IMG_NOMATCH;
+	}
 
 	catalog = img_le32(h + 72);
 	extent = img_le32(h + 80);
@@ -70,20 +83,23 @@ static int bochs_probe(const struct img_reader *r, const struct img_magic *hit,
 	res->virtual_size = sectors * 512;
 
 	if (catalog > BOCHS_CATALOG_MAX)
-		img_set_damaged(res, "Catalog size is too large");
+		IMG_DAMAGED(res, "Catalog size is too large", "catalog ", IMG_TDEC(catalog),
+		            ", at most ", IMG_TDEC(BOCHS_CATALOG_MAX));
 	else if (extent < 512)
-		img_set_damaged(res, "Extent size must be at least 512");
+		IMG_DAMAGED(res, "Extent size must be at least 512", "extent ", IMG_TDEC(extent));
 	else if (extent & (extent - 1))
-		img_set_damaged(res, "Extent size is not a power of two");
+		IMG_DAMAGED(res, "Extent size is not a power of two", "extent ", IMG_TDEC(extent));
 	else if (extent > BOCHS_EXTENT_MAX)
-		img_set_damaged(res, "Extent size is too large");
+		IMG_DAMAGED(res, "Extent size is too large", "extent ", IMG_TDEC(extent), ", at most ",
+		            IMG_TDEC(BOCHS_EXTENT_MAX));
 	if (res->damaged)
 		return IMG_MATCH;
 
 	/* extent / 512 >= 1 here */
 	need = sectors / (extent / 512) + (sectors % (extent / 512) ? 1 : 0);
 	if (catalog < need)
-		img_set_damaged(res, "Catalog size is too small for this disk size");
+		IMG_DAMAGED(res, "Catalog size is too small for this disk size", "catalog ",
+		            IMG_TDEC(catalog), ", ", IMG_TDEC(need), " needed");
 	return IMG_MATCH;
 }
 

@@ -62,11 +62,15 @@ static int cloop_offsets(const struct img_reader *r, uint32_t n_blocks, struct i
 				off |= (uint64_t)t[k] << (8 * (7 - (k - (size_t)i * 8)));
 		if (i > 0) {
 			if (off < prev) {
-				img_set_damaged(res, "offsets not monotonically increasing, image file is corrupt");
+				IMG_DAMAGED(res, "offsets not monotonically increasing, image file is corrupt",
+				            "offset ", IMG_TDEC(i), " is ", IMG_TDEC(off), ", below ",
+				            IMG_TDEC(prev));
 				return 0;
 			}
 			if (off - prev > 2ull * CLOOP_MAX_BLOCK) {
-				img_set_damaged(res, "invalid compressed block size, image file is corrupt");
+				IMG_DAMAGED(res, "invalid compressed block size, image file is corrupt",
+				            "block ", IMG_TDEC(i - 1), " is ", IMG_TDEC(off - prev),
+				            " bytes, at most ", IMG_TDEC(2ull * CLOOP_MAX_BLOCK));
 				return 0;
 			}
 		}
@@ -91,8 +95,13 @@ static int cloop_probe(const struct img_reader *r, const struct img_magic *hit,
 	rc = img_get_upto(r, 0, CLOOP_HEADER_SIZE, &p, &len);
 	if (rc < 0)
 		return rc;
-	if (len < CLOOP_MAGIC_LEN || memcmp(p, CLOOP_MAGIC, CLOOP_MAGIC_LEN) != 0)
+	if (len < CLOOP_MAGIC_LEN || memcmp(p, CLOOP_MAGIC, CLOOP_MAGIC_LEN) != 0) {
+		/* the magic is the first 32 bytes of the 83-byte preamble */
+		IMG_REFUSE(r, res, "the V2.0 preamble: \"",
+		           IMG_TBYTES(p, len < CLOOP_MAGIC_LEN ? len : CLOOP_MAGIC_LEN), "\"",
+		           len < CLOOP_MAGIC_LEN ? " (the volume ends inside it)" : "");
 		return IMG_NOMATCH;
+	}
 	memcpy(h, p, len);
 
 	block_size = img_be32(h + 128);
@@ -103,17 +112,20 @@ static int cloop_probe(const struct img_reader *r, const struct img_magic *hit,
 	res->virtual_size = (uint64_t)(uint32_t)(n_blocks * (block_size / 512)) * 512;
 
 	if (block_size % 512)
-		img_set_damaged(res, "block_size must be a multiple of 512");
+		IMG_DAMAGED(res, "block_size must be a multiple of 512", "block_size ",
+		            IMG_TDEC(block_size));
 	else if (block_size == 0)
 		img_set_damaged(res, "block_size cannot be zero");
 	else if (block_size > CLOOP_MAX_BLOCK)
-		img_set_damaged(res, "block_size must be 64 MB or less");
+		IMG_DAMAGED(res, "block_size must be 64 MB or less", "block_size ",
+		            IMG_TDEC(block_size));
 	else if (n_blocks > (UINT32_MAX - 1) / 8)
-		img_set_damaged(res, "n_blocks must be 536870911 or less");
+		IMG_DAMAGED(res, "n_blocks must be 536870911 or less", "n_blocks ", IMG_TDEC(n_blocks));
 	else if ((uint32_t)((n_blocks + 1) * 8) == 0)
-		img_set_damaged(res, "Could not allocate offsets table");
+		IMG_DAMAGED(res, "Could not allocate offsets table", "n_blocks ", IMG_TDEC(n_blocks));
 	else if ((uint32_t)((n_blocks + 1) * 8) > CLOOP_MAX_OFFSETS)
-		img_set_damaged(res, "image requires too many offsets, try increasing block size");
+		IMG_DAMAGED(res, "image requires too many offsets, try increasing block size",
+		            "n_blocks ", IMG_TDEC(n_blocks), ", block_size ", IMG_TDEC(block_size));
 	if (res->damaged)
 		return IMG_MATCH;
 

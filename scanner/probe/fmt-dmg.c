@@ -76,8 +76,11 @@ static int dmg_probe(const struct img_reader *r, const struct img_magic *hit, st
 	/* qemu-img prints no dirty-flag for dmg: it has no get_info */
 	res->no_dirty_flag = true;
 	(void)hit;
-	if (r->size < KOLY_SIZE)
+	if (r->size < KOLY_SIZE) {
+		IMG_REFUSE(r, res, "the volume (", IMG_TDEC(r->size),
+		           " bytes) is smaller than a koly block (512)");
 		return IMG_NOMATCH;
+	}
 	/* qemu: bdrv_getlength() is the size rounded up to a sector */
 	length = (r->size + 511) & ~511ull;
 	if (length > 511 + 512)
@@ -93,13 +96,23 @@ static int dmg_probe(const struct img_reader *r, const struct img_magic *hit, st
 			break;
 		}
 	}
-	if (!found)
+	if (!found) {
+		IMG_REFUSE(r, res, "no \"koly\" in the last ", IMG_TDEC(wlen), " bytes");
 		return IMG_NOMATCH;
+	}
 	rc = get_padded(r, koly, KOLY_SIZE, k);
 	if (rc < 0)
 		return rc;
-	if (img_be32(k + K_VERSION) != KOLY_VERSION || img_be32(k + K_HEADER_SIZE) != KOLY_SIZE)
+	if (img_be32(k + K_VERSION) != KOLY_VERSION) {
+		IMG_REFUSE(r, res, "koly at ", IMG_TDEC(koly), ": version ",
+		           IMG_TDEC(img_be32(k + K_VERSION)), " (dmg is version 4)");
 		return IMG_NOMATCH;
+	}
+	if (img_be32(k + K_HEADER_SIZE) != KOLY_SIZE) {
+		IMG_REFUSE(r, res, "koly at ", IMG_TDEC(koly), ": header size ",
+		           IMG_TDEC(img_be32(k + K_HEADER_SIZE)), " (512)");
+		return IMG_NOMATCH;
+	}
 
 	res->has_version = true;
 	res->version = KOLY_VERSION;
@@ -110,14 +123,26 @@ static int dmg_probe(const struct img_reader *r, const struct img_magic *hit, st
 		res->virtual_size = sectors * 512;
 	}
 
-	if (img_be64(k + K_DATA_FORK_OFFSET) > koly ||
-	    !fork_ok(img_be64(k + K_RSRC_FORK_OFFSET), img_be64(k + K_RSRC_FORK_LENGTH), koly) ||
-	    !fork_ok(img_be64(k + K_PLIST_OFFSET), img_be64(k + K_PLIST_LENGTH), koly) ||
-	    sectors > (uint64_t)INT64_MAX ||
-	    (img_be64(k + K_RSRC_FORK_LENGTH) == 0 && img_be64(k + K_PLIST_LENGTH) == 0))
-		img_set_damaged(res, "Invalid argument");
+	if (img_be64(k + K_DATA_FORK_OFFSET) > koly)
+		IMG_DAMAGED(res, "Invalid argument", "data_fork_offset ",
+		            IMG_TDEC(img_be64(k + K_DATA_FORK_OFFSET)), ", past the koly block at ",
+		            IMG_TDEC(koly));
+	else if (!fork_ok(img_be64(k + K_RSRC_FORK_OFFSET), img_be64(k + K_RSRC_FORK_LENGTH), koly))
+		IMG_DAMAGED(res, "Invalid argument", "rsrc_fork_offset ",
+		            IMG_TDEC(img_be64(k + K_RSRC_FORK_OFFSET)), ", length ",
+		            IMG_TDEC(img_be64(k + K_RSRC_FORK_LENGTH)), ": past the koly block at ",
+		            IMG_TDEC(koly));
+	else if (!fork_ok(img_be64(k + K_PLIST_OFFSET), img_be64(k + K_PLIST_LENGTH), koly))
+		IMG_DAMAGED(res, "Invalid argument", "xml_offset ",
+		            IMG_TDEC(img_be64(k + K_PLIST_OFFSET)), ", length ",
+		            IMG_TDEC(img_be64(k + K_PLIST_LENGTH)), ": past the koly block at ",
+		            IMG_TDEC(koly));
+	else if (sectors > (uint64_t)INT64_MAX)
+		IMG_DAMAGED(res, "Invalid argument", "sector_count ", IMG_TDEC(sectors));
+	else if (img_be64(k + K_RSRC_FORK_LENGTH) == 0 && img_be64(k + K_PLIST_LENGTH) == 0)
+		IMG_DAMAGED(res, "Invalid argument", "rsrc_fork_length 0 and xml_length 0");
 	else if (sectors > DMG_MAX_SECTORS)
-		img_set_damaged(res, "File too large");
+		IMG_DAMAGED(res, "File too large", "sector_count ", IMG_TDEC(sectors));
 	return IMG_MATCH;
 }
 

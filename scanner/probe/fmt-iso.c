@@ -25,8 +25,14 @@ static int iso_probe(const struct img_reader *r, const struct img_magic *hit,
 	if (rc < 0)
 		return rc;
 	/* a volume descriptor type (0 boot, 1 primary, 2 supplementary, 255 end), version 1 */
-	if ((p[0] > 3 && p[0] != 255) || p[6] != 1)
+	if (p[0] > 3 && p[0] != 255) {
+		IMG_REFUSE(r, res, "volume descriptor type ", IMG_TDEC(p[0]), " (0..3 or 255)");
 		return IMG_NOMATCH;
+	}
+	if (p[6] != 1) {
+		IMG_REFUSE(r, res, "volume descriptor version ", IMG_TDEC(p[6]), " (1)");
+		return IMG_NOMATCH;
+	}
 	res->no_dirty_flag = true;
 	return IMG_MATCH;
 }

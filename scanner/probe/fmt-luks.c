@@ -35,6 +35,8 @@ static int luks_probe(const struct img_reader *r, const struct img_magic *hit,
 	size_t len;
 	struct luks1_algs a = { 0 };
 	const char *why;
+	unsigned slot;
+	bool parse = false;
 	uint64_t payload;
 	int rc;
 
@@ -48,8 +50,12 @@ static int luks_probe(const struct img_reader *r, const struct img_magic *hit,
 		memcpy(hdr, p, len);
 	if (len < 8 || memcmp(hdr, "LUKS\xba\xbe", 6) != 0)
 		return IMG_NOMATCH;
-	if (img_be16(hdr + H_VERSION) != 1)
-		return IMG_NOMATCH; /* LUKS2 and others: raw for qemu */
+	if (img_be16(hdr + H_VERSION) != 1) {
+		/* LUKS2 and others: raw for qemu */
+		IMG_REFUSE(r, res, "version ", IMG_TDEC(img_be16(hdr + H_VERSION)),
+		           " (qemu opens LUKS version 1)");
+		return IMG_NOMATCH;
+	}
 
 	res->has_version = true;
 	res->version = 1;
@@ -63,15 +69,22 @@ static int luks_probe(const struct img_reader *r, const struct img_magic *hit,
 		res->virtual_size = size > payload ? size - payload : 0;
 	}
 
-	why = luks1_check(hdr);
-	if (!why)
+	why = luks1_check_at(hdr, &slot);
+	if (!why) {
 		why = luks1_parse(hdr, &a);
+		parse = true;
+	}
 	if (why) {
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			luks1_trace_damaged(res, hdr, why, parse, slot);
+		else
+			img_set_damaged(res, why);
 		return IMG_MATCH;
 	}
 	if (payload > r->size)
-		img_set_damaged(res, "Could not refresh total sector count");
+		IMG_DAMAGED(res, "Could not refresh total sector count", "payload_offset ",
+		            IMG_TDEC(payload / LUKS1_SECTOR), " sectors, past the end of the volume (",
+		            IMG_TDEC(r->size), " bytes)");
 	img_spec_begin(res, "luks");
 	luks1_tree(&res->spec, hdr, &a, false);
 	return IMG_MATCH;

@@ -51,7 +51,7 @@ static int prl_check_ext(const struct img_reader *r, uint64_t ext_off, struct im
 
 	/* qemu works on ext_off << 9 as a signed 64-bit byte offset */
 	if (ext_off > (UINT64_C(0x7fffffffffffffff) >> 9)) {
-		img_set_damaged(res, "Format Extension offset is invalid");
+		IMG_DAMAGED(res, "Format Extension offset is invalid", "ext_off ", IMG_THEX(ext_off, 1));
 		return 0;
 	}
 	rc = img_get_upto(r, ext_off << 9, sizeof(magic), &p, &len);
@@ -59,7 +59,8 @@ static int prl_check_ext(const struct img_reader *r, uint64_t ext_off, struct im
 		return rc;
 	memcpy(magic, p, len); /* zeros past the end of the file */
 	if (img_le64(magic) != PRL_EXT_MAGIC)
-		img_set_damaged(res, "Wrong parallels Format Extension magic");
+		IMG_DAMAGED(res, "Wrong parallels Format Extension magic", "magic ",
+		            IMG_THEX(img_le64(magic), 16), " at sector ", IMG_TDEC(ext_off));
 	return 0;
 }
 
@@ -78,11 +79,13 @@ static int parallels_probe(const struct img_reader *r, const struct img_magic *h
 	rc = img_get(r, 0, PRL_HEADER_SIZE, &h);
 	if (rc < 0)
 		return rc;
-	if (img_le32(h + 16) != PRL_VERSION)
+	if (img_le32(h + 16) != PRL_VERSION) {
+		IMG_REFUSE(r, res, "version ", IMG_TDEC(img_le32(h + 16)), " (parallels is version 2)");
 		return IMG_NOMATCH;
+	}
 	old = memcmp(h, PRL_MAGIC_OLD, 16) == 0;
 	if (!old && memcmp(h, PRL_MAGIC_NEW, 16) != 0)
-		return IMG_NOMATCH;
+		return IMG_NOMATCH; /* unreachable: one of the two magics matched */
 
 	tracks = img_le32(h + 28);
 	bat = img_le32(h + 32);
@@ -100,13 +103,16 @@ static int parallels_probe(const struct img_reader *r, const struct img_magic *h
 		img_add_feature(res, IMG_FEAT_OTHER, 0, "in_use");
 
 	if (tracks == 0)
-		img_set_damaged(res, "Invalid image: Zero sectors per track");
+		IMG_DAMAGED(res, "Invalid image: Zero sectors per track", "tracks 0");
 	else if (tracks > PRL_MAX_TRACKS)
-		img_set_damaged(res, "Invalid image: Too big cluster");
+		IMG_DAMAGED(res, "Invalid image: Too big cluster", "tracks ", IMG_TDEC(tracks),
+		            ", at most ", IMG_TDEC(PRL_MAX_TRACKS));
 	else if (bat > PRL_MAX_BAT)
-		img_set_damaged(res, "Catalog too large");
+		IMG_DAMAGED(res, "Catalog too large", "bat_entries ", IMG_TDEC(bat), ", at most ",
+		            IMG_TDEC(PRL_MAX_BAT));
 	else if (((uint64_t)PRL_HEADER_SIZE + (uint64_t)bat * 4 + 511) / 512 * 512 > PRL_REQUEST_MAX)
-		img_set_damaged(res, "Input/output error");
+		IMG_DAMAGED(res, "Input/output error", "bat_entries ", IMG_TDEC(bat),
+		            ": the header and BAT are one read larger than qemu's largest");
 	if (res->damaged)
 		return IMG_MATCH;
 
@@ -116,7 +122,8 @@ static int parallels_probe(const struct img_reader *r, const struct img_magic *h
 			return rc;
 	}
 	if (!res->damaged && sectors > PRL_QEMU_MAX_LENGTH / 512)
-		img_set_damaged(res, "Could not refresh total sector count: File too large");
+		IMG_DAMAGED(res, "Could not refresh total sector count: File too large", "nb_sectors ",
+		            IMG_TDEC(sectors));
 	return IMG_MATCH;
 }
 

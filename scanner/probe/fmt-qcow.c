@@ -56,8 +56,11 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 	rc = img_get(r, 0, QCOW_HEADER_SIZE, &h);
 	if (rc < 0)
 		return rc;
-	if (img_be32(h + 4) != QCOW_VERSION)
+	if (img_be32(h + 4) != QCOW_VERSION) {
+		IMG_REFUSE(r, res, "version ", IMG_TDEC(img_be32(h + 4)),
+		           " (qcow is version 1; 2 and 3 are qcow2)");
 		return IMG_NOMATCH;
+	}
 
 	backing_off = img_be64(h + 8);
 	backing_len = img_be32(h + 16);
@@ -71,15 +74,19 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 	res->version = QCOW_VERSION;
 
 	if (size <= 1)
-		img_set_damaged(res, "Image size is too small (must be at least 2 bytes)");
+		IMG_DAMAGED(res, "Image size is too small (must be at least 2 bytes)", "size ",
+		            IMG_TDEC(size));
 	if (cluster_bits < 9 || cluster_bits > 16)
-		img_set_damaged(res, "Cluster size must be between 512 and 64k");
+		IMG_DAMAGED(res, "Cluster size must be between 512 and 64k", "cluster_bits ",
+		            IMG_TDEC(cluster_bits), ", 9..16");
 	else
 		res->cluster_size = 1ull << cluster_bits;
 	if (l2_bits < 6 || l2_bits > 13)
-		img_set_damaged(res, "L2 table size must be between 512 and 64k");
+		IMG_DAMAGED(res, "L2 table size must be between 512 and 64k", "l2_bits ",
+		            IMG_TDEC(l2_bits), ", 6..13");
 	if (crypt > QCOW_CRYPT_AES)
-		img_set_damaged(res, "invalid encryption method in qcow header");
+		IMG_DAMAGED(res, "invalid encryption method in qcow header", "crypt_method ",
+		            IMG_TDEC(crypt), ", 0..1");
 	else if (crypt == QCOW_CRYPT_AES)
 		res->encryption = IMG_ENC_AES;
 
@@ -87,17 +94,20 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 		/* both in range here: shift is 15..29 */
 		shift = cluster_bits + l2_bits;
 		if (size > UINT64_MAX - (1ull << shift)) {
-			img_set_damaged(res, "Image too large");
+			IMG_DAMAGED(res, "Image too large", "size ", IMG_TDEC(size));
 		} else {
 			l1_size = (size + (1ull << shift) - 1) >> shift;
 			if (l1_size > QCOW_L1_MAX)
-				img_set_damaged(res, "Image too large");
+				IMG_DAMAGED(res, "Image too large", "size ", IMG_TDEC(size),
+				            ": an L1 table of ", IMG_TDEC(l1_size), " entries");
 			else if (l1_size * 8 > QCOW_REQUEST_MAX)
-				img_set_damaged(res, "Input/output error");
+				IMG_DAMAGED(res, "Input/output error", "the L1 table of ",
+				            IMG_TDEC(l1_size), " entries is one read larger than qemu's largest");
 			/* the L1 table read itself must stay below BDRV_MAX_LENGTH */
 			else if (l1_off > QCOW_QEMU_MAX_LENGTH ||
 			         l1_size * 8 > QCOW_QEMU_MAX_LENGTH - l1_off)
-				img_set_damaged(res, "Input/output error");
+				IMG_DAMAGED(res, "Input/output error", "l1_table_offset ",
+				            IMG_THEX(l1_off, 1), ": the L1 table ends past qemu's largest offset");
 		}
 	}
 	res->has_virtual_size = true;
@@ -105,11 +115,13 @@ static int qcow_probe(const struct img_reader *r, const struct img_magic *hit,
 
 	if (backing_off != 0) {
 		if (backing_len > QCOW_NAME_MAX) {
-			img_set_damaged(res, "Backing file name too long");
+			IMG_DAMAGED(res, "Backing file name too long", "backing_file_size ",
+			            IMG_TDEC(backing_len), ", at most 1023");
 		} else if (backing_off > QCOW_QEMU_MAX_LENGTH ||
 		           backing_len > QCOW_QEMU_MAX_LENGTH - backing_off) {
 			/* qemu's block layer refuses the read: nothing to show */
-			img_set_damaged(res, "Input/output error");
+			IMG_DAMAGED(res, "Input/output error", "backing_file_offset ",
+			            IMG_THEX(backing_off, 1), ": past qemu's largest offset");
 		} else {
 			rc = img_get_upto(r, backing_off, backing_len, &name, &name_len);
 			if (rc < 0)

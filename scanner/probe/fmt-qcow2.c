@@ -205,15 +205,20 @@ struct qcow2_hdr {
  * qcow2_validate_table: a table of entries * entry_len bytes at offset must
  * stay under max bytes, be cluster aligned and end below INT64_MAX.
  */
-static void qcow2_check_table(const struct qcow2_hdr *h, uint64_t offset, uint64_t entries,
+/* inline as before the trace names its fields: three calls per probe, on every qcow2 */
+static inline __attribute__((always_inline)) void
+qcow2_check_table(const struct qcow2_hdr *h, uint64_t offset, uint64_t entries,
                               uint64_t entry_len, uint64_t max, const char *too_large,
-                              const char *bad_offset, struct img_result *res)
+                              const char *bad_offset, const char *off_field,
+                              const char *count_field, struct img_result *res)
 {
 	if (entries > max / entry_len)
-		img_set_damaged(res, too_large);
+		IMG_DAMAGED(res, too_large, count_field, " ", IMG_TDEC(entries), ", at most ",
+		            IMG_TDEC(max / entry_len));
 	else if (offset > (uint64_t)INT64_MAX - entries * entry_len ||
 	         offset % h->cluster_size != 0)
-		img_set_damaged(res, bad_offset);
+		IMG_DAMAGED(res, bad_offset, off_field, " ", IMG_THEX(offset, 1), ", ", count_field,
+		            " ", IMG_TDEC(entries), ", cluster_size ", IMG_TDEC(h->cluster_size));
 }
 
 /*
@@ -245,7 +250,9 @@ static int qcow2_shallow_snapshots(const struct img_reader *r, const uint8_t *p,
 		if (rc < 0)
 			return rc == -ERANGE ? 0 : rc;
 		if (img_be32(e + 36) > QCOW2_SN_MAX_EXTRA) {
-			img_set_damaged(res, "Too much extra metadata in snapshot table entry");
+			IMG_DAMAGED(res, "Too much extra metadata in snapshot table entry", "snapshot ",
+			            IMG_TDEC(i), " at ", IMG_TDEC(off), ": extra_data_size ",
+			            IMG_TDEC(img_be32(e + 36)), ", at most 1024");
 			return 0;
 		}
 		/* header, extra data, id and name: at most 40 + 1024 + 2 * 65535 */
@@ -268,18 +275,22 @@ static void qcow2_check_tables(const struct qcow2_hdr *h, const uint8_t *p, stru
 		img_set_damaged(res, "Image does not contain a reference count table");
 	qcow2_check_table(h, img_be64(p + 48), rt_clusters, h->cluster_size,
 	                  QCOW2_MAX_REFTABLE_SIZE, "Reference count table too large",
-	                  "Reference count table offset invalid", res);
+	                  "Reference count table offset invalid", "refcount_table_offset",
+	                  "refcount_table_clusters", res);
 	qcow2_check_table(h, img_be64(p + 64), img_be32(p + 60), QCOW2_SNAPSHOT_HDR,
 	                  QCOW2_MAX_SNAPSHOTS_SIZE, "Snapshot table too large",
-	                  "Snapshot table offset invalid", res);
+	                  "Snapshot table offset invalid", "snapshots_offset", "nb_snapshots", res);
 	qcow2_check_table(h, img_be64(p + 40), l1_size, 8, QCOW2_MAX_L1_SIZE,
-	                  "Active L1 table too large", "Active L1 table offset invalid", res);
+	                  "Active L1 table too large", "Active L1 table offset invalid",
+	                  "l1_table_offset", "l1_size", res);
 	/* shift is 2 * cluster_bits - 3 or - 4: 14..39 */
 	l1_needed = (size >> shift) + ((size & ((1ull << shift) - 1)) ? 1 : 0);
 	if (l1_needed > INT32_MAX)
-		img_set_damaged(res, "Image is too big");
+		IMG_DAMAGED(res, "Image is too big", "size ", IMG_TDEC(size), ": an L1 table of ",
+		            IMG_TDEC(l1_needed), " entries");
 	else if (l1_size < l1_needed)
-		img_set_damaged(res, "L1 table is too small");
+		IMG_DAMAGED(res, "L1 table is too small", "l1_size ", IMG_TDEC(l1_size), ", size ",
+		            IMG_TDEC(size), " needs ", IMG_TDEC(l1_needed));
 }
 
 struct qcow2_ext_state {
@@ -303,15 +314,20 @@ static void qcow2_bitmaps_ext(const struct qcow2_hdr *h, const uint8_t *p,
 	uint64_t dir_off = img_be64(p + 16);
 
 	if (reserved != 0)
-		img_set_damaged(res, "bitmaps_ext: reserved32 field is not zero");
+		IMG_DAMAGED(res, "bitmaps_ext: reserved32 field is not zero", "reserved32 ",
+		            IMG_THEX(reserved, 8));
 	else if (nb > QCOW2_MAX_BITMAPS)
-		img_set_damaged(res, "bitmaps_ext: too many bitmaps");
+		IMG_DAMAGED(res, "bitmaps_ext: too many bitmaps", "nb_bitmaps ", IMG_TDEC(nb),
+		            ", at most ", IMG_TDEC(QCOW2_MAX_BITMAPS));
 	else if (nb == 0)
 		img_set_damaged(res, "found bitmaps extension with zero bitmaps");
 	else if (dir_off % h->cluster_size != 0)
-		img_set_damaged(res, "bitmaps_ext: invalid dir offset");
+		IMG_DAMAGED(res, "bitmaps_ext: invalid dir offset", "bitmap_directory_offset ",
+		            IMG_THEX(dir_off, 1), ", cluster_size ", IMG_TDEC(h->cluster_size));
 	else if (dir_size > QCOW2_MAX_BITMAP_DIR)
-		img_set_damaged(res, "bitmaps_ext: bitmap directory size too large");
+		IMG_DAMAGED(res, "bitmaps_ext: bitmap directory size too large",
+		            "bitmap_directory_size ", IMG_TDEC(dir_size), ", at most ",
+		            IMG_TDEC(QCOW2_MAX_BITMAP_DIR));
 	else {
 		st->have_bitmaps = true;
 		st->nb_bitmaps = nb;
@@ -342,14 +358,16 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 		int rc;
 
 		if (end - off < 8) {
-			img_set_damaged(res, "Header extension too large");
+			IMG_DAMAGED(res, "Header extension too large", "an extension header at ",
+			            IMG_TDEC(off), " crosses the end of the area at ", IMG_TDEC(end));
 			return 0;
 		}
 		if (off >= w->r->size)
 			return 0; /* qemu reads zeros past the end: the end marker */
 		rc = img_window_get(w, off, 8, &p);
 		if (rc == -ERANGE) {
-			img_set_damaged(res, "Truncated qcow2 header");
+			IMG_DAMAGED(res, "Truncated qcow2 header", "the extension header at ",
+			            IMG_TDEC(off), " crosses the end of the volume");
 			return 0;
 		}
 		if (rc < 0)
@@ -358,7 +376,9 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 		len = img_be32(p + 4);
 		off += 8;
 		if (len > end - off) {
-			img_set_damaged(res, "Header extension too large");
+			IMG_DAMAGED(res, "Header extension too large", "extension ", IMG_THEX(type, 8),
+			            " at ", IMG_TDEC(off - 8), ": length ", IMG_TDEC(len), ", ",
+			            IMG_TDEC(end - off), " bytes left");
 			return 0;
 		}
 		if (type == QCOW2_EXT_END)
@@ -368,7 +388,8 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 		switch (type) {
 		case QCOW2_EXT_BACKING_FORMAT:
 			if (len >= QCOW2_BACKING_FMT_MAX) {
-				img_set_damaged(res, "Backing format name too long");
+				IMG_DAMAGED(res, "Backing format name too long", "length ", IMG_TDEC(len),
+				            ", below ", IMG_TDEC(QCOW2_BACKING_FMT_MAX));
 				return 0;
 			}
 			rc = qcow2_read_name(w, off, len, &st->backing_format);
@@ -381,20 +402,24 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 			break;
 		case QCOW2_EXT_CRYPTO_HEADER:
 			if (h->crypt_method != QCOW2_CRYPT_LUKS) {
-				img_set_damaged(res, "CRYPTO header extension only expected with LUKS "
-				                     "encryption method");
+				IMG_DAMAGED(res, "CRYPTO header extension only expected with LUKS "
+				                 "encryption method",
+				            "crypt_method ", IMG_TDEC(h->crypt_method));
 				return 0;
 			}
 			if (len != 16) {
-				img_set_damaged(res, "CRYPTO header extension size is not 16");
+				IMG_DAMAGED(res, "CRYPTO header extension size is not 16", "length ",
+				            IMG_TDEC(len));
 				return 0;
 			}
 			rc = img_window_get(w, off, 16, &p);
 			if (rc == 0) {
 				/* offset, length of the LUKS header: --deep reads it (qcow2-deep.c) */
 				if (img_be64(p) % h->cluster_size != 0) {
-					img_set_damaged(res, "Encryption header offset is not a multiple "
-					                     "of cluster size");
+					IMG_DAMAGED(res, "Encryption header offset is not a multiple "
+					                 "of cluster size",
+					            "offset ", IMG_THEX(img_be64(p), 1), ", cluster_size ",
+					            IMG_TDEC(h->cluster_size));
 					return 0;
 				}
 				st->have_crypto_header = true;
@@ -404,7 +429,8 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 			break;
 		case QCOW2_EXT_BITMAPS:
 			if (len != 24) {
-				img_set_damaged(res, "bitmaps_ext: Invalid extension length");
+				IMG_DAMAGED(res, "bitmaps_ext: Invalid extension length", "length ",
+				            IMG_TDEC(len), ", not 24");
 				return 0;
 			}
 			/* without the autoclear bit qemu ignores the bitmaps as inconsistent */
@@ -421,7 +447,9 @@ static int qcow2_read_extensions(struct img_window *w, const struct qcow2_hdr *h
 			break; /* unknown: skipped, qemu preserves it */
 		}
 		if (rc == -ERANGE) {
-			img_set_damaged(res, "Truncated qcow2 header");
+			IMG_DAMAGED(res, "Truncated qcow2 header", "extension ", IMG_THEX(type, 8),
+			            " at ", IMG_TDEC(off - 8), " of ", IMG_TDEC(len),
+			            " bytes crosses the end of the volume");
 			return 0;
 		}
 		if (rc < 0)
@@ -493,19 +521,29 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 	rc = img_get_upto(r, 0, QCOW2_HDR_READ, &p, &plen);
 	if (rc < 0)
 		return rc;
-	if (plen < 8 || memcmp(p, "QFI\xfb", 4) != 0)
+	if (plen < 8 || memcmp(p, "QFI\xfb", 4) != 0) {
+		IMG_REFUSE(r, res, "the volume is ", IMG_TDEC(plen),
+		           " bytes, shorter than the magic and version");
 		return IMG_NOMATCH;
+	}
 	h.version = img_be32(p + 4);
-	if (h.version < 2)
-		return IMG_NOMATCH; /* qcow version 1 (fmt-qcow.c) or garbage */
+	if (h.version < 2) {
+		/* qcow version 1 (fmt-qcow.c) or garbage */
+		IMG_REFUSE(r, res, "version ", IMG_TDEC(h.version),
+		           " (qcow2 is version 2 or 3; 1 is qcow)");
+		return IMG_NOMATCH;
+	}
 	res->has_version = true;
 	res->version = h.version;
 	if (h.version > 3) {
-		img_set_damaged(res, "Unsupported qcow2 version");
+		IMG_DAMAGED(res, "Unsupported qcow2 version", "version ", IMG_TDEC(h.version),
+		            ", 2 or 3");
 		return IMG_MATCH;
 	}
 	if (plen < (h.version == 2 ? QCOW2_V2_HDR_LEN : QCOW2_V3_HDR_MIN)) {
-		img_set_damaged(res, "Truncated qcow2 header");
+		IMG_DAMAGED(res, "Truncated qcow2 header", "the volume is ", IMG_TDEC(plen),
+		            " bytes, a version ", IMG_TDEC(h.version), " header ",
+		            IMG_TDEC(h.version == 2 ? QCOW2_V2_HDR_LEN : QCOW2_V3_HDR_MIN));
 		return IMG_MATCH;
 	}
 
@@ -544,39 +582,50 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 
 	/* the checks of qcow2_do_open, in its order */
 	if (h.cluster_bits < QCOW2_MIN_CLUSTER_BITS || h.cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
-		img_set_damaged(res, "Unsupported cluster size");
+		IMG_DAMAGED(res, "Unsupported cluster size", "cluster_bits ", IMG_TDEC(h.cluster_bits),
+		            ", ", IMG_TDEC(QCOW2_MIN_CLUSTER_BITS), "..",
+		            IMG_TDEC(QCOW2_MAX_CLUSTER_BITS));
 		ext_ok = false;
 	} else {
 		h.cluster_size = 1ull << h.cluster_bits;
 		res->cluster_size = h.cluster_size;
 	}
 	if (h.version == 3 && h.header_length < QCOW2_V3_HDR_MIN) {
-		img_set_damaged(res, "qcow2 header too short");
+		IMG_DAMAGED(res, "qcow2 header too short", "header_length ", IMG_TDEC(h.header_length),
+		            ", at least ", IMG_TDEC(QCOW2_V3_HDR_MIN));
 		ext_ok = false;
 	}
 	if (h.cluster_size && h.header_length > h.cluster_size) {
-		img_set_damaged(res, "qcow2 header exceeds cluster size");
+		IMG_DAMAGED(res, "qcow2 header exceeds cluster size", "header_length ",
+		            IMG_TDEC(h.header_length), ", cluster_size ", IMG_TDEC(h.cluster_size));
 		ext_ok = false;
 	}
 	if (h.cluster_size && h.backing_off > h.cluster_size) {
-		img_set_damaged(res, "Invalid backing file offset");
+		IMG_DAMAGED(res, "Invalid backing file offset", "backing_file_offset ",
+		            IMG_TDEC(h.backing_off), ", cluster_size ", IMG_TDEC(h.cluster_size));
 		ext_ok = false;
 	}
 
 	/* compression type: v2 ignores byte 104 */
 	if (h.version == 3 && h.header_length > QCOW2_COMPRESSION_OFF) {
 		if (plen <= QCOW2_COMPRESSION_OFF) {
-			img_set_damaged(res, "Truncated qcow2 header");
+			IMG_DAMAGED(res, "Truncated qcow2 header", "header_length ",
+			            IMG_TDEC(h.header_length), ", the volume is ", IMG_TDEC(plen),
+			            " bytes");
 			return IMG_MATCH;
 		}
 		h.compression_type = p[QCOW2_COMPRESSION_OFF];
 	}
 	if (h.compression_type > 1)
-		img_set_damaged(res, "unknown compression type");
+		IMG_DAMAGED(res, "unknown compression type", "compression_type ",
+		            IMG_TDEC(h.compression_type), ", 0 (zlib) or 1 (zstd)");
 	else if (h.compression_type == 0 && (h.incompat & QCOW2_INCOMPAT_COMPRESSION))
-		img_set_damaged(res, "Compression type incompatible feature bit must not be set");
+		IMG_DAMAGED(res, "Compression type incompatible feature bit must not be set",
+		            "compression_type 0, incompatible_features ", IMG_THEX(h.incompat, 16));
 	else if (h.compression_type != 0 && !(h.incompat & QCOW2_INCOMPAT_COMPRESSION))
-		img_set_damaged(res, "Compression type incompatible feature bit must be set");
+		IMG_DAMAGED(res, "Compression type incompatible feature bit must be set",
+		            "compression_type ", IMG_TDEC(h.compression_type),
+		            ", incompatible_features ", IMG_THEX(h.incompat, 16));
 
 	/*
 	 * an incompatible bit qemu does not know: it names it (from the
@@ -584,10 +633,13 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 	 * measured after the compression type checks, before the others
 	 */
 	if (h.incompat & ~QCOW2_INCOMPAT_KNOWN)
-		img_set_damaged(res, "Unsupported qcow2 feature(s)");
+		IMG_DAMAGED(res, "Unsupported qcow2 feature(s)", "incompatible_features ",
+		            IMG_THEX(h.incompat, 16), ", unknown bits ",
+		            IMG_THEX(h.incompat & ~QCOW2_INCOMPAT_KNOWN, 16));
 
 	if (h.refcount_order > QCOW2_MAX_REFCOUNT_ORDER)
-		img_set_damaged(res, "Reference count entry width too large");
+		IMG_DAMAGED(res, "Reference count entry width too large", "refcount_order ",
+		            IMG_TDEC(h.refcount_order), ", at most ", IMG_TDEC(QCOW2_MAX_REFCOUNT_ORDER));
 
 	switch (h.crypt_method) {
 	case QCOW2_CRYPT_NONE:
@@ -599,12 +651,14 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 		res->encryption = IMG_ENC_LUKS;
 		break;
 	default:
-		img_set_damaged(res, "Unsupported encryption method");
+		IMG_DAMAGED(res, "Unsupported encryption method", "crypt_method ",
+		            IMG_TDEC(h.crypt_method), ", 0..2");
 		break;
 	}
 
 	if (nb_snapshots > QCOW2_MAX_SNAPSHOTS)
-		img_set_damaged(res, "Snapshot table too large");
+		IMG_DAMAGED(res, "Snapshot table too large", "nb_snapshots ", IMG_TDEC(nb_snapshots),
+		            ", at most ", IMG_TDEC(QCOW2_MAX_SNAPSHOTS));
 	if (h.cluster_size)
 		qcow2_check_tables(&h, p, res);
 
@@ -620,7 +674,11 @@ static int probe_qcow2(const struct img_reader *r, const struct img_magic *hit,
 			uint64_t room = h.cluster_size - h.backing_off;
 
 			if (h.backing_len > QCOW2_MAX_BACKING_NAME || h.backing_len > room) {
-				img_set_damaged(res, "Backing file name too long");
+				IMG_DAMAGED(res, "Backing file name too long", "backing_file_size ",
+				            IMG_TDEC(h.backing_len), ", at most ",
+				            IMG_TDEC(h.backing_len > QCOW2_MAX_BACKING_NAME ?
+				                             QCOW2_MAX_BACKING_NAME : room),
+				            h.backing_len > QCOW2_MAX_BACKING_NAME ? "" : " (the rest of the cluster)");
 			} else {
 				rc = qcow2_read_name(&w, h.backing_off, h.backing_len,
 				                     &res->backing_file);

@@ -80,11 +80,14 @@ static void qed_backing(const struct img_reader *r, struct img_result *res, uint
 
 	*rc = 0;
 	if ((uint64_t)name_off + name_len > header_bytes) {
-		img_set_damaged(res, "QED backing filename offset is invalid");
+		IMG_DAMAGED(res, "QED backing filename offset is invalid", "backing_filename_offset ",
+		            IMG_TDEC(name_off), ", size ", IMG_TDEC(name_len), ", header ",
+		            IMG_TDEC(header_bytes), " bytes");
 		return;
 	}
 	if (name_len >= QED_NAME_BUF) {
-		img_set_damaged(res, "Failed to read backing filename");
+		IMG_DAMAGED(res, "Failed to read backing filename", "backing_filename_size ",
+		            IMG_TDEC(name_len), ", below 4096");
 		return;
 	}
 	*rc = img_get_upto(r, name_off, name_len, &name, &len);
@@ -137,21 +140,26 @@ static int qed_probe(const struct img_reader *r, const struct img_magic *hit,
 	res->virtual_size = image_size;
 
 	if (features & ~QED_FEATURE_MASK) {
-		img_set_damaged(res, "Unsupported QED features");
+		IMG_DAMAGED(res, "Unsupported QED features", "features ", IMG_THEX(features, 16),
+		            ", known 0x7");
 		return IMG_MATCH;
 	}
 	if (cluster_size < QED_MIN_CLUSTER || cluster_size > QED_MAX_CLUSTER ||
 	    !is_pow2(cluster_size)) {
-		img_set_damaged(res, "QED cluster size is invalid");
+		IMG_DAMAGED(res, "QED cluster size is invalid", "cluster_size ",
+		            IMG_TDEC(cluster_size), ", a power of two 4096..67108864");
 		return IMG_MATCH;
 	}
 	res->cluster_size = cluster_size;
 	if (table_size < QED_MIN_TABLE || table_size > QED_MAX_TABLE || !is_pow2(table_size)) {
-		img_set_damaged(res, "QED table size is invalid");
+		IMG_DAMAGED(res, "QED table size is invalid", "table_size ", IMG_TDEC(table_size),
+		            ", a power of two 1..16");
 		return IMG_MATCH;
 	}
 	if (image_size % 512 || image_size > qed_max_image_size(cluster_size, table_size)) {
-		img_set_damaged(res, "QED image size is invalid");
+		IMG_DAMAGED(res, "QED image size is invalid", "image_size ", IMG_TDEC(image_size),
+		            ", a multiple of 512 at most ",
+		            IMG_TDEC(qed_max_image_size(cluster_size, table_size)));
 		return IMG_MATCH;
 	}
 
@@ -162,13 +170,16 @@ static int qed_probe(const struct img_reader *r, const struct img_magic *hit,
 	    end <= l1_off ||
 	    !qed_cluster_offset_ok(l1_off, cluster_size, header_bytes, file_size) ||
 	    !qed_cluster_offset_ok(end, cluster_size, header_bytes, file_size)) {
-		img_set_damaged(res, "QED table offset is invalid");
+		IMG_DAMAGED(res, "QED table offset is invalid", "l1_table_offset ",
+		            IMG_THEX(l1_off, 1), ", cluster_size ", IMG_TDEC(cluster_size),
+		            ", file ", IMG_TDEC(r->size), " bytes");
 		return IMG_MATCH;
 	}
 
 	/* header_size * cluster_size must not overflow 32 bits */
 	if (header_size > UINT32_MAX / cluster_size) {
-		img_set_damaged(res, "QED header size is too large");
+		IMG_DAMAGED(res, "QED header size is too large", "header_size ", IMG_TDEC(header_size),
+		            " clusters");
 		return IMG_MATCH;
 	}
 	if (features & QED_F_BACKING_FILE) {
@@ -177,7 +188,8 @@ static int qed_probe(const struct img_reader *r, const struct img_magic *hit,
 			return rc;
 	}
 	if (!res->damaged && image_size > QED_QEMU_MAX_LENGTH)
-		img_set_damaged(res, "Could not refresh total sector count: File too large");
+		IMG_DAMAGED(res, "Could not refresh total sector count: File too large", "image_size ",
+		            IMG_TDEC(image_size));
 	return IMG_MATCH;
 }
 

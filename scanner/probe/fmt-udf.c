@@ -35,8 +35,11 @@ static int udf_probe(const struct img_reader *r, const struct img_magic *hit,
 	rc = img_get(r, UDF_VRS_OFF, 7, &p);
 	if (rc < 0)
 		return rc;
-	if (!vrs_is(p, "BEA01"))
+	if (!vrs_is(p, "BEA01")) {
+		IMG_REFUSE(r, res, "BEA01 descriptor: type ", IMG_TDEC(p[0]), ", version ",
+		           IMG_TDEC(p[6]), " (0 and 1)");
 		return IMG_NOMATCH;
+	}
 	for (unsigned i = 0; i < IMG_ARRAY_SIZE(steps); i++) {
 		rc = img_get(r, UDF_VRS_OFF + steps[i], 7, &p);
 		if (rc == -ERANGE)
@@ -48,6 +51,8 @@ static int udf_probe(const struct img_reader *r, const struct img_magic *hit,
 			return IMG_MATCH;
 		}
 	}
+	IMG_REFUSE(r, res, "no NSR02/NSR03 descriptor at ", IMG_TDEC(UDF_VRS_OFF + steps[0]),
+	           " or ", IMG_TDEC(UDF_VRS_OFF + steps[1]));
 	return IMG_NOMATCH;
 }
 

@@ -82,30 +82,40 @@ static int vdi_probe(const struct img_reader *r, const struct img_magic *hit,
 	res->subformat = vdi_type(img_le32(h + 76));
 
 	if (disk_size > VDI_DISK_SIZE_MAX)
-		img_set_damaged(res, "Unsupported VDI image size");
+		IMG_DAMAGED(res, "Unsupported VDI image size", "disk_size ", IMG_TDEC(disk_size),
+		            ", at most ", IMG_TDEC(VDI_DISK_SIZE_MAX));
 	else /* cannot overflow: disk_size is below 2^49 here */
 		disk_size = (disk_size + VDI_SECTOR - 1) / VDI_SECTOR * VDI_SECTOR;
 	res->has_virtual_size = true;
 	res->virtual_size = disk_size;
 
 	if (version != VDI_VERSION_1_1)
-		img_set_damaged(res, "unsupported VDI image (version)");
+		IMG_DAMAGED(res, "unsupported VDI image (version)", "version ", IMG_THEX(version, 8),
+		            ", only 0x00010001 (1.1)");
 	else if (offset_bmap % VDI_SECTOR)
-		img_set_damaged(res, "unsupported VDI image (unaligned block map offset)");
+		IMG_DAMAGED(res, "unsupported VDI image (unaligned block map offset)", "offset_bmap ",
+		            IMG_TDEC(offset_bmap));
 	else if (offset_data % VDI_SECTOR)
-		img_set_damaged(res, "unsupported VDI image (unaligned data offset)");
+		IMG_DAMAGED(res, "unsupported VDI image (unaligned data offset)", "offset_data ",
+		            IMG_TDEC(offset_data));
 	else if (sector_size != VDI_SECTOR)
-		img_set_damaged(res, "unsupported VDI image (sector size is not 512)");
+		IMG_DAMAGED(res, "unsupported VDI image (sector size is not 512)", "sector_size ",
+		            IMG_TDEC(sector_size));
 	else if (block_size != VDI_BLOCK_SIZE)
-		img_set_damaged(res, "unsupported VDI image (block size is not 1048576)");
+		IMG_DAMAGED(res, "unsupported VDI image (block size is not 1048576)", "block_size ",
+		            IMG_TDEC(block_size));
 	else if (disk_size > (uint64_t)blocks * block_size)
-		img_set_damaged(res, "unsupported VDI image (disk size larger than the image bitmap)");
+		IMG_DAMAGED(res, "unsupported VDI image (disk size larger than the image bitmap)",
+		            "disk_size ", IMG_TDEC(disk_size), ", blocks_in_image ", IMG_TDEC(blocks));
 	else if (!uuid_is_null(h + 424))
-		img_set_damaged(res, "unsupported VDI image (non-NULL link UUID)");
+		IMG_DAMAGED(res, "unsupported VDI image (non-NULL link UUID)", "uuid_link ",
+		            IMG_TBYTES(h + 424, 16));
 	else if (!uuid_is_null(h + 440))
-		img_set_damaged(res, "unsupported VDI image (non-NULL parent UUID)");
+		IMG_DAMAGED(res, "unsupported VDI image (non-NULL parent UUID)", "uuid_parent ",
+		            IMG_TBYTES(h + 440, 16));
 	else if (blocks > VDI_BLOCKS_MAX)
-		img_set_damaged(res, "unsupported VDI image (too many blocks)");
+		IMG_DAMAGED(res, "unsupported VDI image (too many blocks)", "blocks_in_image ",
+		            IMG_TDEC(blocks), ", at most ", IMG_TDEC(VDI_BLOCKS_MAX));
 
 	if (block_size == VDI_BLOCK_SIZE)
 		res->cluster_size = block_size;

@@ -246,6 +246,34 @@ static void parse_header(const struct win *w, struct vhdx_header *h)
 	h->log_offset = img_le64(b + 72);
 }
 
+/*
+ * "No valid VHDX header found", for the trace only: what each header holds
+ * (signature, version, stored and computed checksum), or, both sound, their
+ * sequence number.
+ */
+static __attribute__((noinline, cold)) void
+trace_no_header(struct img_result *res, const struct win *w1, const struct win *w2, bool both_valid,
+                uint64_t seq)
+{
+	static const char why[] = "No valid VHDX header found";
+	uint8_t a[68], b[68];
+
+	if (both_valid) {
+		IMG_DAMAGED(res, why, "both headers have sequence_number ", IMG_TDEC(seq),
+		            " and differ");
+		return;
+	}
+	win_copy(w1, 0, a, sizeof(a));
+	win_copy(w2, 0, b, sizeof(b));
+	IMG_DAMAGED(res, why, "header 1: signature \"", IMG_TBYTES(a, 4), "\", version ",
+	            IMG_TDEC(img_le16(a + 66)), ", checksum ", IMG_THEX(img_le32(a + 4), 8),
+	            " (computed ", IMG_THEX(vhdx_crc(w1->p, w1->avail, VHDX_HEADER_SIZE), 8),
+	            "); header 2: signature \"", IMG_TBYTES(b, 4), "\", version ",
+	            IMG_TDEC(img_le16(b + 66)), ", checksum ", IMG_THEX(img_le32(b + 4), 8),
+	            " (computed ", IMG_THEX(vhdx_crc(w2->p, w2->avail, VHDX_HEADER_SIZE), 8),
+	            "); \"head\", version 1");
+}
+
 /* two windows hold the same 4 KiB, zero padding included */
 static bool headers_identical(const struct win *a, const struct win *b)
 {
@@ -353,6 +381,20 @@ static const char *parse_region_table(const struct win *w, const struct vhdx_hea
 	if (!have_bat || !have_md)
 		return "VHDX region table lacks the BAT or metadata region";
 	return NULL;
+}
+
+/* parse_region_table's refusal of table 1, for the trace: what the table holds */
+static __attribute__((noinline, cold)) void trace_region_table(struct img_result *res,
+                                                               const struct win *w,
+                                                               const char *why)
+{
+	uint8_t b[16];
+
+	win_copy(w, 0, b, sizeof(b));
+	IMG_DAMAGED(res, why, "region table 1 at ", IMG_TDEC(VHDX_RT1_OFF), ": signature \"",
+	            IMG_TBYTES(b, 4), "\", checksum ", IMG_THEX(img_le32(b + 4), 8), " (computed ",
+	            IMG_THEX(vhdx_crc(w->p, w->avail, VHDX_RT_SIZE), 8), "), entry_count ",
+	            IMG_TDEC(img_le32(b + 8)), ", at most ", IMG_TDEC(VHDX_RT_MAX_ENTRIES));
 }
 
 /* ---- parent locator ------------------------------------------------------ */
@@ -504,8 +546,9 @@ static const uint8_t *const md_guids[MD_N] = {
  * read n (<= 8) bytes of an item at base + off, zeros past the end: from
  * the metadata span md (read at base) when it holds them
  */
-static int read_item(const struct img_reader *r, const struct win *md, uint64_t base,
-                     uint32_t off, uint8_t *dst, size_t n)
+static inline __attribute__((always_inline)) int
+read_item(const struct img_reader *r, const struct win *md, uint64_t base, uint32_t off,
+          uint8_t *dst, size_t n)
 {
 	struct win w;
 	uint64_t at;
@@ -532,10 +575,12 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 	uint32_t count, block_size, flags, lss;
 	uint64_t vds;
 	const char *why = NULL;
+	uint32_t why_entry = 0;
 	int rc;
 
 	if (ri->md_off >= r->size) {
-		img_set_damaged(res, "VHDX metadata region outside the volume");
+		IMG_DAMAGED(res, "VHDX metadata region outside the volume", "metadata at ",
+		            IMG_TDEC(ri->md_off), ", the volume is ", IMG_TDEC(r->size), " bytes");
 		return 0;
 	}
 	/* the table and, inside the region, the items that usually follow it */
@@ -550,12 +595,15 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 	win_sub(&span, 0, VHDX_MD_TABLE_SIZE, &w);
 	win_copy(&w, 0, b, 8);
 	if (memcmp(b, "metadata", 8) != 0) {
-		img_set_damaged(res, "VHDX metadata table signature mismatch");
+		IMG_DAMAGED(res, "VHDX metadata table signature mismatch", "signature \"",
+		            IMG_TBYTES(b, 8), "\" at ", IMG_TDEC(ri->md_off), ", not \"metadata\"");
 		return 0;
 	}
 	count = (uint32_t)win_byte(&w, 10) | (uint32_t)win_byte(&w, 11) << 8;
 	if ((uint64_t)count * VHDX_ENTRY_SIZE > VHDX_MD_TABLE_SIZE - VHDX_ENTRY_SIZE) {
-		img_set_damaged(res, "VHDX metadata table has too many entries");
+		IMG_DAMAGED(res, "VHDX metadata table has too many entries", "entry_count ",
+		            IMG_TDEC(count), ", at most ",
+		            IMG_TDEC(VHDX_MD_TABLE_SIZE / VHDX_ENTRY_SIZE - 1));
 		return 0;
 	}
 	for (uint32_t i = 0; i < count && !why; i++) {
@@ -567,12 +615,15 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 			if (memcmp(e, md_guids[k], 16) == 0)
 				break;
 		if (k == MD_N) {
-			if (img_le32(e + 24) & VHDX_META_REQUIRED)
+			if (img_le32(e + 24) & VHDX_META_REQUIRED) {
 				why = "VHDX metadata has an unknown required item";
+				why_entry = i;
+			}
 			continue;
 		}
 		if (present[k]) {
 			why = "VHDX metadata lists an item twice";
+			why_entry = i;
 			continue;
 		}
 		present[k] = true;
@@ -580,12 +631,19 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 		len[k] = img_le32(e + 20);
 	}
 	if (why) {
-		img_set_damaged(res, why);
+		IMG_DAMAGED(res, why, "metadata table entry ", IMG_TDEC(why_entry));
 		return 0;
 	}
 	for (unsigned k = 0; k < MD_N; k++) {
+		static const char *const md_names[MD_N] = {
+			[MD_PARAMS] = "file parameters",      [MD_VSIZE] = "virtual disk size",
+			[MD_PAGE83] = "page 83 data",         [MD_LSS] = "logical sector size",
+			[MD_PSS] = "physical sector size",    [MD_LOCATOR] = "parent locator",
+		};
+
 		if (k != MD_LOCATOR && !present[k]) {
-			img_set_damaged(res, "VHDX metadata lacks a required item");
+			IMG_DAMAGED(res, "VHDX metadata lacks a required item", "no ", md_names[k],
+			            " item");
 			return 0;
 		}
 	}
@@ -629,12 +687,14 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 
 	if (block_size < VHDX_BLOCK_MIN || block_size > VHDX_BLOCK_MAX ||
 	    (block_size & (block_size - 1))) {
-		img_set_damaged(res, "VHDX block size invalid");
+		IMG_DAMAGED(res, "VHDX block size invalid", "block_size ", IMG_TDEC(block_size),
+		            ", a power of two ", IMG_TDEC(VHDX_BLOCK_MIN), "..", IMG_TDEC(VHDX_BLOCK_MAX));
 		return 0;
 	}
 	res->cluster_size = block_size;
 	if (lss != 512) {
-		img_set_damaged(res, "VHDX logical sector size other than 512 unsupported");
+		IMG_DAMAGED(res, "VHDX logical sector size other than 512 unsupported",
+		            "logical_sector_size ", IMG_TDEC(lss));
 		return 0;
 	}
 	if (flags & VHDX_PARAMS_HAS_PARENT)
@@ -648,7 +708,9 @@ static int parse_metadata(const struct img_reader *r, const struct rt_info *ri,
 		uint32_t bat_entries = data_blocks + ((uint32_t)(data_blocks - 1) >> bits);
 
 		if (bat_entries > ri->bat_len / 8)
-			img_set_damaged(res, "VHDX BAT region too small for the disk size");
+			IMG_DAMAGED(res, "VHDX BAT region too small for the disk size", "the BAT region has ",
+			            IMG_TDEC(ri->bat_len / 8), " entries, virtual_disk_size ",
+			            IMG_TDEC(vds), " needs ", IMG_TDEC(bat_entries));
 	}
 	return 0;
 }
@@ -705,7 +767,10 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 		h = h1.valid ? &h1 : h2.valid ? &h2 : NULL;
 	}
 	if (!h) {
-		img_set_damaged(res, "No valid VHDX header found");
+		if (__builtin_expect(res->tracing != NULL, 0))
+			trace_no_header(res, &w1, &w2, h1.valid && h2.valid, h1.seq);
+		else
+			img_set_damaged(res, "No valid VHDX header found");
 		return IMG_MATCH;
 	}
 	res->has_version = true;
@@ -713,13 +778,16 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 
 	/* vhdx_parse_log() */
 	if (h->log_offset < VHDX_LOG_MIN_SIZE || h->log_offset % VHDX_LOG_MIN_SIZE)
-		img_set_damaged(res, "VHDX log offset invalid");
+		IMG_DAMAGED(res, "VHDX log offset invalid", "log_offset ", IMG_TDEC(h->log_offset),
+		            ", a non-zero multiple of ", IMG_TDEC(VHDX_LOG_MIN_SIZE));
 	else if (h->log_version != 0)
-		img_set_damaged(res, "VHDX log version unsupported");
+		IMG_DAMAGED(res, "VHDX log version unsupported", "log_version ",
+		            IMG_TDEC(h->log_version), ", only 0");
 	else if (!guid_is_zero(h->log_guid) && h->log_length != 0) {
 		res->dirty = true;
 		if (h->log_length % VHDX_LOG_MIN_SIZE) {
-			img_set_damaged(res, "VHDX log length invalid");
+			IMG_DAMAGED(res, "VHDX log length invalid", "log_length ", IMG_TDEC(h->log_length),
+			            ", a multiple of ", IMG_TDEC(VHDX_LOG_MIN_SIZE));
 		} else {
 			struct win lw;
 			uint8_t e[48];
@@ -729,7 +797,8 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 				return rc;
 			win_copy(&lw, 0, e, sizeof(e));
 			if (memcmp(e, "loge", 4) == 0 && memcmp(e + 32, h->log_guid, 16) == 0)
-				img_set_damaged(res, "VHDX log needs to be replayed");
+				IMG_DAMAGED(res, "VHDX log needs to be replayed", "a log entry at log_offset ",
+				            IMG_TDEC(h->log_offset), ", log_length ", IMG_TDEC(h->log_length));
 		}
 	}
 
@@ -741,7 +810,10 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 	why = parse_region_table(&wrt, h, &ri);
 	if (why) {
 		/* qemu reads only table 1; take the facts from table 2 if it is sound */
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			trace_region_table(res, &wrt, why);
+		else
+			img_set_damaged(res, why);
 		rc = win_get(r, VHDX_RT2_OFF, VHDX_RT_SIZE, &wrt);
 		if (rc < 0)
 			return rc;
@@ -758,10 +830,12 @@ static int vhdx_probe(const struct img_reader *r, const struct img_magic *hit,
 	 */
 	if (!res->damaged &&
 	    (ri.bat_off > VHDX_QEMU_MAX_LENGTH || ri.bat_len > VHDX_QEMU_MAX_LENGTH - ri.bat_off))
-		img_set_damaged(res, "Input/output error");
+		IMG_DAMAGED(res, "Input/output error", "the BAT region at ", IMG_TDEC(ri.bat_off),
+		            ", ", IMG_TDEC(ri.bat_len), " bytes, ends past qemu's largest offset");
 	/* after the driver's open, qemu's block layer refuses more than BDRV_MAX_LENGTH */
 	if (!res->damaged && res->has_virtual_size && res->virtual_size > VHDX_QEMU_MAX_LENGTH)
-		img_set_damaged(res, "Could not refresh total sector count: File too large");
+		IMG_DAMAGED(res, "Could not refresh total sector count: File too large",
+		            "virtual_disk_size ", IMG_TDEC(res->virtual_size));
 	return IMG_MATCH;
 }
 

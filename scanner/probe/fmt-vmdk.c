@@ -107,8 +107,15 @@ static size_t vt_strstr(const struct vtext *t, const char *needle)
 {
 	size_t n = strlen(needle), hay = vt_strlen(t);
 
+	if (n == 0)
+		return 0;
+	/*
+	 * the first byte before memcmp: a call per position cost what the
+	 * needle's place in memory happened to make it (a libc memcmp takes
+	 * its slow path near a page end), and most positions differ there
+	 */
 	for (size_t i = 0; n <= hay && i <= hay - n; i++)
-		if (memcmp(t->p + i, needle, n) == 0)
+		if (t->p[i] == (uint8_t)needle[0] && memcmp(t->p + i, needle, n) == 0)
 			return i;
 	return SIZE_MAX;
 }
@@ -211,7 +218,12 @@ static bool read_parent_hint(const struct vtext *win, struct img_result *res)
 /* ---- descriptor files ----------------------------------------------------- */
 
 /* qemu's vmdk_probe text rule, over a 512-byte zero-padded buffer */
-static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
+/*
+ * Returns where the decision was made (the first line that is neither a
+ * comment nor blank; n when there is none), for the probe trace; a match
+ * sets *ret_version (left alone otherwise).
+ */
+static size_t text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
 {
 	static const char *const v_lf[] = { "version=1\n", "version=2\n", "version=3\n" };
 	static const char *const v_crlf[] = { "version=1\r\n", "version=2\r\n", "version=3\r\n" };
@@ -230,7 +242,7 @@ static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
 			if (i < n && b[i] == '\r')
 				i++;
 			if (i == n || b[i] != '\n')
-				return false;
+				return i;
 			i++;
 			continue;
 		}
@@ -238,12 +250,12 @@ static bool text_probe(const uint8_t *b, size_t n, unsigned *ret_version)
 			if ((n - i >= 10 && memcmp(b + i, v_lf[v], 10) == 0) ||
 			    (n - i >= 11 && memcmp(b + i, v_crlf[v], 11) == 0)) {
 				*ret_version = v + 1;
-				return true;
+				return i;
 			}
 		}
-		return false;
+		return i;
 	}
-	return false;
+	return n;
 }
 
 /* createType values qemu accepts in a descriptor file, as static tokens */
@@ -360,6 +372,7 @@ struct vmdk_desc {
 	struct vmdk_extent ext[VMDK_MAX_EXTENTS];
 	uint64_t sectors;         /* sum */
 	const uint8_t *text;
+	size_t bad_at;            /* the extent line parse_extents refused (for the trace) */
 };
 
 static const char *const extent_types[] = { "FLAT", "SPARSE", "VMFS", "VMFSSPARSE", "SESPARSE" };
@@ -410,6 +423,13 @@ static void scan_line(const uint8_t *s, size_t len, size_t from, struct line_sca
 	ls->matches++;
 }
 
+/* parse_extents' refusal of the extent line at byte at */
+static const char *invalid_line(struct vmdk_desc *d, size_t at)
+{
+	d->bad_at = at;
+	return "Invalid extent line";
+}
+
 /*
  * vmdk_parse_extents(): every line is run through
  *   sscanf(p, "%10s %lld %10s \"%511[^\n\r\"]\" %lld", ...)
@@ -458,12 +478,12 @@ static const char *parse_extents(const struct vtext *t, struct vmdk_desc *d)
 			continue;
 		if (tok_is(&c, ls.t_off, ls.t_len, "FLAT")) {
 			if (ls.matches != 5 || ls.flat_offset < 0)
-				return "Invalid extent line";
+				return invalid_line(d, first);
 		} else if (tok_is(&c, ls.t_off, ls.t_len, "VMFS")) {
 			if (ls.matches != 4)
-				return "Invalid extent line";
+				return invalid_line(d, first);
 		} else if (ls.matches != 4) {
-			return "Invalid extent line";
+			return invalid_line(d, first);
 		}
 		for (unsigned i = 0; i < IMG_ARRAY_SIZE(extent_types); i++)
 			if (tok_is(&c, ls.t_off, ls.t_len, extent_types[i]))
@@ -587,6 +607,47 @@ static int read_ids(const struct img_reader *r, uint64_t off, struct img_result 
 	return 0;
 }
 
+/* parse_extents' refusal, for the trace: the line (its first 64 bytes) */
+static __attribute__((noinline, cold)) void trace_extent_line(struct img_result *res,
+                                                              const struct vtext *t,
+                                                              const struct vmdk_desc *d,
+                                                              const char *why)
+{
+	size_t end = vt_strlen(t), e = d->bad_at;
+
+	if (strcmp(why, "Invalid extent line") != 0 || d->bad_at >= end) {
+		img_set_damaged(res, why);
+		return;
+	}
+	while (e < end && t->p[e] != '\n' && t->p[e] != '\r' && e - d->bad_at < IMG_TBYTES_MAX)
+		e++;
+	IMG_DAMAGED(res, why, "\"", IMG_TBYTES(t->p + d->bad_at, e - d->bad_at),
+	            e < end && t->p[e] != '\n' && t->p[e] != '\r' ? "...\"" : "\"", " at byte ",
+	            IMG_TDEC(d->bad_at));
+}
+
+/* parse_create_type's refusal, for the trace: the value it found, if any */
+static __attribute__((noinline, cold)) void trace_create_type(struct img_result *res,
+                                                              const struct vtext *t,
+                                                              const char *why)
+{
+	size_t end = vt_strlen(t), pos = vt_strstr(t, "createType"), q;
+
+	if (pos == SIZE_MAX) {
+		IMG_DAMAGED(res, why, "no createType in the descriptor");
+		return;
+	}
+	pos += strlen("createType") + 2;
+	if (pos >= end) {
+		IMG_DAMAGED(res, why, "the descriptor ends after createType");
+		return;
+	}
+	for (q = pos; q < end && t->p[q] != '"' && q - pos < IMG_TBYTES_MAX; q++)
+		;
+	IMG_DAMAGED(res, why, "createType \"", IMG_TBYTES(t->p + pos, q - pos),
+	            q < end && t->p[q] == '"' ? "\"" : "...", " at byte ", IMG_TDEC(pos));
+}
+
 /*
  * A descriptor file (or a KDMV header with capacity 0 pointing at one) at
  * desc_off; the CID window is at cid_off.
@@ -617,13 +678,19 @@ static int probe_desc(const struct img_reader *r, uint64_t desc_off, uint64_t ci
 	}
 	ct = parse_create_type(&t, &why);
 	if (!ct) {
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			trace_create_type(res, &t, why);
+		else
+			img_set_damaged(res, why);
 		return IMG_MATCH;
 	}
 	res->subformat = ct;
 	why = parse_extents(&t, &d);
 	if (why) {
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			trace_extent_line(res, &t, &d, why);
+		else
+			img_set_damaged(res, why);
 		return IMG_MATCH;
 	}
 	/* qemu opens every extent a descriptor names: other files, or devices */
@@ -721,7 +788,8 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		res->version = img_le32(h);
 		/* vmdk_read_desc reads min(size, 1 MiB - 1) bytes there */
 		if (!qemu_readable(desc_off, r->size < VMDK_QEMU_DESC_MAX ? r->size : VMDK_QEMU_DESC_MAX)) {
-			img_set_damaged(res, "Could not read from file");
+			IMG_DAMAGED(res, "Could not read from file", "desc_offset ",
+			            IMG_TDEC(img_le64(h + 24)), " sectors, past qemu's largest offset");
 			return IMG_MATCH;
 		}
 		return probe_desc(r, desc_off, VMDK_EMBEDDED_DESC, res);
@@ -732,7 +800,8 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		uint64_t total;
 
 		if (img_mul_overflow(nb_sectors(r), VMDK_SECTOR, &total) || total < sizeof(footer)) {
-			img_set_damaged(res, "Failed to read footer");
+			IMG_DAMAGED(res, "Failed to read footer", "gd_offset ", IMG_THEX(VMDK_GD_AT_END, 1),
+			            " (a footer) in a volume of ", IMG_TDEC(r->size), " bytes");
 			return IMG_MATCH;
 		}
 		rc = read_zpad(r, total - sizeof(footer), footer, sizeof(footer));
@@ -741,7 +810,10 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 		if (memcmp(footer + 512, "KDMV", 4) != 0 || img_le32(footer + 8) != 0 ||
 		    img_le32(footer + 12) != MARKER_FOOTER || img_le64(footer + 1024) != 0 ||
 		    img_le32(footer + 1032) != 0 || img_le32(footer + 1036) != MARKER_END_OF_STREAM) {
-			img_set_damaged(res, "Invalid footer");
+			IMG_DAMAGED(res, "Invalid footer", "the last 3 sectors: \"",
+			            IMG_TBYTES(footer + 512, 4), "\", marker types ",
+			            IMG_TDEC(img_le32(footer + 12)), " and ", IMG_TDEC(img_le32(footer + 1036)),
+			            " (\"KDMV\", 3 and 0)");
 			return IMG_MATCH;
 		}
 		h = footer + 512 + 4;
@@ -776,40 +848,48 @@ static int probe_kdmv(const struct img_reader *r, struct img_result *res)
 
 	/* vmdk_open_vmdk4 and vmdk_add_extent, in qemu's order */
 	if (version > 3) {
-		img_set_damaged(res, "Unsupported VMDK version");
+		IMG_DAMAGED(res, "Unsupported VMDK version", "version ", IMG_TDEC(version), ", 1..3");
 		return IMG_MATCH;
 	}
 	if (gtes > 512) {
-		img_set_damaged(res, "L2 table size too big");
+		IMG_DAMAGED(res, "L2 table size too big", "num_gtes_per_gt ", IMG_TDEC(gtes),
+		            ", at most 512");
 		return IMG_MATCH;
 	}
 	l1_entry_sectors = (uint32_t)(gtes * granularity); /* qemu keeps 32 bits */
 	if (l1_entry_sectors == 0) {
-		img_set_damaged(res, "L1 entry size is invalid");
+		IMG_DAMAGED(res, "L1 entry size is invalid", "num_gtes_per_gt ", IMG_TDEC(gtes),
+		            " x granularity ", IMG_TDEC(granularity), " is 0 in 32 bits");
 		return IMG_MATCH;
 	}
 	/* u64 wrap-around and the truncation to 32 bits are qemu's */
 	l1_size = (uint32_t)((capacity + l1_entry_sectors - 1) / l1_entry_sectors);
 	if (nb_sectors(r) < grain_offset) {
-		img_set_damaged(res, "File truncated");
+		IMG_DAMAGED(res, "File truncated", "grain_offset ", IMG_TDEC(grain_offset),
+		            " sectors, the volume ", IMG_TDEC(nb_sectors(r)));
 		return IMG_MATCH;
 	}
 	if (granularity > VMDK_MAX_GRANULARITY) {
-		img_set_damaged(res, "Invalid granularity, image may be corrupt");
+		IMG_DAMAGED(res, "Invalid granularity, image may be corrupt", "granularity ",
+		            IMG_TDEC(granularity), ", at most ", IMG_TDEC(VMDK_MAX_GRANULARITY));
 		return IMG_MATCH;
 	}
 	if (l1_size > VMDK_MAX_L1) {
-		img_set_damaged(res, "L1 size too big");
+		IMG_DAMAGED(res, "L1 size too big", "capacity ", IMG_TDEC(capacity), ": ",
+		            IMG_TDEC(l1_size), " L1 entries, at most ", IMG_TDEC(VMDK_MAX_L1));
 		return IMG_MATCH;
 	}
 	if (!qemu_readable(gd_offset << 9, (uint64_t)l1_size * 4) ||
 	    ((flags & VMDK4_FLAG_RGD) && rgd_offset << 9 &&
 	     !qemu_readable(rgd_offset << 9, (uint64_t)l1_size * 4))) {
-		img_set_damaged(res, "Could not read l1 table");
+		IMG_DAMAGED(res, "Could not read l1 table", "gd_offset ", IMG_TDEC(gd_offset),
+		            ", rgd_offset ", IMG_TDEC(rgd_offset), " sectors, ", IMG_TDEC(l1_size),
+		            " entries: past qemu's largest offset");
 		return IMG_MATCH;
 	}
 	if (!res->has_virtual_size) {
-		img_set_damaged(res, "Virtual size too large");
+		IMG_DAMAGED(res, "Virtual size too large", "capacity ", IMG_TDEC(capacity),
+		            " sectors");
 		return IMG_MATCH;
 	}
 
@@ -843,12 +923,14 @@ static int probe_cowd(const struct img_reader *r, struct img_result *res)
 	res->has_virtual_size = true;
 	res->virtual_size = (uint64_t)disk_sectors * VMDK_SECTOR;
 	if (granularity > VMDK_MAX_GRANULARITY) {
-		img_set_damaged(res, "Invalid granularity, image may be corrupt");
+		IMG_DAMAGED(res, "Invalid granularity, image may be corrupt", "granularity ",
+		            IMG_TDEC(granularity), ", at most ", IMG_TDEC(VMDK_MAX_GRANULARITY));
 		return IMG_MATCH;
 	}
 	res->cluster_size = (uint64_t)granularity * VMDK_SECTOR;
 	if (l1dir_size > VMDK_MAX_L1) {
-		img_set_damaged(res, "L1 size too big");
+		IMG_DAMAGED(res, "L1 size too big", "l1dir_size ", IMG_TDEC(l1dir_size), ", at most ",
+		            IMG_TDEC(VMDK_MAX_L1));
 		return IMG_MATCH;
 	}
 	rc = read_ids(r, VMDK_EMBEDDED_DESC, res, &cid, &pcid);
@@ -863,11 +945,32 @@ static int probe_cowd(const struct img_reader *r, struct img_result *res)
 	return IMG_MATCH;
 }
 
+/*
+ * The text probe said no at stop: a descriptor of another version says so;
+ * any other volume (vmdk has no magic) gets the probe loop's plain "no
+ * match".  Out of line: every volume that is not a vmdk comes this way.
+ */
+static __attribute__((noinline, cold)) void trace_text_refusal(const struct img_reader *r,
+                                                               struct img_result *res,
+                                                               const uint8_t *buf, size_t n,
+                                                               size_t stop)
+{
+	size_t e = stop;
+
+	if (n - stop < 8 || memcmp(buf + stop, "version=", 8) != 0)
+		return;
+	while (e < n && e - stop < 32 && buf[e] != '\n' && buf[e] != '\r')
+		e++;
+	IMG_REFUSE(r, res, "descriptor line \"", IMG_TBYTES(buf + stop, e - stop), "\" at byte ",
+	           IMG_TDEC(stop), " (version=1, 2 or 3)");
+}
+
 static int probe_vmdk(const struct img_reader *r, const struct img_magic *hit,
                       struct img_result *res)
 {
 	uint8_t buf[VMDK_PROBE_BUF];
 	unsigned version = 0;
+	size_t stop;
 	int rc;
 
 	(void)hit; /* probe_always: the magic is checked here, as qemu does */
@@ -878,8 +981,12 @@ static int probe_vmdk(const struct img_reader *r, const struct img_magic *hit,
 		return probe_kdmv(r, res);
 	if (r->size >= 4 && memcmp(buf, "COWD", 4) == 0)
 		return probe_cowd(r, res);
-	if (!text_probe(buf, sizeof(buf), &version))
+	stop = text_probe(buf, sizeof(buf), &version);
+	if (!version) {
+		if (__builtin_expect(r->trace != NULL, 0))
+			trace_text_refusal(r, res, buf, sizeof(buf), stop);
 		return IMG_NOMATCH;
+	}
 	res->has_version = true;
 	res->version = version;
 	return probe_desc(r, 0, 0, res);

@@ -153,12 +153,15 @@ static int vhd_check_bat(const struct img_reader *r, struct img_result *res, uin
 
 	if (bat_bytes > VHD_REQUEST_MAX || bat_offset > VHD_QEMU_MAX_LENGTH ||
 	    bat_bytes > VHD_QEMU_MAX_LENGTH - bat_offset) {
-		img_set_damaged(res, "Error reading pagetable");
+		IMG_DAMAGED(res, "Error reading pagetable", "table_offset ", IMG_THEX(bat_offset, 1),
+		            ", max_table_entries ", IMG_TDEC(entries));
 		return 0;
 	}
 	/* ROUND_UP(bat_offset + bat_bytes, 512) */
 	if (img_add_overflow(bat_offset, bat_bytes + 511, &end) || (end & ~511ull) > r->size) {
-		img_set_damaged(res, "free_data_block_offset points after the end of file");
+		IMG_DAMAGED(res, "free_data_block_offset points after the end of file", "the BAT at ",
+		            IMG_TDEC(bat_offset), ", ", IMG_TDEC(entries), " entries, ends past ",
+		            IMG_TDEC(r->size), " bytes");
 		return 0;
 	}
 	if (bat_bytes == 0 || bat_bytes > VHD_BAT_SCAN_MAX)
@@ -173,7 +176,9 @@ static int vhd_check_bat(const struct img_reader *r, struct img_result *res, uin
 
 		/* at most 512 * 2^32 + 2^31 + 2^31: no overflow in 64 bits */
 		if (e != 0xffffffffu && 512ull * e + bitmap_size + block_size > r->size) {
-			img_set_damaged(res, "free_data_block_offset points after the end of file");
+			IMG_DAMAGED(res, "free_data_block_offset points after the end of file",
+			            "BAT entry ", IMG_TDEC(i), ": sector ", IMG_TDEC(e),
+			            ", its block ends past ", IMG_TDEC(r->size), " bytes");
 			break;
 		}
 	}
@@ -190,19 +195,22 @@ static int vhd_dynamic(const struct img_reader *r, const uint8_t *footer, struct
 	int rc;
 
 	if (data_offset > VHD_QEMU_MAX_LENGTH - VHD_DYN_SIZE) {
-		img_set_damaged(res, "Error reading dynamic VHD header");
+		IMG_DAMAGED(res, "Error reading dynamic VHD header", "data_offset ",
+		            IMG_THEX(data_offset, 1));
 		return 0;
 	}
 	/* qemu reads zeros past the end of the file: the cookie does not match */
 	rc = img_get(r, data_offset, VHD_DYN_SIZE, &dyn);
 	if (rc == -ERANGE) {
-		img_set_damaged(res, "Invalid header magic");
+		IMG_DAMAGED(res, "Invalid header magic", "data_offset ", IMG_TDEC(data_offset),
+		            ": the dynamic header is past the end of the volume");
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
 	if (memcmp(dyn + D_COOKIE, "cxsparse", 8) != 0) {
-		img_set_damaged(res, "Invalid header magic");
+		IMG_DAMAGED(res, "Invalid header magic", "cookie \"", IMG_TBYTES(dyn + D_COOKIE, 8),
+		            "\" at ", IMG_TDEC(data_offset), ", not \"cxsparse\"");
 		return 0;
 	}
 
@@ -217,7 +225,7 @@ static int vhd_dynamic(const struct img_reader *r, const uint8_t *footer, struct
 
 	block_size = img_be32(dyn + D_BLOCK_SIZE);
 	if (block_size < 512 || (block_size & (block_size - 1)) != 0) {
-		img_set_damaged(res, "Invalid block size");
+		IMG_DAMAGED(res, "Invalid block size", "block_size ", IMG_TDEC(block_size));
 		return 0;
 	}
 	if (type != VHD_FIXED)
@@ -225,15 +233,19 @@ static int vhd_dynamic(const struct img_reader *r, const uint8_t *footer, struct
 
 	entries = img_be32(dyn + D_MAX_TABLE_ENTRIES);
 	if (total_sectors * 512 / block_size > 0xffffffffull) {
-		img_set_damaged(res, "Too many blocks");
+		IMG_DAMAGED(res, "Too many blocks", "size ", IMG_TDEC(total_sectors * 512),
+		            ", block_size ", IMG_TDEC(block_size));
 		return 0;
 	}
 	if ((uint64_t)entries * block_size < total_sectors * 512) {
-		img_set_damaged(res, "Page table too small");
+		IMG_DAMAGED(res, "Page table too small", "max_table_entries ", IMG_TDEC(entries),
+		            ", block_size ", IMG_TDEC(block_size), ", size ",
+		            IMG_TDEC(total_sectors * 512));
 		return 0;
 	}
 	if (entries > VHD_MAX_TABLE_ENTRIES) {
-		img_set_damaged(res, "Max Table Entries too large");
+		IMG_DAMAGED(res, "Max Table Entries too large", "max_table_entries ", IMG_TDEC(entries),
+		            ", at most ", IMG_TDEC(VHD_MAX_TABLE_ENTRIES));
 		return 0;
 	}
 	return vhd_check_bat(r, res, img_be64(dyn + D_TABLE_OFFSET), entries, block_size);
@@ -263,8 +275,10 @@ static int vpc_probe(const struct img_reader *r, const struct img_magic *hit, st
 	}
 	if (len)
 		memcpy(footer, p, len);
-	if (memcmp(footer + F_COOKIE, "conectix", 8) != 0)
+	if (memcmp(footer + F_COOKIE, "conectix", 8) != 0) {
+		IMG_REFUSE(r, res, "cookie \"", IMG_TBYTES(footer + F_COOKIE, 8), "\"");
 		return IMG_NOMATCH;
+	}
 
 	type = img_be32(footer + F_TYPE);
 	if (fixed) {
@@ -275,13 +289,19 @@ static int vpc_probe(const struct img_reader *r, const struct img_magic *hit, st
 			 * to a sector: with a partial last sector it finds none there
 			 */
 			if (r->size % 512)
-				img_set_damaged(res, "invalid VPC image");
+				IMG_DAMAGED(res, "invalid VPC image", "a footer at the end of a volume of ",
+				            IMG_TDEC(r->size), " bytes, not a multiple of 512");
 		}
 		else if (type == VHD_DYNAMIC || type == VHD_DIFF)
 			/* a footer without its head copy: the disk lost its first sector */
-			img_set_damaged(res, "invalid VPC image");
-		else
+			IMG_DAMAGED(res, "invalid VPC image", "disk_type ", IMG_TDEC(type),
+			            " (", type == VHD_DIFF ? "differencing" : "dynamic",
+			            ") in the footer, no copy at the start");
+		else {
+			IMG_REFUSE(r, res, "footer disk_type ", IMG_TDEC(type),
+			           " (a footer alone is a fixed disk, type 2)");
 			return IMG_NOMATCH;
+		}
 	}
 	if (!res->subformat)
 		res->subformat = type == VHD_DIFF ? "differencing" : "dynamic";
@@ -293,7 +313,9 @@ static int vpc_probe(const struct img_reader *r, const struct img_magic *hit, st
 		img_add_feature(res, IMG_FEAT_OTHER, 0, "temporary");
 
 	if (vhd_checksum(footer) != img_be32(footer + F_CHECKSUM))
-		img_set_damaged(res, "Incorrect header checksum");
+		IMG_DAMAGED(res, "Incorrect header checksum", "checksum ",
+		            IMG_THEX(img_be32(footer + F_CHECKSUM), 8), ", computed ",
+		            IMG_THEX(vhd_checksum(footer), 8));
 
 	total_sectors = (uint64_t)img_be16(footer + F_CYLS) * footer[F_HEADS] * footer[F_SECS];
 	if (vhd_use_current_size(footer + F_CREATOR_APP) || total_sectors == VHD_MAX_GEOMETRY)
@@ -301,7 +323,7 @@ static int vpc_probe(const struct img_reader *r, const struct img_magic *hit, st
 	res->has_virtual_size = true;
 	res->virtual_size = total_sectors * 512;
 	if (total_sectors > VHD_MAX_SECTORS) {
-		img_set_damaged(res, "File too large");
+		IMG_DAMAGED(res, "File too large", "size ", IMG_TDEC(total_sectors * 512));
 		return IMG_MATCH;
 	}
 

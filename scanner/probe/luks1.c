@@ -150,12 +150,20 @@ static bool ranges_overlap(uint64_t first1, uint64_t len1, uint64_t first2, uint
 	return !(last2 < first1 || last1 < first2);
 }
 
-/* qcrypto_block_luks_check_header() */
 const char *luks1_check(const uint8_t *hdr)
+{
+	unsigned slot;
+
+	return luks1_check_at(hdr, &slot);
+}
+
+/* qcrypto_block_luks_check_header() */
+const char *luks1_check_at(const uint8_t *hdr, unsigned *ret_slot)
 {
 	uint32_t key_bytes = img_be32(hdr + H_KEY_BYTES);
 	uint32_t payload = img_be32(hdr + LUKS1_PAYLOAD_OFFSET);
 
+	*ret_slot = LUKS1_NO_SLOT;
 	if (!memchr(hdr + H_CIPHER_NAME, 0, 32))
 		return "LUKS header cipher name is not NUL terminated";
 	if (!memchr(hdr + H_CIPHER_MODE, 0, 32))
@@ -171,6 +179,8 @@ const char *luks1_check(const uint8_t *hdr)
 		uint32_t active = img_be32(s1 + S_ACTIVE);
 		uint32_t start1 = img_be32(s1 + S_KEY_OFFSET);
 		uint32_t len1 = slot_len(key_bytes, img_be32(s1 + S_STRIPES));
+
+		*ret_slot = i;
 
 		if (img_be32(s1 + S_STRIPES) != LUKS_STRIPES)
 			return "Keyslot is corrupted (stripes != 4000)";
@@ -191,7 +201,43 @@ const char *luks1_check(const uint8_t *hdr)
 				return "Keyslots are overlapping in the header";
 		}
 	}
+	*ret_slot = LUKS1_NO_SLOT;
 	return NULL;
+}
+
+void luks1_trace_damaged(struct img_result *res, const uint8_t *hdr, const char *why, bool parse,
+                         unsigned slot)
+{
+	if (parse) {
+		/* luks1_check_at saw a NUL in each of the three */
+		const uint8_t *name = hdr + H_CIPHER_NAME, *mode = hdr + H_CIPHER_MODE;
+		const uint8_t *hash = hdr + H_HASH_SPEC;
+
+		IMG_DAMAGED(res, why, "cipher_name \"", IMG_TBYTES(name, img_strnlen(name, 32)),
+		            "\", cipher_mode \"", IMG_TBYTES(mode, img_strnlen(mode, 32)),
+		            "\", hash_spec \"", IMG_TBYTES(hash, img_strnlen(hash, 32)), "\", key_bytes ",
+		            IMG_TDEC(img_be32(hdr + H_KEY_BYTES)));
+	} else if (slot < LUKS1_NO_SLOT) {
+		const uint8_t *s = hdr + H_SLOTS + H_SLOT_SIZE * slot;
+
+		IMG_DAMAGED(res, why, "key slot ", IMG_TDEC(slot), ": active ",
+		            IMG_THEX(img_be32(s + S_ACTIVE), 8), ", iterations ",
+		            IMG_TDEC(img_be32(s + S_ITERS)), ", key_material_offset ",
+		            IMG_TDEC(img_be32(s + S_KEY_OFFSET)), ", stripes ",
+		            IMG_TDEC(img_be32(s + S_STRIPES)), "; payload_offset ",
+		            IMG_TDEC(img_be32(hdr + LUKS1_PAYLOAD_OFFSET)));
+	} else if (!memchr(hdr + H_CIPHER_NAME, 0, 32)) {
+		IMG_DAMAGED(res, why, "cipher_name \"", IMG_TBYTES(hdr + H_CIPHER_NAME, 32), "\"");
+	} else if (!memchr(hdr + H_CIPHER_MODE, 0, 32)) {
+		IMG_DAMAGED(res, why, "cipher_mode \"", IMG_TBYTES(hdr + H_CIPHER_MODE, 32), "\"");
+	} else if (!memchr(hdr + H_HASH_SPEC, 0, 32)) {
+		IMG_DAMAGED(res, why, "hash_spec \"", IMG_TBYTES(hdr + H_HASH_SPEC, 32), "\"");
+	} else if (img_be32(hdr + LUKS1_PAYLOAD_OFFSET) < LUKS_HEADER_SECTORS) {
+		IMG_DAMAGED(res, why, "payload_offset ",
+		            IMG_TDEC(img_be32(hdr + LUKS1_PAYLOAD_OFFSET)), " sectors, at least 8");
+	} else {
+		img_set_damaged(res, why); /* "LUKS key iteration count is zero" says it all */
+	}
 }
 
 void luks1_tree(struct img_spec *s, const uint8_t *hdr, const struct luks1_algs *a,

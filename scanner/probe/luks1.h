@@ -27,8 +27,22 @@ struct luks1_algs {
 
 /* qcrypto_block_luks_check_header(): NULL or qemu's error text (static) */
 const char *luks1_check(const uint8_t *hdr);
+/*
+ * The same; *ret_slot is the key slot (0..7) a key slot check refused, or
+ * LUKS1_NO_SLOT when the problem is elsewhere (or there is none).
+ */
+#define LUKS1_NO_SLOT 8u
+const char *luks1_check_at(const uint8_t *hdr, unsigned *ret_slot);
 /* qcrypto_block_luks_parse_header(): NULL or qemu's error text; call after luks1_check */
 const char *luks1_parse(const uint8_t *hdr, struct luks1_algs *a);
+/*
+ * Mark res damaged with why (from luks1_check_at, or luks1_parse when
+ * parse), the trace line naming the fields behind it: the key slot's, the
+ * cipher and hash strings (escaped), the payload offset.  For a traced
+ * result (res->tracing set); otherwise img_set_damaged does the same.
+ */
+void luks1_trace_damaged(struct img_result *res, const uint8_t *hdr, const char *why, bool parse,
+                         unsigned slot);
 /*
  * The members of qemu's QCryptoBlockInfoLUKS into the object open in s, in
  * the key order qemu-img 7.2 prints (QDict hash order, measured).  With

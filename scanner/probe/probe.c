@@ -161,11 +161,10 @@ bool img_has_feature(const struct img_result *res, const char *name)
 
 void img_set_damaged(struct img_result *res, const char *why)
 {
-	if (__builtin_expect(res->tracing != NULL, 0))
-		img_trace_join(res->tracing,
-		               (const char *const[]){ img_format_name(res->format), ": check failed: ", why,
-		                                      res->damaged ? " (an earlier one is reported)" : "",
-		                                      NULL });
+	if (__builtin_expect(res->tracing != NULL, 0)) {
+		img_trace_damaged(res, why, (const char *const[]){ NULL });
+		return;
+	}
 	if (!res->damaged)
 		res->damaged = why;
 }
@@ -375,7 +374,20 @@ static void tl_str(struct trace_line *t, const char *str)
 
 static void tl_u64(struct trace_line *t, uint64_t v)
 {
-	char d[21];
+	char d[IMG_TNUM_MAX];
+
+	tl_str(t, img_trace_dec(v, d));
+}
+
+const char *img_trace_esc(const void *bytes, size_t len, char *out, size_t outlen)
+{
+	img_trace_bytes(bytes, len, out, outlen);
+	return out;
+}
+
+const char *img_trace_dec(uint64_t v, char *buf)
+{
+	char d[IMG_TNUM_MAX];
 	size_t i = sizeof(d) - 1;
 
 	d[i] = '\0';
@@ -383,7 +395,50 @@ static void tl_u64(struct trace_line *t, uint64_t v)
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	tl_str(t, d + i);
+	memcpy(buf, d + i, sizeof(d) - i);
+	return buf;
+}
+
+const char *img_trace_hex(uint64_t v, unsigned digits, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned n = 1;
+
+	while (n < 16 && (v >> (4 * n)) != 0)
+		n++;
+	if (digits > 16)
+		digits = 16;
+	if (n < digits)
+		n = digits;
+	buf[0] = '0';
+	buf[1] = 'x';
+	for (unsigned i = 0; i < n; i++)
+		buf[2 + i] = hex[(v >> (4 * (n - 1 - i))) & 0xf];
+	buf[2 + n] = '\0';
+	return buf;
+}
+
+void img_trace_damaged(struct img_result *res, const char *why, const char *const *detail)
+{
+	if (res->tracing) {
+		struct trace_line t = { .n = 0 };
+
+		t.s[0] = '\0';
+		tl_str(&t, img_format_name(res->format));
+		tl_str(&t, ": check failed: ");
+		tl_str(&t, why);
+		if (detail[0]) {
+			tl_str(&t, " (");
+			for (; *detail; detail++)
+				tl_str(&t, *detail);
+			tl_str(&t, ")");
+		}
+		if (res->damaged)
+			tl_str(&t, " (an earlier one is reported)");
+		res->tracing->trace(res->tracing->trace_ctx, t.s);
+	}
+	if (!res->damaged)
+		res->damaged = why;
 }
 
 void img_trace_join(const struct img_reader *r, const char *const *parts)
@@ -453,6 +508,67 @@ static const struct img_magic *match_magic(const struct img_reader *r, const str
 }
 
 /*
+ * While a traced probe runs, its lines pass through here on their way to
+ * the caller's trace: did the probe say why it refused the volume itself
+ * (IMG_REFUSE)?  Then the probe loop does not add its generic line.
+ */
+struct refusal_watch {
+	const struct img_reader *r; /* the caller's reader and trace */
+	const char *name;
+	bool said;
+};
+
+static void watch_line(void *ctx, const char *line)
+{
+	struct refusal_watch *w = ctx;
+	size_t n = strlen(w->name);
+
+	if (strncmp(line, w->name, n) == 0 && strncmp(line + n, ": no match: ", 12) == 0)
+		w->said = true;
+	w->r->trace(w->r->trace_ctx, line);
+}
+
+/*
+ * A probe run with the trace on (kept out of probe_one, whose untraced path
+ * stays as short as without tracing): the probe's lines pass through
+ * watch_line, then the outcome.  -ERANGE is returned as is (probe_one makes
+ * it a no match).
+ */
+static __attribute__((noinline, cold)) int probe_traced(const struct img_reader *r,
+                                                        const struct img_format *f,
+                                                        const struct img_magic *hit,
+                                                        struct img_result *res)
+{
+	/* the same reader, its trace lines watched (a copy for this probe only) */
+	struct refusal_watch w = { .r = r, .name = f->name, .said = false };
+	struct img_reader tr = *r;
+	int rc;
+
+	tr.trace = watch_line;
+	tr.trace_ctx = &w;
+	res->tracing = &tr;
+	if (!hit)
+		IMG_TRACE(r, f->name, ": no magic to match: the probe reads the head");
+	rc = f->probe(&tr, hit, res);
+	res->tracing = NULL;
+	if (rc == -ERANGE)
+		IMG_TRACE(r, f->name, ": no match: a field points past the end of the volume");
+	else if (rc == IMG_MATCH && res->damaged)
+		IMG_TRACE(r, f->name, ": match, damaged: ", res->damaged);
+	else if (rc == IMG_MATCH)
+		IMG_TRACE(r, f->name, ": match");
+	else if (rc == IMG_NOMATCH && w.said)
+		; /* the probe named the field */
+	else if (rc == IMG_NOMATCH && hit)
+		IMG_TRACE(r, f->name, ": no match: the magic is there, the header is not this format's");
+	else if (rc == IMG_NOMATCH)
+		IMG_TRACE(r, f->name, ": no match");
+	else
+		IMG_TRACE(r, f->name, ": the read failed");
+	return rc;
+}
+
+/*
  * *ret_footer: the match came from a magic counted from the end of the
  * volume only (the format has no header at its start here).
  */
@@ -475,28 +591,12 @@ static int probe_one(const struct img_reader *r, const struct img_format *f, str
 			return IMG_NOMATCH;
 	}
 	img_result_init(res, f->id);
-	if (r->trace) {
-		res->tracing = r;
-		if (!hit)
-			IMG_TRACE(r, f->name, ": no magic to match: the probe reads the head");
-	}
-	rc = f->probe(r, hit, res);
-	res->tracing = NULL;
-	if (rc == -ERANGE) {
-		IMG_TRACE(r, f->name, ": no match: a field points past the end of the volume");
+	if (__builtin_expect(r->trace != NULL, 0))
+		rc = probe_traced(r, f, hit, res);
+	else
+		rc = f->probe(r, hit, res);
+	if (rc == -ERANGE)
 		rc = IMG_NOMATCH; /* a probe asked past the end: the volume is too small for it */
-	} else if (r->trace) {
-		if (rc == IMG_MATCH && res->damaged)
-			IMG_TRACE(r, f->name, ": match, damaged: ", res->damaged);
-		else if (rc == IMG_MATCH)
-			IMG_TRACE(r, f->name, ": match");
-		else if (rc == IMG_NOMATCH && hit)
-			IMG_TRACE(r, f->name, ": no match: the magic is there, the header is not this format's");
-		else if (rc == IMG_NOMATCH)
-			IMG_TRACE(r, f->name, ": no match");
-		else
-			IMG_TRACE(r, f->name, ": the read failed");
-	}
 	if (ret_footer && hit && hit->whence == IMG_FROM_END)
 		*ret_footer = true;
 	return rc;

@@ -88,6 +88,34 @@ void img_trace_join(const struct img_reader *r, const char *const *parts);
  * '"' and '\\' as \xHH; always NUL-terminated (truncated to fit)
  */
 void img_trace_bytes(const void *bytes, size_t len, char *out, size_t outlen);
+/* the same, returning out: a part of an IMG_TRACE line (IMG_TBYTES) */
+const char *img_trace_esc(const void *bytes, size_t len, char *out, size_t outlen);
+/* header bytes a trace line shows at most (each up to 4 characters escaped) */
+#define IMG_TBYTES_MAX 64
+#define IMG_TBYTES(p, len)                                                         \
+	img_trace_esc((p), (len), (char[4 * IMG_TBYTES_MAX + 1]){ 0 }, 4 * IMG_TBYTES_MAX + 1)
+
+/*
+ * A number as a part of a trace line, written into buf (IMG_TNUM_MAX bytes,
+ * the 20 digits of UINT64_MAX or "0x" and 16 hex digits, and the NUL);
+ * returns buf.  img_trace_hex writes at least digits hex digits (at most 16),
+ * more when v needs them.  Through IMG_TDEC(v) / IMG_THEX(v, digits) inside
+ * an IMG_TRACE, the text lives in a block of the traced branch only: off,
+ * nothing is formatted.
+ */
+#define IMG_TNUM_MAX 21
+const char *img_trace_dec(uint64_t v, char *buf);
+const char *img_trace_hex(uint64_t v, unsigned digits, char *buf);
+#define IMG_TDEC(v) img_trace_dec((uint64_t)(v), (char[IMG_TNUM_MAX]){ 0 })
+#define IMG_THEX(v, digits) img_trace_hex((uint64_t)(v), (digits), (char[IMG_TNUM_MAX]){ 0 })
+
+/*
+ * A probe's refusal after its magic matched, naming the field and its
+ * value: "qcow: no match: version 7 (qcow is version 1)".  The probe loop
+ * prints its generic line only for a probe that says nothing itself.
+ */
+#define IMG_REFUSE(r, res, ...)                                                    \
+	IMG_TRACE((r), img_format_name((res)->format), ": no match: ", __VA_ARGS__)
 
 /* 0 and *ret on success; -ERANGE when the range is not inside the volume. */
 int img_get(const struct img_reader *r, uint64_t off, size_t len, const uint8_t **ret);
@@ -392,6 +420,22 @@ struct img_feature *img_find_feature(struct img_result *res, enum img_feature_ki
 bool img_has_feature(const struct img_result *res, const char *name);
 /* Record the first problem only. */
 void img_set_damaged(struct img_result *res, const char *why);
+/*
+ * The same, the trace line naming the field and value the damaged text
+ * does not ("Unsupported cluster size (cluster_bits 5)"): the parts after
+ * why go into the trace only, never into res->damaged, which keeps qemu's
+ * words.  Off, it costs what img_set_damaged costs.
+ */
+void img_trace_damaged(struct img_result *res, const char *why, const char *const *detail);
+#define IMG_DAMAGED(res, why, ...)                                                 \
+	do {                                                                       \
+		struct img_result *dm_res_ = (res);                                \
+		if (__builtin_expect(dm_res_->tracing != NULL, 0))                 \
+			img_trace_damaged(dm_res_, (why),                          \
+			                  (const char *const[]){ __VA_ARGS__, NULL });  \
+		else if (!dm_res_->damaged)                                        \
+			dm_res_->damaged = (why);                                  \
+	} while (0)
 
 void img_spec_begin(struct img_result *res, const char *type);
 void img_spec_str(struct img_result *res, const char *key, const void *s, size_t len);

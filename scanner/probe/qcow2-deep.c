@@ -87,11 +87,14 @@ static void deep_luks(const struct img_reader *r, const struct qcow2_deep_in *in
 	const uint8_t *p;
 	size_t got = 0;
 	const char *why;
+	unsigned slot;
+	bool parse = false;
 	int rc;
 
 	/* qcow2_crypto_hdr_read_func: reads stay inside the extension's length */
 	if (in->crypto_length < LUKS1_HDR_SIZE) {
-		img_set_damaged(res, "Request for data outside of extension header");
+		IMG_DAMAGED(res, "Request for data outside of extension header", "crypto header length ",
+		            IMG_TDEC(in->crypto_length), ", a LUKS header is ", IMG_TDEC(LUKS1_HDR_SIZE));
 		return;
 	}
 	rc = img_get_upto(r, in->crypto_offset, LUKS1_HDR_SIZE, &p, &got);
@@ -104,18 +107,25 @@ static void deep_luks(const struct img_reader *r, const struct qcow2_deep_in *in
 	if (got)
 		memcpy(out->luks_hdr, p, got);
 	if (memcmp(out->luks_hdr, "LUKS\xba\xbe", 6) != 0) {
-		img_set_damaged(res, "Volume is not in LUKS format");
+		IMG_DAMAGED(res, "Volume is not in LUKS format", "\"", IMG_TBYTES(out->luks_hdr, 6),
+		            "\" at ", IMG_TDEC(in->crypto_offset));
 		return;
 	}
 	if (img_be16(out->luks_hdr + 6) != 1) {
-		img_set_damaged(res, "Unsupported LUKS version");
+		IMG_DAMAGED(res, "Unsupported LUKS version", "version ",
+		            IMG_TDEC(img_be16(out->luks_hdr + 6)), ", only 1");
 		return;
 	}
-	why = luks1_check(out->luks_hdr);
-	if (!why)
+	why = luks1_check_at(out->luks_hdr, &slot);
+	if (!why) {
 		why = luks1_parse(out->luks_hdr, &out->luks_algs);
+		parse = true;
+	}
 	if (why) {
-		img_set_damaged(res, why);
+		if (__builtin_expect(res->tracing != NULL, 0))
+			luks1_trace_damaged(res, out->luks_hdr, why, parse, slot);
+		else
+			img_set_damaged(res, why);
 		return;
 	}
 	out->luks_ok = true;
@@ -142,7 +152,9 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 	if (in->nb_snapshots == 0)
 		return true;
 	if (in->snapshots_offset >= r->size) {
-		img_set_damaged(res, "Snapshot table outside the image");
+		IMG_DAMAGED(res, "Snapshot table outside the image", "snapshots_offset ",
+		            IMG_TDEC(in->snapshots_offset), ", the volume is ", IMG_TDEC(r->size),
+		            " bytes");
 		return false;
 	}
 	/* no entry can end past this: 64 MiB of table plus the 7-byte alignments */
@@ -167,7 +179,9 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 		vm_state32 = img_be32(h + 32);
 		extra_size = img_be32(h + 36);
 		if (extra_size > SN_MAX_EXTRA) {
-			img_set_damaged(res, "Too much extra metadata in snapshot table entry");
+			IMG_DAMAGED(res, "Too much extra metadata in snapshot table entry", "snapshot ",
+			            IMG_TDEC(i), " at ", IMG_TDEC(off), ": extra_data_size ",
+			            IMG_TDEC(extra_size), ", at most ", IMG_TDEC(SN_MAX_EXTRA));
 			goto fail;
 		}
 		ext_len = extra_size < SN_EXTRA_KNOWN ? extra_size : SN_EXTRA_KNOWN;
@@ -180,7 +194,9 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 		}
 		table_len += SN_HDR + (uint64_t)extra_size + id_size + name_size;
 		if (table_len > SN_MAX_TABLE) {
-			img_set_damaged(res, "Snapshot table is too big");
+			IMG_DAMAGED(res, "Snapshot table is too big", "snapshot ", IMG_TDEC(i),
+			            ": the table reaches ", IMG_TDEC(table_len), " bytes, at most ",
+			            IMG_TDEC(SN_MAX_TABLE));
 			goto fail;
 		}
 		off += SN_HDR + (uint64_t)extra_size;
@@ -233,7 +249,8 @@ static bool deep_snapshots(const struct img_reader *r, const struct qcow2_deep_i
 
 read_fail:
 	if (rc == -ERANGE)
-		img_set_damaged(res, "Snapshot table outside the image");
+		IMG_DAMAGED(res, "Snapshot table outside the image", "an entry at ", IMG_TDEC(off),
+		            " crosses the end of the volume (", IMG_TDEC(r->size), " bytes)");
 	else
 		deep_incomplete(res, "snapshots: the table exceeds the read budget");
 fail:
@@ -276,7 +293,9 @@ static bool deep_bitmaps(const struct img_reader *r, const struct qcow2_deep_in 
 		return false;
 	}
 	if (!img_in_bounds(in->bm_dir_offset, size, r->size)) {
-		img_set_damaged(res, "Bitmap directory outside the image");
+		IMG_DAMAGED(res, "Bitmap directory outside the image", "bitmap_directory_offset ",
+		            IMG_TDEC(in->bm_dir_offset), ", size ", IMG_TDEC(size), ", the volume is ",
+		            IMG_TDEC(r->size), " bytes");
 		return false;
 	}
 	if (size > IMG_READ_MAX) {
@@ -298,7 +317,8 @@ static bool deep_bitmaps(const struct img_reader *r, const struct qcow2_deep_in 
 		if (size - pos < BM_ENTRY_HDR)
 			goto broken;
 		if (++n > in->nb_bitmaps) {
-			img_set_damaged(res, "More bitmaps found than specified in header extension");
+			IMG_DAMAGED(res, "More bitmaps found than specified in header extension",
+			            "nb_bitmaps ", IMG_TDEC(in->nb_bitmaps));
 			return false;
 		}
 		table_off = img_be64(e);
@@ -312,7 +332,8 @@ static bool deep_bitmaps(const struct img_reader *r, const struct qcow2_deep_in 
 		if (esize > size - pos)
 			goto broken;
 		if (extra != 0) {
-			img_set_damaged(res, "Bitmap extra data is not supported");
+			IMG_DAMAGED(res, "Bitmap extra data is not supported", "bitmap ", IMG_TDEC(n - 1),
+			            ": extra_data_size ", IMG_TDEC(extra));
 			return false;
 		}
 		phys = (uint64_t)table_size * in->cluster_size;
@@ -321,19 +342,26 @@ static bool deep_bitmaps(const struct img_reader *r, const struct qcow2_deep_in 
 		    gran < BM_MIN_GRAN_BITS || (flags & BM_RESERVED_FLAGS) ||
 		    name_size > BM_MAX_NAME || type != BM_TYPE_DIRTY || phys > BM_MAX_PHYS_SIZE ||
 		    (!(flags & BM_FLAG_IN_USE) && in->virtual_size > ((phys * 8) << gran))) {
-			img_set_damaged(res, "Bitmap doesn't satisfy the constraints");
+			IMG_DAMAGED(res, "Bitmap doesn't satisfy the constraints", "bitmap ",
+			            IMG_TDEC(n - 1), ": bitmap_table_offset ", IMG_TDEC(table_off),
+			            ", bitmap_table_size ", IMG_TDEC(table_size), ", flags ",
+			            IMG_THEX(flags, 8), ", type ", IMG_TDEC(type), ", granularity_bits ",
+			            IMG_TDEC(gran), ", name_size ", IMG_TDEC(name_size));
 			return false;
 		}
 		/* load_bitmap_data(), for bitmaps that are not in use */
 		if (!(flags & BM_FLAG_IN_USE) &&
 		    bm_table_needed(in->virtual_size, gran, in->cluster_size) != table_size) {
-			img_set_damaged(res, "Could not read bitmap from image");
+			IMG_DAMAGED(res, "Could not read bitmap from image", "bitmap ", IMG_TDEC(n - 1),
+			            ": bitmap_table_size ", IMG_TDEC(table_size), ", the virtual size needs ",
+			            IMG_TDEC(bm_table_needed(in->virtual_size, gran, in->cluster_size)));
 			return false;
 		}
 		pos += esize;
 	}
 	if (n != in->nb_bitmaps) {
-		img_set_damaged(res, "Less bitmaps found than specified in header extension");
+		IMG_DAMAGED(res, "Less bitmaps found than specified in header extension", "nb_bitmaps ",
+		            IMG_TDEC(in->nb_bitmaps), ", the directory holds ", IMG_TDEC(n));
 		return false;
 	}
 	out->bm_dir = dir;
@@ -341,7 +369,8 @@ static bool deep_bitmaps(const struct img_reader *r, const struct qcow2_deep_in 
 	out->bm_ok = true;
 	return true;
 broken:
-	img_set_damaged(res, "Broken bitmap directory");
+	IMG_DAMAGED(res, "Broken bitmap directory", "an entry at ", IMG_TDEC(pos), " of ",
+	            IMG_TDEC(size), " bytes crosses the end of the directory");
 	return false;
 }
 

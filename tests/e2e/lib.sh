@@ -64,7 +64,14 @@ e2e_init()
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/imgscan-e2e.XXXXXX") || {
+	e2e_tmpdir imgscan-e2e
+}
+
+# e2e_tmpdir PREFIX : the scratch dir $E2E_TMP, removed (with $E2E_CLEANUP
+# run first) by the trap installed here, whatever ends the test
+e2e_tmpdir()
+{
+	E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || {
 		echo "not ok - mktemp -d failed"
 		echo "0 passed, 1 failed"
 		exit 1

@@ -4,9 +4,12 @@
 # --monitor with the real systemd-udevd and a loop device: a qcow2 image
 # written onto the device (udevd's inotify watch turns the close after the
 # write into a "change" event) is reported within a second as one JSON line
-# with the image facts; an ext4 written onto it is "skipped" (the guards of
-# the udev rule); detaching the device gives a change line "empty device"; SIGTERM and
-# SIGINT end the monitor with exit status 0.  A device-mapper device made
+# with the image facts, its "image" the very object `imgscan -J DEVICE`
+# prints (key order included), the DEL and C1 of its backing file name
+# escaped as \u007f and \u0085 as -J writes them; an ext4 written onto it
+# is "skipped" (the guards of the udev rule); detaching the device gives a
+# change line "empty device"; SIGTERM and SIGINT end the monitor with exit
+# status 0.  A device-mapper device made
 # over the loop device and removed (dmsetup) gives a "remove" line.
 #
 # Needs root, losetup, qemu-img, jq and udevadm.  When no udevd runs, one
@@ -48,7 +51,9 @@ timeout 10 udevadm control --ping >/dev/null 2>&1 || e2e_skip "systemd-udevd doe
 truncate -s 32M "$T/disk.raw"
 LOOP=$(losetup -f --show "$T/disk.raw") || e2e_skip "no free loop device"
 timeout 30 udevadm settle --timeout=20 2>/dev/null
-qemu-img create -q -f qcow2 "$T/img.qcow2" 20M
+# a backing file name with DEL and a C1 control (U+0085): never opened (-u)
+BACKING=$(printf 'base\177\302\205.qcow2')
+qemu-img create -q -f qcow2 -u -b "$BACKING" -F qcow2 "$T/img.qcow2" 20M
 
 # start_monitor FILE : imgscan --monitor in the background, output to FILE
 start_monitor()
@@ -94,6 +99,28 @@ e2e_check "event: virtual-size" "$(jq -r '.image["virtual-size"]' "$T/line.json"
 	"$(jq -r '.["virtual-size"]' "$T/q.json")"
 e2e_check "event: devnum" "$(jq -r .devnum "$T/line.json")" \
 	"$(printf '%d:%d' "0x$(stat -c %t "$LOOP")" "0x$(stat -c %T "$LOOP")")" stat
+# the event's "image" is the object -J prints for the device (-J now, before
+# the ext4 below replaces the image), compared member by member and in order
+"$IMGSCAN" -J "$LOOP" >"$T/j.json" 2>"$T/j.err"
+jq -c '.images[0]' "$T/j.json" >"$T/j.obj" 2>/dev/null
+jq -c '.image' "$T/line.json" >"$T/ev.obj" 2>/dev/null
+if [ -s "$T/j.obj" ] && cmp -s "$T/j.obj" "$T/ev.obj"; then
+	e2e_ok "event: image is the object -J $LOOP prints ($(wc -c <"$T/j.obj") bytes)"
+else
+	e2e_notok "event: image differs from the object -J $LOOP prints"
+	diff "$T/j.obj" "$T/ev.obj" | head -n 20 >&2
+	head -n 5 "$T/j.err" >&2
+fi
+e2e_check "event: backing-filename, read back" \
+	"$(jq -r '.image["backing-filename"]' "$T/line.json")" "$BACKING" qemu-img
+# the JSON text itself: no raw DEL or C1 byte, the escapes -J writes
+raw_ctl=$(LC_ALL=C grep -c "$(printf '\177')\\|$(printf '\302\205')" "$T/mon1")
+e2e_check "no raw DEL or C1 byte in the monitor's lines" "$raw_ctl" 0 expected
+# (the event's line as imgscan wrote it, not as jq rewrote it: once; -J: once)
+grep -F "\"devname\":\"$LOOP\"" "$T/mon1" | grep -F '"format":"qcow2"' | tail -n 1 >"$T/line.raw"
+e2e_check "the monitor line escapes them as -J does" \
+	"$(grep -c 'base\\u007f\\u0085\.qcow2' "$T/line.raw") $(grep -c 'base\\u007f\\u0085\.qcow2' "$T/j.json")" \
+	"1 1" expected
 bad=$(grep -cv '^{.*}$' "$T/mon1")
 e2e_check "every line is one JSON object" "$bad" 0 expected
 jq -e . "$T/mon1" >/dev/null 2>&1

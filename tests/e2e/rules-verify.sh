@@ -42,15 +42,7 @@ command -v awk >/dev/null 2>&1 || e2e_skip "awk not installed"
 	echo "0 passed, 1 failed"
 	exit 1
 }
-E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/imgscan-rules.XXXXXX") || {
-	echo "not ok - mktemp -d failed"
-	echo "0 passed, 1 failed"
-	exit 1
-}
-trap 'e2e_cleanup' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+e2e_tmpdir imgscan-rules
 
 T=$E2E_TMP
 # the installed form of the rule (make install replaces @bindir@)

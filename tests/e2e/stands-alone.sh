@@ -29,15 +29,7 @@
 # shellcheck disable=SC1091
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
-E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/imgscan-e2e.XXXXXX") || {
-	echo "not ok - mktemp -d failed"
-	echo "0 passed, 1 failed"
-	exit 1
-}
-trap 'e2e_cleanup' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+e2e_tmpdir imgscan-e2e
 
 src=${top_srcdir:-.}
 

@@ -10,10 +10,12 @@
  *   - as the LAST bytes of a larger sparse volume (zeros before it), so the
  *     tail formats (fixed vpc footer, dmg koly) are fuzzed too;
  * each with and without IMG_PROBE_DEEP.  Every result is then rendered by
- * img_out_udev, img_out_export and img_out_json into a memory stream, and
- * its header strings as Prometheus label values (img_prom_label, what the
- * command's --prometheus writer puts them through) into a sample line;
- * the udev, export and Prometheus grammars are checked (docs/security.md,
+ * img_out_udev, img_out_export and img_out_json into a memory stream (the
+ * JSON object also on one line, as --monitor prints it), and its header
+ * strings as Prometheus label values (img_prom_label, what the command's
+ * --prometheus writer puts them through) into a sample line; the udev,
+ * export and Prometheus grammars and the JSON texts' lack of raw control
+ * characters are checked (docs/security.md,
  * rule 4): a violation aborts, so the fuzzer reports it like a crash.
  *
  * Built with -fsanitize=fuzzer (and -DFUZZING_ENGINE) it is a libFuzzer
@@ -30,7 +32,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dl/dl-jsonc.h"
 #include "io/source.h"
+#include "output/out-json.h"
 #include "output/output.h"
 #include "probe/probe.h"
 
@@ -242,11 +246,28 @@ static void check_prom(const char *out, size_t len)
 	}
 }
 
+/*
+ * JSON text: no raw control character (C0, DEL, C1) but the pretty
+ * printer's newlines, and none at all in a one-line text (--monitor).
+ */
+static void check_json(const char *what, const char *out, size_t len, bool one_line)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)out[i];
+
+		if ((c < 0x20 && (c != '\n' || one_line)) || c == 0x7f ||
+		    (c == 0xc2 && i + 1 < len && (unsigned char)out[i + 1] >= 0x80 &&
+		     (unsigned char)out[i + 1] <= 0x9f))
+			check_fail(what, out, len);
+	}
+}
+
 static void render(const struct img_result *res, uint64_t size, const uint8_t *head, size_t headlen)
 {
 	static struct img_scan scan;
 	const struct img_scan *sp = &scan;
 	struct img_policy pol;
+	json_object *obj;
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *f;
@@ -291,6 +312,18 @@ static void render(const struct img_result *res, uint64_t size, const uint8_t *h
 		abort();
 	img_out_json(f, &sp, 1);
 	fclose(f);
+	check_json("json", buf, blen, false);
+	free(buf);
+
+	/* the object as --monitor embeds it, on one line */
+	obj = img_json_item_object(&scan);
+	if (!obj)
+		abort();
+	buf = img_json_object_text(obj, false, "", &blen);
+	if (!buf)
+		abort();
+	check_json("json one line", buf, blen, true);
+	sym_json_object_put(obj);
 	free(buf);
 
 	/* the header strings as the --prometheus writer labels them */

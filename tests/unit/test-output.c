@@ -19,10 +19,31 @@
 #include <blkid/blkid.h>
 #include <json-c/json.h>
 
+#include "dl/dl-jsonc.h"
+#include "output/out-json.h"
 #include "output/output.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
+
+/*
+ * malloc, wrapped (-Wl,--wrap=malloc in tests/Makefile-tests.am), so that a
+ * test can make every allocation above malloc_fail_over bytes fail (0: none
+ * fails); malloc_failed counts the refusals.
+ */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+static size_t malloc_fail_over;
+static unsigned malloc_failed;
+
+void *__wrap_malloc(size_t size)
+{
+	if (malloc_fail_over && size > malloc_fail_over) {
+		malloc_failed++;
+		return NULL;
+	}
+	return __real_malloc(size);
+}
 
 struct mem {
 	char *buf;
@@ -1156,6 +1177,219 @@ static void test_json_spec_hostile(void **state)
 	free(res);
 }
 
+/* ---- the object of one scan (out-json.h) ------------------------------------ */
+
+/*
+ * What the outputs print for a json-c text, written apart from out-json.c:
+ * each line after prefix, its leading spaces doubled when pretty; DEL and
+ * the C1 controls as \u007f, \u0080..\u009f; no newline after the last line.
+ */
+static char *expect_text(const char *text, bool pretty, const char *prefix)
+{
+	size_t tl = strlen(text), o = 0, lines = 1;
+	char *out;
+
+	for (size_t i = 0; i < tl; i++)
+		lines += text[i] == '\n';
+	out = malloc(lines * strlen(prefix) + 6 * tl + 1);
+	assert_non_null(out);
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p), i = 0;
+
+		o += (size_t)sprintf(out + o, "%s", prefix);
+		for (; pretty && i < len && p[i] == ' '; i++)
+			o += (size_t)sprintf(out + o, "  ");
+		for (; i < len; i++) {
+			const unsigned char c = (unsigned char)p[i];
+
+			if (c == 0x7f)
+				o += (size_t)sprintf(out + o, "\\u007f");
+			else if (c == 0xc2 && i + 1 < len && (unsigned char)p[i + 1] >= 0x80 &&
+			         (unsigned char)p[i + 1] <= 0x9f)
+				o += (size_t)sprintf(out + o, "\\u00%02x", (unsigned char)p[++i]);
+			else
+				out[o++] = (char)c;
+		}
+		p += len;
+		if (eol && *++p)
+			out[o++] = '\n';
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* no raw control character but the pretty-printer's newlines */
+static void assert_no_raw_control(const char *text, bool newlines)
+{
+	for (const char *p = text; *p; p++) {
+		assert_true((newlines && *p == '\n') || ((unsigned char)*p >= 0x20 && *p != 0x7f));
+		assert_false(is_c1(p));
+	}
+}
+
+/*
+ * The object img_json_item_object builds is the one every JSON output
+ * prints: --json's item (img_out_json_item) is its pretty text; the
+ * library's text (img_json_item_text) is that item without the document's
+ * indentation; and what --monitor embeds is what it once got by parsing
+ * the item back (json_tokener_parse), member for member and byte for byte.
+ */
+static void check_object_is_item(const struct img_scan *s, const char *must_contain)
+{
+	const int pretty = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                   JSON_C_TO_STRING_NOSLASHESCAPE;
+	const int plain = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	struct mem m;
+	json_object *o, *parsed;
+	char *item, *want, *lib, *line, *unindented;
+	size_t len = 0, j = 0;
+
+	img_out_json_item(mem_open(&m), s, true);
+	item = mem_close(&m, NULL);
+	assert_true(item[0] == '\n');
+	assert_no_raw_control(item, true);
+	if (!strstr(item, must_contain))
+		print_error("no %s in:\n%s\n", must_contain, item);
+	assert_non_null(strstr(item, must_contain));
+
+	o = img_json_item_object(s);
+	assert_non_null(o);
+	/* --json: the object's pretty text, each line after 8 spaces, indentation doubled */
+	want = expect_text(json_object_to_json_string_ext(o, pretty), true, "        ");
+	assert_string_equal(item + 1, want);
+	free(want);
+
+	/* --monitor: the object equals the item parsed back, as the monitor used to embed it */
+	parsed = json_tokener_parse(item);
+	assert_non_null(parsed);
+	assert_true(json_object_equal(parsed, o));
+	want = strdup(json_object_to_json_string_ext(parsed, plain));
+	assert_non_null(want);
+	assert_string_equal(json_object_to_json_string_ext(o, plain), want);
+	free(want);
+	json_object_put(parsed);
+
+	/* the one-line text --monitor prints: the same, DEL and C1 escaped */
+	line = img_json_object_text(o, false, "", &len);
+	assert_non_null(line);
+	assert_int_equal(len, strlen(line));
+	assert_no_raw_control(line, false);
+	want = expect_text(json_object_to_json_string_ext(o, plain), false, "");
+	assert_string_equal(line, want);
+	free(want);
+	free(line);
+
+	/* the library: the item without the document's 8 spaces of indentation */
+	assert_int_equal(img_json_item_text(s, &lib), 0);
+	unindented = malloc(strlen(item) + 1);
+	assert_non_null(unindented);
+	for (const char *p = item + 1; *p;) {
+		assert_memory_equal(p, "        ", 8);
+		p += 8;
+		while (*p && *p != '\n')
+			unindented[j++] = *p++;
+		if (*p)
+			unindented[j++] = *p++;
+	}
+	unindented[j] = 0;
+	assert_string_equal(lib, unindented);
+	free(unindented);
+	free(lib);
+
+	json_object_put(o);
+	free(item);
+}
+
+static void test_json_object_is_item(void **state)
+{
+	struct img_result *res = full_result();
+	struct img_result *raw = t_result_new();
+	struct img_scan s;
+
+	(void)state;
+	assert_int_equal(dlopen_jsonc(NULL), 0);
+
+	/* an image whose backing file holds C0, DEL, C1, a NUL and invalid UTF-8 */
+	img_bytes_set(&res->backing_file, "base\x1b[31m\x7f\xc2\x85\n\0x\xff", 16);
+	img_bytes_set(&res->backing_format, "qcow2\xc2\x9b", 7);
+	res->virtual_size = UINT64_MAX; /* past int64: the parse must keep it unsigned */
+	scan_init(&s, "/dev/vg/lv\x7f", res);
+	s.have_stats = true;
+	s.stats.reads = 3;
+	check_object_is_item(&s, "\"backing-filename\": "
+	                         "\"base\\u001b[31m\\u007f\\u0085\\n\\u0000x\xef\xbf\xbd\"");
+
+	/* an error target */
+	scan_init(&s, "/dev/nope\x01", NULL);
+	s.error = -EACCES;
+	s.error_op = "open";
+	check_object_is_item(&s, "\"error\": \"Permission denied\"");
+	s.error_text = "refused: \x7f";
+	check_object_is_item(&s, "\"error\": \"refused: \\u007f\"");
+
+	/* a raw volume with content */
+	img_result_init(raw, IMG_FMT_RAW);
+	scan_init(&s, "/dev/sdb", raw);
+	s.size = 1048577;
+	s.offset = 4096;
+	s.content.present = true;
+	strcpy(s.content.type, "ext4");
+	strcpy(s.content.usage, "filesystem");
+	strcpy(s.content.label, "lab\x7f\xc2\x9b\t");
+	strcpy(s.content.uuid, "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+	check_object_is_item(&s, "\"label\": \"lab\\u007f\\u009b\\t\"");
+
+	free(res);
+	free(raw);
+}
+
+/*
+ * When memory runs out for the text of an item, --json writes it piece by
+ * piece: the same bytes.  The texts that must be whole fail instead.
+ */
+static void test_json_item_out_of_memory(void **state)
+{
+	struct img_result *res = full_result();
+	struct img_scan s;
+	struct mem m;
+	json_object *o;
+	char *want, *got, *lib = (char *)"unset";
+
+	(void)state;
+	img_bytes_set(&res->backing_file, "b\x7f\xc2\x85\n", 5);
+	scan_init(&s, "/dev/vg/lv", res);
+	img_out_json_item(mem_open(&m), &s, false);
+	want = mem_close(&m, NULL);
+	assert_true(strlen(want) > 1000);
+
+	/* the jstr copies of hostile names (3 bytes a byte) still fit */
+	malloc_fail_over = 256;
+	malloc_failed = 0;
+	img_out_json_item(mem_open(&m), &s, false);
+	assert_int_equal(malloc_failed, 1); /* the item's buffer, nothing else */
+	malloc_fail_over = 0;
+	got = mem_close(&m, NULL);
+	assert_string_equal(got, want);
+	assert_non_null(strstr(got, "\"backing-filename\": \"b\\u007f\\u0085\\n\""));
+	free(got);
+	free(want);
+
+	malloc_fail_over = 256;
+	assert_int_equal(img_json_item_text(&s, &lib), -ENOMEM);
+	assert_null(lib);
+	o = img_json_item_object(&s);
+	malloc_fail_over = 0;
+	assert_non_null(o);
+	malloc_fail_over = 256;
+	malloc_failed = 0;
+	assert_null(img_json_object_text(o, false, "", NULL));
+	assert_int_equal(malloc_failed, 1);
+	malloc_fail_over = 0;
+	json_object_put(o);
+	free(res);
+}
+
 /* ---- --prometheus --------------------------------------------------------- */
 
 struct prom_case {
@@ -1490,6 +1724,8 @@ int main(void)
 		cmocka_unit_test(test_json_utf8_as_qemu),
 		cmocka_unit_test(test_json_hostile),
 		cmocka_unit_test(test_json_spec_hostile),
+		cmocka_unit_test(test_json_object_is_item),
+		cmocka_unit_test(test_json_item_out_of_memory),
 		cmocka_unit_test(test_prom_label_golden),
 		cmocka_unit_test(test_prom_label_limits),
 	};

@@ -322,7 +322,9 @@ static void test_trace(void **state)
 	assert_ptr_equal(plain->damaged, res->damaged);
 	assert_null(res->tracing); /* no pointer to the reader is left behind */
 	assert_non_null(strstr(log->text, "qcow2: magic \"QFI\\xfb\" at offset 0: found\n"));
-	assert_non_null(strstr(log->text, "qcow2: check failed: Unsupported cluster size\n"));
+	/* the field and its value in the trace, qemu's words alone in res->damaged */
+	assert_non_null(
+	        strstr(log->text, "qcow2: check failed: Unsupported cluster size (cluster_bits 5, 9..21)\n"));
 	assert_non_null(strstr(log->text, "qcow2: match, damaged: Unsupported cluster size\n"));
 	assert_non_null(strstr(log->text, "vpc: magic \"conectix\" at end - 512: not there\n"));
 	assert_non_null(strstr(log->text, "result: qcow2 (damaged)\n"));
@@ -345,6 +347,99 @@ static void test_trace(void **state)
 	free(log);
 	free(res);
 	free(plain);
+}
+
+/* probe b (len bytes) with a trace; the lines in log */
+static void trace_probe(uint8_t *b, size_t len, struct trace_log *log, struct img_result *res)
+{
+	struct t_sparse sp;
+	struct img_reader r;
+
+	memset(log, 0, sizeof(*log));
+	t_sparse_reader(&sp, b, len, NULL, 0, len, &r);
+	r.trace = collect;
+	r.trace_ctx = log;
+	assert_int_equal(img_probe(&r, res), 0);
+	t_sparse_free(&sp);
+}
+
+static void test_trace_refusal(void **state)
+{
+	struct img_result *res = t_result_new();
+	struct trace_log *log = calloc(1, sizeof(*log));
+	uint8_t *b = calloc(1, 1 << 20);
+
+	(void)state;
+	assert_non_null(log);
+	assert_non_null(b);
+
+	/* qcow2 header, version 7: qcow refuses it by name, qcow2 calls it damaged */
+	put_qcow2_v3(b);
+	t_put_be32(b + 4, 7);
+	trace_probe(b, 1 << 20, log, res);
+	assert_int_equal(res->format, IMG_FMT_QCOW2);
+	assert_string_equal(res->damaged, "Unsupported qcow2 version");
+	assert_non_null(strstr(log->text, "qcow: no match: version 7 (qcow is version 1; 2 and 3 are qcow2)\n"));
+	assert_non_null(strstr(log->text, "qcow2: check failed: Unsupported qcow2 version (version 7, 2 or 3)\n"));
+	/* the probe said why: no generic line beside it */
+	assert_null(strstr(log->text, "the magic is there"));
+
+	/* version 1: qcow2 refuses it, naming the field */
+	put_qcow2_v3(b);
+	t_put_be32(b + 4, 1);
+	trace_probe(b, 1 << 20, log, res);
+	assert_non_null(strstr(log->text, "qcow2: no match: version 1 (qcow2 is version 2 or 3; 1 is qcow)\n"));
+	assert_null(strstr(log->text, "the magic is there"));
+
+	/*
+	 * a bochs header whose type field is hostile: a newline, a quote and a
+	 * backslash reach the trace as \xHH, never raw
+	 */
+	memset(b, 0, 4096);
+	memcpy(b, "Bochs Virtual HD Image", 23);
+	memcpy(b + 32, "Redo\nlog\"\\\x7f", 11);
+	memcpy(b + 48, "Growing", 8);
+	t_put_le32(b + 64, 0x00020000);
+	trace_probe(b, 1 << 20, log, res);
+	assert_int_equal(res->format, IMG_FMT_RAW);
+	assert_non_null(strstr(log->text, "bochs: no match: type \"Redo\\x0alog\\x22\\x5c\\x7f\\x00\\x00\\x00\\x00\\x00\" (\"Redolog\")\n"));
+	/* version */
+	memcpy(b + 32, "Redolog", 8);
+	t_put_le32(b + 64, 0x00030000);
+	trace_probe(b, 1 << 20, log, res);
+	assert_non_null(strstr(log->text, "bochs: no match: version 0x00030000 (0x00010000 or 0x00020000)\n"));
+
+	free(b);
+	free(log);
+	free(res);
+}
+
+/* the numbers of a trace line: bounded, no allocation, every value of 64 bits */
+static void test_trace_numbers(void **state)
+{
+	char buf[IMG_TNUM_MAX];
+
+	(void)state;
+	assert_string_equal(img_trace_dec(0, buf), "0");
+	assert_string_equal(img_trace_dec(7, buf), "7");
+	assert_string_equal(img_trace_dec(1000000, buf), "1000000");
+	assert_string_equal(img_trace_dec(UINT64_MAX, buf), "18446744073709551615");
+	assert_int_equal(strlen(buf) + 1, IMG_TNUM_MAX); /* the longest fills the buffer */
+	assert_string_equal(img_trace_hex(0, 1, buf), "0x0");
+	assert_string_equal(img_trace_hex(0, 0, buf), "0x0");
+	assert_string_equal(img_trace_hex(0x20000, 8, buf), "0x00020000");
+	assert_string_equal(img_trace_hex(0xbeda107f, 2, buf), "0xbeda107f"); /* more when needed */
+	assert_string_equal(img_trace_hex(UINT64_MAX, 1, buf), "0xffffffffffffffff");
+	assert_string_equal(img_trace_hex(5, 40, buf), "0x0000000000000005"); /* at most 16 digits */
+	assert_int_equal(strlen(buf) + 1, 2 + 16 + 1);
+	/* through the macros: each use has its own buffer */
+	{
+		const char *a = IMG_TDEC(12), *h = IMG_THEX(255, 4);
+
+		assert_string_equal(a, "12");
+		assert_string_equal(h, "0x00ff");
+	}
+	assert_string_equal(IMG_TBYTES("a\nb", 3), "a\\x0ab");
 }
 
 static void test_trace_bytes(void **state)
@@ -520,6 +615,8 @@ int main(void)
 		cmocka_unit_test(test_registry_invariants),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_trace_bytes),
+		cmocka_unit_test(test_trace_refusal),
+		cmocka_unit_test(test_trace_numbers),
 		cmocka_unit_test(test_udf_polyglot),
 		cmocka_unit_test(test_reader_bounds),
 		cmocka_unit_test(test_reader_cap),
