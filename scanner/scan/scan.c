@@ -26,8 +26,6 @@
 #include "scan/scan.h"
 #include "text/encode.h"
 
-/* a path escaped by img_esc_dup for stderr, or a fixed text */
-#define ESC_SHOWN(e) ((e) ? (e) : "(out of memory)")
 
 /* ---- errors: what failed, why, and what to do -------------------------------- */
 
@@ -93,29 +91,6 @@ int img_scan_error_format(char *buf, size_t len, const char *who, const char *op
 	return snprintf(buf, len, "%s: cannot %s: %s%s%s%s%s%s", who, op, text ? text : error_text(err),
 	                detail ? " " : "", detail ? detail : "", hint ? " (" : "", hint ? hint : "",
 	                hint ? ")" : "");
-}
-
-void img_scan_report_error(const struct img_scan *s)
-{
-	char *path = img_esc_dup(s->path);
-	/* a device not opened by design says so instead of an errno's hint */
-	bool skipped = s->error_text && s->error != -ETIMEDOUT;
-	char small[512], *msg = small;
-	int n = img_scan_error_format(small, sizeof(small), ESC_SHOWN(path), s->error_op, s->error,
-	                              s->error_text, NULL, skipped);
-
-	if (n >= (int)sizeof(small)) {
-		msg = malloc((size_t)n + 1);
-		if (msg)
-			img_scan_error_format(msg, (size_t)n + 1, ESC_SHOWN(path), s->error_op, s->error,
-			                      s->error_text, NULL, skipped);
-		else
-			msg = small; /* truncated */
-	}
-	fprintf(stderr, "imgscan: %s\n", msg);
-	if (msg != small)
-		free(msg);
-	free(path);
 }
 
 /* a target the engine may not open: s says why */
@@ -204,9 +179,6 @@ static struct img_source *scan_open(const struct img_target *t, const struct img
 	return src;
 }
 
-/* set by workers when content naming needs a library that cannot be loaded */
-static atomic_bool content_lib_missing;
-
 /* second half: probe, close at once, then name a raw volume's content */
 /*
  * The result lands in slot when given (reused across batches: a result is
@@ -265,10 +237,9 @@ static void scan_check(const struct img_scan_opts *o, struct img_scan *s, struct
 }
 
 /* after the probe (rc): close at once, counters, errors, a raw volume's content */
-static void scan_done(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s,
+static void scan_done(const struct img_scan_opts *o, struct img_scan *s,
                       struct img_source *src, struct img_result *slot, int rc)
 {
-	const char *path = t->path;
 	int crc = 1; /* content not asked for */
 
 	/* a read left behind: whatever the probe made of the rest, it is incomplete */
@@ -300,24 +271,6 @@ static void scan_done(const struct img_target *t, const struct img_scan_opts *o,
 		if (!slot)
 			free(s->res);
 		s->res = NULL;
-		return;
-	}
-	if (o->verbose) {
-		char *ep = img_esc_dup(path);
-
-		fprintf(stderr, "imgscan: %s: %u read(s), %" PRIu64 " bytes, %s%s\n", ESC_SHOWN(ep),
-		        s->stats.reads, s->stats.bytes, s->stats.direct ? "O_DIRECT" : "buffered",
-		        s->stats.direct_refused ? " (O_DIRECT refused, fell back to buffered reads)" : "");
-		free(ep);
-	}
-	/* libblkid could not be loaded (said once): the run must not end in success */
-	if (crc == -ELIBACC || crc == -ELIBBAD)
-		atomic_store(&content_lib_missing, true);
-	if (crc < 0 && o->verbose) {
-		char *ep = img_esc_dup(path);
-
-		fprintf(stderr, "imgscan: %s: content not probed: %s\n", ESC_SHOWN(ep), strerror(-crc));
-		free(ep);
 	}
 }
 
@@ -325,7 +278,7 @@ static void scan_finish(const struct img_target *t, const struct img_scan_opts *
                         struct img_source *src, struct img_result *slot)
 {
 	if (src)
-		scan_done(t, o, s, src, slot, scan_probe(o, s, src, slot));
+		scan_done(o, s, src, slot, scan_probe(o, s, src, slot));
 }
 
 void img_scan_target(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s,
@@ -337,11 +290,6 @@ void img_scan_target(const struct img_target *t, const struct img_scan_opts *o, 
 void img_scan_one(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s)
 {
 	img_scan_target(t, o, s, NULL);
-}
-
-bool img_scan_content_lib_missing(void)
-{
-	return atomic_load(&content_lib_missing);
 }
 
 /* ---- many targets: batched reads, a small pool of threads, input order ---------- */
@@ -433,7 +381,7 @@ static bool probe_round(struct img_scanner *sw, size_t i, struct img_source *src
 	rc = scan_probe(sw->o, sc, src, slot);
 	if (img_source_take_miss(src))
 		return false;
-	scan_done(&sw->targets[i], sw->o, sc, src, slot, rc);
+	scan_done(sw->o, sc, src, slot, rc);
 	return true;
 }
 
@@ -529,17 +477,11 @@ static void lane_turn(struct img_scanner *sw, struct lane *ln, size_t i0, size_t
 }
 
 /*
- * The end of a lane: its ring said (-v) and freed, then the targets it still
- * holds (the scanner freed early) closed; their reads are no longer queued.
+ * The end of a lane: its ring freed, then the targets it still holds (the
+ * scanner freed early) closed; their reads are no longer queued.
  */
-static void lane_end(const struct img_scan_opts *o, struct lane *ln)
+static void lane_end(struct lane *ln)
 {
-	int e = img_prefetch_error(ln->ring);
-
-	/* a ring that failed left the rest of a scan to on-demand reads: say so (-v) */
-	if (e < 0 && o->verbose)
-		fprintf(stderr, "imgscan: io_uring: waiting for reads failed (%s); the rest was read on demand\n",
-		        strerror(-e));
 	img_prefetch_free(ln->ring);
 	ln->ring = NULL;
 	for (size_t j = 0; j < ln->nc; j++)
@@ -576,7 +518,7 @@ static void *worker(void *arg)
 	struct lane ln = { .ring = img_prefetch_new(2 * SCAN_CHUNK), .batch = true };
 
 	worker_lane(sw, &ln);
-	lane_end(sw->o, &ln);
+	lane_end(&ln);
 	return NULL;
 }
 
@@ -694,7 +636,7 @@ void img_scanner_free(struct img_scanner *sw)
 	pthread_cond_destroy(&sw->work);
 	pthread_cond_destroy(&sw->idle);
 	pthread_mutex_destroy(&sw->lock);
-	lane_end(sw->o, &sw->lane);
+	lane_end(&sw->lane);
 	/* targets taken but not released (the caller stopped early) */
 	for (size_t i = sw->out; sw->scans && i < sw->next; i++)
 		scan_put_dev(sw, &sw->targets[i], &sw->scans[i % sw->w]);

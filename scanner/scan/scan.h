@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The scan engine (scan.c): open, probe, close and judge targets, many at a
- * time, and hand their results back in input order.  It writes no output;
- * errors are said on stderr only by img_scan_report_error() and under
- * verbose.
+ * time, and hand their results back in input order.  It writes nothing:
+ * each result says what failed (img_scan_error_format words it).
  */
 #ifndef IMGSCAN_SCAN_H
 #define IMGSCAN_SCAN_H
@@ -26,7 +25,6 @@ struct img_scan_opts {
 	uint64_t offset;      /* the image starts here inside each target */
 	bool stats;           /* keep the I/O counters in each img_scan */
 	bool no_direct;       /* buffered reads */
-	bool verbose;         /* how each target was read, on stderr */
 	bool deep;            /* read past the header (IMG_SOURCE_DEEP_CAP) */
 	bool no_content_sigs; /* udev's blkid found no filesystem: a smaller first read */
 	bool check;           /* a safety verdict per target */
@@ -78,8 +76,6 @@ void img_scan_one(const struct img_target *t, const struct img_scan_opts *o, str
 void img_scan_target(const struct img_target *t, const struct img_scan_opts *o, struct img_scan *s,
                      struct img_result *slot);
 
-/* "imgscan: PATH: cannot OP: CAUSE (what to do)" on stderr, for s->error */
-void img_scan_report_error(const struct img_scan *s);
 /*
  * The one wording of a failure: "WHO: cannot OP: CAUSE[ DETAIL] (what to
  * do)" into buf (NUL-terminated, truncated to len).  who: the target as
@@ -91,9 +87,6 @@ int img_scan_error_format(char *buf, size_t len, const char *who, const char *op
                           const char *text, const char *detail, bool skipped);
 /* what to do about err (a negative errno), or NULL */
 const char *img_scan_error_hint(int err);
-
-/* a raw volume's content could not be named: libblkid is missing (a failed run) */
-bool img_scan_content_lib_missing(void);
 
 /*
  * Many targets: results in input order.  For i = 0 .. n-1:
