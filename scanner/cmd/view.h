@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "enum/device.h"
 #include "lib/imgscan.h"
@@ -22,3 +23,23 @@ struct img_view {
 	const struct img_device *dev; /* the block device behind path, when the command knows it */
 	bool stats;                   /* --stats: the I/O counters are shown */
 };
+
+/*
+ * Append tok (static text: a format name, a feature token) to the
+ * comma-separated list buf[0, used), cap bytes, kept NUL-terminated; a
+ * token that does not fit, with its comma and the NUL, is left out.
+ * Returns the list's new length.
+ */
+static inline size_t img_list_add(char *buf, size_t cap, size_t used, const char *tok)
+{
+	size_t len = tok ? strlen(tok) : 0;
+
+	if (!len || len + 2 > cap - used)
+		return used;
+	if (used)
+		buf[used++] = ',';
+	memcpy(buf + used, tok, len);
+	used += len;
+	buf[used] = '\0';
+	return used;
+}

@@ -185,17 +185,8 @@ static void info_labels(FILE *f, bool *first, const struct img_view *v)
 	if (n) {
 		size_t used = 0;
 
-		for (unsigned i = 0; i < n; i++) {
-			const char *name = imgscan_probe_get_candidate(pr, i);
-			size_t len = name ? strlen(name) : 0;
-
-			if (!len || len + 2 > sizeof(buf) - used)
-				continue;
-			if (used)
-				buf[used++] = ',';
-			memcpy(buf + used, name, len);
-			used += len;
-		}
+		for (unsigned i = 0; i < n; i++)
+			used = img_list_add(buf, sizeof(buf), used, imgscan_probe_get_candidate(pr, i));
 		label(f, first, "ambiguous", buf, used);
 	} else {
 		label_str(f, first, "format", imgscan_probe_get_format(pr));

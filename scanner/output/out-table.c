@@ -357,24 +357,15 @@ static void set_features(struct img_table *t, struct row *rw, const struct imgsc
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n; i++) {
 		const char *tok;
-		size_t len;
 
-		if (imgscan_probe_get_feature(pr, i, &tok, NULL, NULL, NULL) < 0)
-			continue;
-		len = strlen(tok);
-		if (!len || len + 2 > sizeof(buf) - used)
-			continue;
-		if (used)
-			buf[used++] = ',';
-		memcpy(buf + used, tok, len);
-		used += len;
-		buf[used] = '\0';
+		if (imgscan_probe_get_feature(pr, i, &tok, NULL, NULL, NULL) == 0)
+			used = img_list_add(buf, sizeof(buf), used, tok);
 	}
 	if (imgscan_probe_get_damaged(pr))
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sdamaged", buf[0] ? "," : "");
+		used = img_list_add(buf, sizeof(buf), used, "damaged");
 	/* a footer-only candidate beside the start format: FORMAT shows the latter */
 	if (imgscan_probe_has_footer_candidates(pr) == 1)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sambiguous", buf[0] ? "," : "");
+		used = img_list_add(buf, sizeof(buf), used, "ambiguous");
 	set_str(t, rw, COL_FEATURES, buf);
 }
 

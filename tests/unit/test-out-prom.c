@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "output/prom.h"
+#include "testutil.h"
 
 struct mem {
 	char *buf;
@@ -28,27 +29,10 @@ struct mem {
 	FILE *f;
 };
 
+/* fixture NAME, NUL-terminated (testutil's t_fixture) */
 static char *slurp(const char *name, size_t *len)
 {
-	char path[2 * PATH_MAX];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return (char *)t_fixture(name, len);
 }
 
 /* a probe handle run on fixture NAME's .head (and .size) as a memory volume */
