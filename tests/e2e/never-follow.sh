@@ -111,9 +111,18 @@ for tgt in $TARGETS; do
 done
 TARGETS="$TARGETS $T/target.raw.df"
 
+# the directories of the binary's own RUNPATH (an uninstalled imgscan's: the
+# build tree's .libs and, under distcheck, the prefix it is to be installed in),
+# where the dynamic loader looks for libimgscan.so.1 and libc
+RUNPATH_DIRS=$(readelf -d "$IMGSCAN" 2>/dev/null |
+	sed -n 's/.*(RUNPATH).*\[\(.*\)\].*/\1/p; s/.*(RPATH).*\[\(.*\)\].*/\1/p' | tr ':' ' ')
+
 # allowed PATH: everything strace shows must be one of these
 allowed()
 {
+	for al_d in $RUNPATH_DIRS; do
+		case $1 in "$al_d" | "$al_d"/*) return 0 ;; esac
+	done
 	case $1 in
 	"$2") return 0 ;;
 	# the dynamic loader looking for the libraries of an uninstalled imgscan in its rpath
