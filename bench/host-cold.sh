@@ -100,6 +100,23 @@ mkdir "$S"
 bench_images "$S"
 NSRC=$(find "$S" -type f | wc -l)
 
+# copies DIR N: N distinct files in DIR (cp --sparse=always, not links),
+# the images of $S in turn, named NNNNN-IMAGE
+copies()
+{
+	c_dir=$1
+	c_n=$2
+	c_i=0
+	set -- "$S"/*
+	while [ $c_i -lt "$c_n" ]; do
+		for f in "$@"; do
+			[ $c_i -lt "$c_n" ] || break
+			cp --sparse=always "$f" "$c_dir/$(printf '%05d' $c_i)-${f##*/}"
+			c_i=$((c_i + 1))
+		done
+	done
+}
+
 now_us() { date +%s%6N; }
 # median MICROSECONDS...: the median, then min and max
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'; }
@@ -183,16 +200,9 @@ host_table()
 if [ "$WHAT" != cold ]; then
 	H=$D/host
 	mkdir "$H"
-	i=0
-	set -- "$S"/*
-	while [ $i -lt "$HOST_N" ]; do
-		for f in "$@"; do
-			[ $i -lt "$HOST_N" ] || break
-			g=$H/$(printf '%04d' $i)-${f##*/}
-			cp --sparse=always "$f" "$g"
-			attach "$g" -r >/dev/null
-			i=$((i + 1))
-		done
+	copies "$H" "$HOST_N"
+	for g in "$H"/*; do
+		attach "$g" -r >/dev/null
 	done
 	udevadm settle -t 60 || true
 
@@ -244,15 +254,7 @@ if [ "$WHAT" != host ]; then
 	mkdir "$MNT"
 	mount -o noatime "$DEV" "$MNT"
 	mkdir "$MNT/set"
-	i=0
-	set -- "$S"/*
-	while [ $i -lt "$COLD_N" ]; do
-		for f in "$@"; do
-			[ $i -lt "$COLD_N" ] || break
-			cp --sparse=always "$f" "$MNT/set/$(printf '%05d' $i)-${f##*/}"
-			i=$((i + 1))
-		done
-	done
+	copies "$MNT/set" "$COLD_N"
 	sync
 
 	drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
