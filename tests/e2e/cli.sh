@@ -3,6 +3,7 @@
 # cause, one bad PATH never stopping the others, --offset, and the outputs'
 # basic shape.
 set -u
+. "${top_srcdir:-.}/tests/e2e/lib.sh"
 pass=0 fail=0
 skip() { echo "SKIP: $*"; exit 77; }
 check_eq() { # NAME EXPECTED ACTUAL
@@ -56,7 +57,7 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1; then
 	cp "$T/a.qcow2" "$T/secret.qcow2"
 	chmod 0600 "$T/secret.qcow2"
 	chmod 0755 "$T"
-	cp "$IMGSCAN" "$T/imgscan-copy" && chmod 0755 "$T/imgscan-copy"
+	e2e_nobody_copy "$T/imgscan-copy"
 	runuser -u nobody -- "$T/imgscan-copy" "$T/secret.qcow2" "$T/r.raw" >/dev/null 2>"$T/err"
 	check_eq "permission denied: exit 1" 1 $?
 	check_eq "permission denied: message" 1 \

@@ -161,10 +161,9 @@ if command -v runuser >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
 	chmod 600 "$T/secret.qcow2"
 	cp "$T/good.qcow2" "$T/open.qcow2"
 	chmod 644 "$T/open.qcow2"
-	# a copy nobody can run, whatever the modes of the build tree's directories
-	# (a checkout under a 0700 mktemp -d directory; as in cli.sh)
+	# a copy nobody can run (as in cli.sh)
 	chmod 0755 "$T"
-	cp "$IMGSCAN" "$T/imgscan-nobody" && chmod 0755 "$T/imgscan-nobody"
+	e2e_nobody_copy "$T/imgscan-nobody"
 	ef_saved=$IMGSCAN
 	IMGSCAN=$T/imgscan-nobody
 	expect_fail "0600 file as nobody" 'permission denied' "$T/secret.qcow2" "$T/open.qcow2" \

@@ -67,6 +67,26 @@ e2e_init()
 	e2e_tmpdir imgscan-e2e
 }
 
+# e2e_nobody_copy DEST : a copy of $IMGSCAN at DEST that any user can run,
+# whatever the modes of the build tree's directories (a checkout under a 0700
+# mktemp -d directory); DEST's directory must be searchable.  An uninstalled
+# imgscan finds libimgscan.so.1 through its RUNPATH in that build tree: the
+# library ($LIBIMGSCAN) is copied beside it, and DEST is a script that runs
+# the copy with the loader pointed there.
+e2e_nobody_copy()
+{
+	en_dir=${1%/*}
+	if readelf -d "$IMGSCAN" 2>/dev/null | grep -qE '\((RUNPATH|RPATH)\)' &&
+		[ -r "${LIBIMGSCAN:-}" ]; then
+		cp "$IMGSCAN" "$1.bin" && cp "$LIBIMGSCAN" "$en_dir/libimgscan.so.1" &&
+			chmod 0755 "$1.bin" && chmod 0644 "$en_dir/libimgscan.so.1" || return 1
+		printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "'$en_dir'" "'$1.bin'" >"$1" &&
+			chmod 0755 "$1"
+	else
+		cp "$IMGSCAN" "$1" && chmod 0755 "$1"
+	fi
+}
+
 # e2e_tmpdir PREFIX : the scratch dir $E2E_TMP, removed (with $E2E_CLEANUP
 # run first) by the trap installed here, whatever ends the test
 e2e_tmpdir()

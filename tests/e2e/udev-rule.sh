@@ -425,7 +425,8 @@ e2e_check "--cached: lists $DEV_lazy_qcow2 as qcow2" \
 	"$(awk -v d="DEVNAME=\"$DEV_lazy_qcow2\"" '$0 == d { f = 1; next } /^$/ { f = 0 } f && /^ID_IMAGE_FORMAT=/ { print }' "$T/cached")" \
 	'ID_IMAGE_FORMAT="qcow2"'
 if command -v runuser >/dev/null 2>&1; then
-	cp "$IMGSCAN" "$T/imgscan-nobody" && chmod 0755 "$T/imgscan-nobody" "$T"
+	chmod 0755 "$T"
+	e2e_nobody_copy "$T/imgscan-nobody"
 	runuser -u nobody -- "$T/imgscan-nobody" --cached -J >"$T/cached.json" 2>&1
 	e2e_check "--cached -J as nobody: $DEV_lazy_qcow2 is qcow2" \
 		"$(jq -r --arg d "$DEV_lazy_qcow2" '.images[] | select(.path == $d) | .udev.ID_IMAGE_FORMAT' "$T/cached.json")" \
